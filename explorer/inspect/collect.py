@@ -265,6 +265,7 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
         name = module_names.get(id(mod))
         if name is None:
             return
+        _check_input(name, mod, inputs, input_shape)
         mode.stack.append(name)
         rec = layers[name]
         if rec.calls == 0:
@@ -322,6 +323,27 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
     return Collected(layers=layers, ops=mode.ops, input_id=id(x), output_ids=[id(t) for t in outs],
                      output_shapes=[tuple(int(s) for s in t.shape) for t in outs], rf=mode.rf,
                      macs=mode.macs, shapes=shapes)
+
+
+def _check_input(name: str, mod: nn.Module, inputs: Any, input_shape: tuple[int, ...]) -> None:
+    """Catch channel/feature mismatches before the op fails with a less helpful message."""
+    x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+    if x is None:
+        return
+    label = f"{name} ({type(mod).__name__})"
+    if isinstance(mod, nn.Conv2d) and x.dim() == 4 and x.shape[1] != mod.in_channels:
+        hint = (f"Build the model with in_chans={x.shape[1]} or give an input with {mod.in_channels} channels."
+                if x.shape[1] == input_shape[1] else "")
+        raise InspectError(
+            f"channel mismatch at layer {label}: it expects {mod.in_channels} input channels but got "
+            f"{x.shape[1]}. {hint}".strip()
+        )
+    if isinstance(mod, nn.Linear) and x.shape[-1] != mod.in_features:
+        size = "x".join(map(str, input_shape[1:]))
+        raise InspectError(
+            f"layer {label} expects {mod.in_features} input features but gets {x.shape[-1]} for input {size}: "
+            f"this network's fully connected layers fix its input size; use its reference input size."
+        )
 
 
 def _explain_error(exc: RuntimeError, stack: list[str], layers: dict[str, RawLayer],

@@ -122,8 +122,9 @@ def resolve_name(name: str) -> str:
     if name in _REGISTRY:
         return name
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    squash = key.replace("_", "")
     for n in _REGISTRY:
-        if n.lower() == key:
+        if n.lower() == key or n.replace("_", "") == squash:
             return n
     close = difflib.get_close_matches(key, list(_REGISTRY), n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
