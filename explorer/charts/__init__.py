@@ -1,0 +1,1 @@
+"""Pure functions returning altair charts (testable without streamlit), one module per feature."""

@@ -1,0 +1,47 @@
+"""Compare architectures: one table, and reference accuracy against compute and parameters."""
+
+import pandas as pd
+import streamlit as st
+
+from explorer.charts.inspect import accuracy_vs_compute_chart
+from explorer.inspect.compare import CLASSIC_LINEAGE
+from explorer.models import list_cards
+from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
+
+st.title("📊 Compare architectures")
+st.caption("Reference cost at each network's ImageNet input size (1000 classes) beside its published "
+           "top-1 accuracy, and the cost of the same network adapted to 28×28 letters (26 classes).")
+
+cards = list_cards()
+titles = {c.name: c.title for c in cards}
+chosen = st.multiselect("Architectures", [c.name for c in cards], default=CLASSIC_LINEAGE,
+                        format_func=titles.get, key="compare_models")
+if len(chosen) < 2:
+    st.warning("Pick at least two architectures to compare.")
+    st.stop()
+
+progress = st.progress(0.0, text="Summarising…")
+rows = []
+for i, name in enumerate(chosen):
+    rows.append(cached_architecture_row(name))
+    progress.progress((i + 1) / len(chosen), text=f"Summarised {titles[name]}")
+progress.empty()
+df = pd.DataFrame(rows)
+
+st.dataframe(
+    df.drop(columns=["params_m"]), hide_index=True, width="stretch",
+    column_config={
+        "params": st.column_config.NumberColumn("params", format="localized"),
+        "gmacs": st.column_config.NumberColumn("GMACs", format="%.3f"),
+        "top1": st.column_config.NumberColumn("top-1 %", format="%.1f"),
+        "top5": st.column_config.NumberColumn("top-5 %", format="%.1f"),
+        "letters params": st.column_config.NumberColumn(format="localized"),
+        "letters MMACs": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
+missing = df[df["top1"].isna()]["title"].tolist()
+st.altair_chart(accuracy_vs_compute_chart(df), width="content")
+if missing:
+    st.caption(f"Not plotted (no published ImageNet accuracy): {', '.join(missing)}.")
+st.info(FLOPS_NOTE)
+st.download_button("Download CSV", df.to_csv(index=False).encode(), "architectures.csv", "text/csv")

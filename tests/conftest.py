@@ -1,0 +1,19 @@
+"""Shared test helpers."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page_path(name: str) -> str:
+    """Absolute path of pages/<name>.py (AppTest resolves relative paths against the caller's file)."""
+    return str(ROOT / "pages" / f"{name}.py")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory, monkeypatch):
+    """Every test gets its own runs root; the data cache is shared across the session."""
+    monkeypatch.setenv("EXPLORER_RUNS", str(tmp_path_factory.mktemp("runs")))
+    monkeypatch.chdir(ROOT)
