@@ -4,22 +4,22 @@ from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="CNN Explorer", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", layout="wide")
 
 PAGES = {
     "Architectures": [
-        ("pages/inspect.py", "Inspect", "🔍"),
-        ("pages/compare_architectures.py", "Compare architectures", "📊"),
+        ("app_pages/inspect.py", "Inspect", ":material/search:"),
+        ("app_pages/compare_architectures.py", "Compare architectures", ":material/scatter_plot:"),
     ],
     "Data and training": [
-        ("pages/data.py", "Data", "🔤"),
-        ("pages/train.py", "Train", "🏋️"),
+        ("app_pages/data.py", "Data", ":material/text_fields:"),
+        ("app_pages/train.py", "Train", ":material/model_training:"),
     ],
     "Results": [
-        ("pages/results.py", "Results", "📈"),
-        ("pages/explain.py", "Explain", "🔥"),
-        ("pages/draw.py", "Draw", "✏️"),
-        ("pages/compare_runs.py", "Compare runs", "⚖️"),
+        ("app_pages/results.py", "Results", ":material/monitoring:"),
+        ("app_pages/explain.py", "Explain", ":material/local_fire_department:"),
+        ("app_pages/draw.py", "Draw", ":material/draw:"),
+        ("app_pages/compare_runs.py", "Compare runs", ":material/compare:"),
     ],
 }
 

@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def page_path(name: str) -> str:
-    """Absolute path of pages/<name>.py (AppTest resolves relative paths against the caller's file)."""
-    return str(ROOT / "pages" / f"{name}.py")
+    """Absolute path of app_pages/<name>.py (AppTest resolves relative paths against the caller's file)."""
+    return str(ROOT / "app_pages" / f"{name}.py")
 
 
 @pytest.fixture(autouse=True)

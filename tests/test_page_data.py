@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "data.py"
+PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "data.py"
 
 
 def _types(at: AppTest) -> list[str]:

@@ -82,7 +82,7 @@ def render_card(card: ModelCard) -> None:
 
 def render_totals(s: Summary) -> None:
     """Totals as metrics."""
-    cols = st.columns(6)
+    cols = st.columns(3) + st.columns(3)
     cols[0].metric("Parameters", f"{s.params:,}", help=f"trainable {s.trainable_params:,} · frozen {s.frozen_params:,}")
     cols[1].metric("MACs", human(s.macs), help="multiply-accumulates for the whole batch")
     cols[2].metric("FLOPs", human(s.flops), help="2 × MACs")

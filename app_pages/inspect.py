@@ -15,7 +15,7 @@ from explorer.ui.inspect import (
     summary_or_error,
 )
 
-st.title("🔍 Inspect an architecture")
+st.title("Inspect an architecture")
 card = model_picker()
 letters, size, classes, batch = input_picker(card)
 

@@ -8,7 +8,7 @@ from explorer.inspect.compare import CLASSIC_LINEAGE
 from explorer.models import list_cards
 from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
 
-st.title("📊 Compare architectures")
+st.title("Compare architectures")
 st.caption("Reference cost at each network's ImageNet input size (1000 classes) beside its published "
            "top-1 accuracy, and the cost of the same network adapted to 28×28 letters (26 classes).")
 

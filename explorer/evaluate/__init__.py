@@ -1,0 +1,45 @@
+"""Predictions -> metrics (scikit-learn): report, confusion, ROC/PR, calibration, mistakes."""
+
+from explorer.evaluate.metrics import (
+    SEED_RESULTS,
+    Calibration,
+    Confusion,
+    Curves,
+    Evaluation,
+    Report,
+    calibration,
+    class_names,
+    confusion,
+    evaluate,
+    evaluate_all,
+    mistakes,
+    most_confused_pairs,
+    pr_curves,
+    roc_curves,
+    seed_result_table,
+    top_k_accuracy,
+)
+from explorer.evaluate.predict import predict_proba
+from explorer.evaluate.run import predict_run
+
+__all__ = [
+    "SEED_RESULTS",
+    "Calibration",
+    "Confusion",
+    "Curves",
+    "Evaluation",
+    "Report",
+    "calibration",
+    "class_names",
+    "confusion",
+    "evaluate",
+    "evaluate_all",
+    "mistakes",
+    "most_confused_pairs",
+    "pr_curves",
+    "predict_proba",
+    "predict_run",
+    "roc_curves",
+    "seed_result_table",
+    "top_k_accuracy",
+]

@@ -1,0 +1,120 @@
+"""`python -m explorer evaluate RUN [--out DIR]`: print a run's report and write its figures."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from explorer.evaluate.metrics import Evaluation, evaluate_all
+
+
+def format_report(ev: Evaluation, title: str = "") -> str:
+    """Return the plain-text report: headline metrics, per-class table, confused pairs."""
+    r = ev.report
+    lines = [title] if title else []
+    lines += [
+        f"test images        {r.n}",
+        f"accuracy           {r.accuracy:.4f}",
+        f"precision  macro {r.precision_macro:.4f}   weighted {r.precision_weighted:.4f}",
+        f"recall     macro {r.recall_macro:.4f}   weighted {r.recall_weighted:.4f}",
+        f"F1         macro {r.f1_macro:.4f}   weighted {r.f1_weighted:.4f}",
+        "top-k accuracy     " + "   ".join(f"top-{k} {v:.4f}" for k, v in sorted(r.top_k.items())),
+        f"ROC AUC            micro {ev.roc.area['micro']:.4f}   macro {ev.roc.area['macro']:.4f}",
+        f"calibration        ECE {ev.calibration.ece:.4f} ({ev.calibration.n_bins} bins)",
+        "",
+        "per-class report",
+    ]
+    table = r.per_class.copy()
+    table["precision"] = table["precision"].map("{:.4f}".format)
+    table["recall"] = table["recall"].map("{:.4f}".format)
+    table["f1"] = table["f1"].map("{:.4f}".format)
+    lines.append(table.to_string(index=False))
+    if len(ev.pairs):
+        lines += ["", "most confused pairs (a->b, b->a)"]
+        lines += [f"  {p.pair:<6} {p.a_as_b:>5} {p.b_as_a:>5}  total {p.total}" for p in ev.pairs.itertuples()]
+    for note in r.notes + ev.roc.notes + ev.pr.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def _run_folder(run: Any) -> Path:
+    """Return a run's folder (the runs store names it .path, .folder or .dir)."""
+    for attr in ("path", "folder", "dir", "root"):
+        value = getattr(run, attr, None)
+        if value is not None:
+            return Path(value)
+    raise ValueError("cannot tell where this run's folder is; pass --out DIR")
+
+
+def _run_id(run: Any) -> str:
+    """Return a run's id for messages."""
+    cfg = getattr(run, "config", None) or {}
+    return str(getattr(run, "run_id", None) or cfg.get("run_id") or "run")
+
+
+def load_evaluation(run: Any, predict: bool = False) -> Evaluation:
+    """Return the Evaluation of a run's saved predictions; ValueError says what is missing.
+
+    With ``predict`` a run without predictions is evaluated now (its model over its test split).
+    """
+    preds = run.predictions()
+    if preds is None and predict:
+        from explorer.evaluate.run import predict_run
+
+        preds = predict_run(run)
+    if preds is None:
+        status = getattr(run, "status", None)
+        state = status.get("status") if isinstance(status, dict) else getattr(status, "status", status)
+        raise ValueError(
+            f"run {_run_id(run)} has no saved predictions (predictions.npz; run status: {state or 'unknown'}); "
+            "it failed or stopped before testing. Evaluate it now with --predict (uses its saved weights)."
+        )
+    return evaluate_all(preds.y_true, preds.y_prob, list(preds.classes))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print the report of run RUN and write its figures (PNG and HTML) and tables."""
+    from explorer.runs import open_run
+
+    run = open_run(args.run)
+    ev = load_evaluation(run, predict=args.predict)
+    print(format_report(ev, title=f"run {_run_id(run)}"))
+    out = Path(args.out) if args.out else _run_folder(run) / "evaluation"
+    if not args.no_figures:
+        from explorer.evaluate.figures import write_figures, write_tables
+
+        try:
+            history = list(run.history())
+        except (FileNotFoundError, ValueError):
+            history = []
+        written = write_tables(ev, out) + write_figures(ev, out, history)
+        print(f"\nwrote {len(written)} files to {out}")
+    return 0
+
+
+def seed_table_text(rows: list[tuple[str, Any]]) -> str:
+    """Return the seed result table beside the given (label, Report) rows, as text."""
+    from explorer.evaluate.metrics import seed_result_table
+
+    df = seed_result_table(rows)
+    with pd.option_context("display.float_format", "{:.2f}".format):
+        return df.drop(columns=["run_id"]).to_string(index=False)
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `evaluate` command."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="report and figures of a run's test predictions",
+        description="Print accuracy, macro and weighted precision/recall/F1, top-k and the per-class "
+        "table of a run's saved test predictions; write figures (PNG and HTML) and tables.",
+    )
+    p.add_argument("run", metavar="RUN", help="run id or run folder")
+    p.add_argument("--out", metavar="DIR", help="folder for figures and tables (default RUN/evaluation)")
+    p.add_argument("--no-figures", action="store_true", help="only print the report")
+    p.add_argument("--predict", action="store_true",
+                   help="if the run has no saved predictions, compute them now from its saved weights")
+    p.set_defaults(func=cmd_evaluate)

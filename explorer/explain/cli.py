@@ -1,0 +1,86 @@
+"""`python -m explorer explain RUN IMAGE --method gradcam --out FILE.png`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from explorer.explain.core import METHODS, Explanation, explain, overlay, to_png
+
+
+def load_image(run: Any, image: str) -> torch.Tensor:
+    """Return the (1, 28, 28) float image for IMAGE: a file path, or test:N (the run's N-th test image)."""
+    if image.startswith("test:"):
+        try:
+            index = int(image[5:])
+        except ValueError:
+            raise ValueError(f"bad image reference {image!r}: use test:N with N an integer") from None
+        images = run.test_images()
+        if not -len(images) <= index < len(images):
+            raise ValueError(f"test image {index} out of range: the run's test split has {len(images)} images")
+        return torch.from_numpy(np.asarray(images[index], dtype=np.float32) / 255.0)[None]
+    path = Path(image)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file not found: {image} (give a file, or test:N for a test image)")
+    try:
+        from explorer.data import preprocess_image
+    except ImportError:  # the package may not re-export it
+        from explorer.data.preprocess import preprocess_image
+
+    return preprocess_image(path.read_bytes())
+
+
+def panel(image: torch.Tensor | np.ndarray, ex: Explanation, scale: int = 8) -> np.ndarray:
+    """Return an RGB strip: the input image beside the heatmap overlay, each scaled up."""
+    img = np.squeeze(np.asarray(image, dtype=np.float32))
+    grey = (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+    left = np.repeat(grey[..., None], 3, axis=2).repeat(scale, 0).repeat(scale, 1)
+    right = overlay(img, ex.heatmap, scale=scale)
+    gap = np.full((left.shape[0], 4, 3), 255, dtype=np.uint8)
+    return np.concatenate([left, gap, right], axis=1)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Explain one image with one method and write the picture."""
+    from explorer.runs import open_run
+
+    run = open_run(args.run)
+    classes = list((run.config or {}).get("classes") or []) or None
+    x = load_image(run, args.image)
+    model = run.load_model(which=args.which)
+    ex = explain(model, x, args.method, target=args.target, layer=args.layer, contrast=args.contrast,
+                 classes=classes)
+    names = classes or [str(i) for i in range(len(ex.probs))]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(to_png(panel(x, ex, scale=args.scale)))
+    order = np.argsort(-ex.probs)[:5]
+    print(f"predicted {names[ex.predicted]} ({ex.probs[ex.predicted]:.3f}); explained {names[ex.target]}"
+          + (f" vs {names[ex.contrast]}" if ex.contrast is not None else "")
+          + f" with {ex.method}" + (f" at layer {ex.layer}" if ex.layer else ""))
+    print("top-5: " + ", ".join(f"{names[i]} {ex.probs[i]:.3f}" for i in order))
+    print(f"wrote {out}")
+    return 0
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `explain` command."""
+    p = subparsers.add_parser(
+        "explain",
+        help="Grad-CAM or another attribution of one image for a run's model",
+        description="Explain a run's prediction for one image and write the input beside the heatmap overlay.",
+    )
+    p.add_argument("run", metavar="RUN", help="run id or run folder")
+    p.add_argument("image", metavar="IMAGE", help="an image file, or test:N for the run's N-th test image")
+    p.add_argument("--method", default="gradcam", choices=list(METHODS), help="attribution method")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="where to write the picture")
+    p.add_argument("--target", help="class to explain (name or index; default: the predicted class)")
+    p.add_argument("--contrast", help="explain 'why TARGET and not CONTRAST' (name or index)")
+    p.add_argument("--layer", help="layer for Grad-CAM (default: last conv layer with spatial output)")
+    p.add_argument("--which", default="best", choices=["best", "last"], help="which saved weights")
+    p.add_argument("--scale", type=int, default=8, help="upscaling of the 28x28 picture (default 8)")
+    p.set_defaults(func=cmd_explain)
