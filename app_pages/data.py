@@ -10,7 +10,7 @@ from explorer.data import Augment, DataSpec, augment_batch, builtin, list_datase
 from explorer.data import view as dv
 from explorer.ui import data as ui
 
-st.title("🔤 Data")
+st.title("Data")
 infos = {i.name: i for i in list_datasets()}
 name = st.selectbox(
     "Dataset", list(infos), key="data_name",

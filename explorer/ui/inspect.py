@@ -127,7 +127,7 @@ def render_diagram(s: Summary) -> None:
     depth = st.slider("Diagram depth", 1, top, min(2, top), key="diagram_depth") if top > 1 else 1
     d = block_diagram(s, depth=depth)
     st.caption(f"{d.nodes} nodes, {d.edges} edges. Circles are operations between blocks (+ residual, concat).")
-    st.graphviz_chart(d.dot, width="stretch")
+    st.graphviz_chart(d.dot, width="content")
 
 
 def render_arithmetic(s: Summary) -> None:
@@ -142,7 +142,7 @@ def render_arithmetic(s: Summary) -> None:
         st.caption(f"kernel F={cfg['kernel']}, stride S={cfg['stride']}, padding P={cfg['padding']}, "
                    f"dilation={cfg['dilation']}" + (", ceil mode" if cfg.get("ceil_mode") else ""))
         for step in output_size(rec):
-            ok = "✅ matches" if step.w_out == step.actual else f"≠ actual {step.actual}"
+            ok = "matches" if step.w_out == step.actual else f"differs from: actual {step.actual}"
             st.code(f"{step.formula()}   ({ok} the layer's real output)", language=None)
     st.markdown("#### 1×1 bottleneck cost (Inception)")
     examples = bottleneck_examples(s)
