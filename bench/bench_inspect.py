@@ -55,7 +55,7 @@ def main() -> int:
         t_name, s = best_of(lambda n=name, sz=size: summarize(n, sz, record_ops=True), a.repeat)
         tot_name += t_name
         torch.manual_seed(0)
-        model = build_model(name).eval()
+        model = build_model(name, in_chans=size[0]).eval()
         t_ours, s2 = best_of(lambda m=model, sz=size: summarize(m, sz), a.repeat)
         tot_ours += t_ours
         line = f"{name:22s} {'x'.join(map(str, size)):>11s} {t_name * 1e3:8.0f}ms {t_ours * 1e3:6.0f}ms"
