@@ -1,8 +1,10 @@
-"""Streamlit helpers for the Explain page: cached models, method panels, feature-map grids."""
+"""Streamlit helpers for the Explain page: cached models and explanations, the input picker,
+method panels and feature-map grids."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,7 @@ import streamlit as st
 from explorer.explain import (
     METHODS,
     ExplainError,
+    Explanation,
     conv_layers,
     explain,
     feature_maps,
@@ -18,6 +21,7 @@ from explorer.explain import (
     heatmap_rgb,
     overlay,
 )
+from explorer.ui.run_picker import file_stamp, page_link_if_exists
 
 METHOD_TITLES = {
     "gradcam": "Grad-CAM",
@@ -26,6 +30,8 @@ METHOD_TITLES = {
     "integrated_gradients": "Integrated Gradients",
     "occlusion": "Occlusion",
 }
+SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing")
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -36,24 +42,139 @@ def cached_model(run_path: str, which: str = "best", stamp: float = 0.0) -> Any:
     return open_run(run_path).load_model(which=which)
 
 
+def model_or_error(run: Any, which: str = "best") -> tuple[Any, str | None]:
+    """(model, None), or (None, message naming the weights file and the reason) when it cannot be loaded."""
+    from explorer.ui.results import weights_error
+
+    try:
+        stamp = file_stamp(run.weights_path(which))
+        with st.spinner("Loading the run's model..."):
+            return cached_model(str(run.path), which, stamp), None
+    except Exception as exc:  # missing, truncated, not safetensors, wrong architecture: never a traceback
+        return None, weights_error(run, exc, which)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_explanation(run_path: str, stamp: float, image: bytes, method: str, target: int | None,
+                       layer: str | None, contrast: int | None) -> Explanation:
+    """explain() of one (1, 28, 28) float32 image given as bytes (cached per run, weights and arguments)."""
+    model = cached_model(run_path, "best", stamp)
+    x = np.frombuffer(image, dtype=np.float32).reshape(1, 28, 28).copy()
+    return explain(model, x, method, target=target, layer=layer, contrast=contrast)
+
+
+def as_image(value: Any) -> np.ndarray:
+    """A drawing or test image (tensor or array; (28, 28) or (1, 28, 28); uint8 or [0, 1] float) ->
+    float32 (1, 28, 28)."""
+    arr = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+    arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+    return np.ascontiguousarray(arr.reshape(1, *arr.shape[-2:]))
+
+
+def image_from_upload(data: bytes) -> np.ndarray:
+    """Uploaded file bytes -> float32 (1, 28, 28); raises ImageError with a message for the user."""
+    from explorer.data import preprocess_image
+
+    return as_image(preprocess_image(data))
+
+
+def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
+    """The input chooser: a test image by class and index, a misclassified one, an upload, or the
+    last canvas drawing -> (float32 (1, 28, 28), description), or None with a message."""
+    from explorer.evaluate import mistakes
+    from explorer.ui.results import test_set
+
+    source = st.radio("Image", SOURCES, horizontal=True, key="explain_source")
+    if source == "Upload":
+        up = st.file_uploader("An image of one letter (PNG, JPEG, ...)", type=UPLOAD_TYPES, key="explain_upload")
+        if up is None:
+            st.info("Upload an image of one handwritten letter; it is cropped, centred and scaled like EMNIST.")
+            return None
+        from explorer.data import ImageError
+
+        try:
+            return image_from_upload(up.getvalue()), f"upload {up.name}"
+        except ImageError as exc:
+            st.error(f"Cannot use {up.name}: {exc}")
+            return None
+    if source == "Last drawing":
+        drawing = st.session_state.get("last_drawing")
+        if drawing is None:
+            st.info("No drawing yet: draw a letter on the Draw page first.")
+            page_link_if_exists("draw", "Go to the Draw page", ":material/draw:")
+            return None
+        return as_image(drawing), "your last drawing"
+    data = test_set(run)
+    if data is None:
+        return None
+    images, labels = data
+    if source == "Misclassified test image":
+        preds = run.predictions()
+        if preds is None:
+            st.info("This run has no saved test predictions; evaluate it on the Results page first.")
+            page_link_if_exists("results", "Go to the Results page", ":material/monitoring:")
+            return None
+        idx = mistakes(preds.y_true, preds.y_prob)
+        if len(idx) == 0:
+            st.success("This run classifies every test image correctly: no mistakes to explain.")
+            return None
+        pred = preds.y_prob.argmax(axis=1)
+        i = st.selectbox(f"Misclassified ({len(idx)}, most confident first)", [int(j) for j in idx],
+                         key="explain_mistake",
+                         format_func=lambda j: f"#{j}: true {classes[preds.y_true[j]]} → predicted "
+                                               f"{classes[pred[j]]} (p={preds.y_prob[j, pred[j]]:.2f})")
+        return as_image(images[i]), f"test image #{i} (true {classes[labels[i]]})"
+    c1, c2 = st.columns(2)
+    cls = c1.selectbox("Class", classes, key="explain_class")
+    of_class = np.flatnonzero(labels == classes.index(cls))
+    if len(of_class) == 0:
+        st.info(f"The test split has no image of class {cls}.")
+        return None
+    k = int(c2.number_input(f"Index among the {len(of_class)} test images of {cls}", 0, len(of_class) - 1, 0,
+                            key="explain_index"))
+    i = int(of_class[min(k, len(of_class) - 1)])
+    return as_image(images[i]), f"test image #{i} (true {cls})"
+
+
 def layer_options(model: Any) -> list[str]:
     """Labels "name (C×h×w)" of the model's conv layers, for a selectbox."""
     return [f"{i.name} ({'×'.join(map(str, i.out_shape))})" for i in conv_layers(model)]
 
 
-def method_panels(model: Any, x: Any, methods: Sequence[str] = tuple(METHODS), target: Any = None,
-                  layer: str | None = None, contrast: Any = None, classes: Sequence[str] | None = None,
-                  scale: int = 6) -> None:
-    """Show one overlay per attribution method side by side; a bad layer gives a message, not a crash."""
-    cols = st.columns(len(methods))
-    for col, method in zip(cols, methods, strict=True):
+def show_image(x: np.ndarray, caption: str, scale: int = 6) -> None:
+    """Show a (1, 28, 28) [0, 1] image enlarged (nearest neighbour) with a caption."""
+    img = (np.clip(x[0], 0, 1) * 255).round().astype(np.uint8)
+    st.image(img.repeat(scale, axis=0).repeat(scale, axis=1), caption=caption, width=28 * scale)
+
+
+def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target: int | None = None,
+                      layer: str | None = None, contrast: int | None = None,
+                      classes: Sequence[str] | None = None, title: str | None = None, scale: int = 6) -> None:
+    """One overlay of one method; an ExplainError (e.g. a layer with no spatial extent) is a message, not a crash."""
+    try:
+        ex = cached_explanation(str(run.path), stamp, x.astype(np.float32).tobytes(), method, target, layer,
+                                contrast)
+    except ExplainError as exc:
+        st.warning(f"{METHOD_TITLES.get(method, method)}: {exc}")
+        return
+    names = list(classes) if classes is not None else [str(i) for i in range(len(ex.probs))]
+    what = f"{names[ex.target]} and not {names[ex.contrast]}" if ex.contrast is not None else names[ex.target]
+    where = f" at {ex.layer}" if ex.layer else ""
+    st.image(overlay(x, ex.heatmap, scale=scale), width="stretch",
+             caption=f"{title or METHOD_TITLES.get(method, method)}: {what}{where} (p={ex.probs[ex.target]:.2f})")
+    for note in ex.notes:
+        st.caption(note)
+
+
+def method_panels(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] = tuple(METHODS),
+                  target: int | None = None, layer: str | None = None, contrast: int | None = None,
+                  classes: Sequence[str] | None = None, scale: int = 5) -> None:
+    """One overlay per attribution method side by side, for the same image and class."""
+    for col, method in zip(st.columns(len(methods)), methods, strict=True):
         with col:
-            try:
-                ex = explain(model, x, method, target=target, layer=layer, contrast=contrast, classes=classes)
-            except ExplainError as exc:
-                st.warning(str(exc))
-                continue
-            st.image(overlay(x, ex.heatmap, scale=scale), caption=METHOD_TITLES.get(method, method))
+            uses_layer = METHODS[method].uses_layer
+            explanation_panel(run, stamp, x, method, target, layer if uses_layer else None, contrast, classes,
+                              scale=scale)
 
 
 def grid(maps: np.ndarray, ncols: int = 8, scale: int = 3, pad: int = 1) -> np.ndarray:
@@ -80,15 +201,37 @@ def feature_map_grid(model: Any, x: Any, layer: str, limit: int = 64, ncols: int
     shown = fm.ordered(limit)
     scale = max(1, 48 // max(shown.shape[1], 1))
     st.image(grid(shown, ncols=ncols, scale=scale),
-             caption=f"{layer}: {len(shown)} of {fm.maps.shape[0]} channels, most active first")
+             caption=f"{layer}: {len(shown)} of {fm.maps.shape[0]} channels, most active first "
+                     f"(each scaled to its own min..max)")
 
 
 def first_filters(model: Any, ncols: int = 8) -> None:
     """Show the first conv layer's learned filters (mean over input channels)."""
-    name, w = first_layer_filters(model)
+    try:
+        name, w = first_layer_filters(model)
+    except ExplainError as exc:
+        st.warning(str(exc))
+        return
     st.image(grid(w.mean(axis=1), ncols=ncols, scale=max(1, 32 // w.shape[-1])),
              caption=f"{name}: {w.shape[0]} filters of {w.shape[2]}×{w.shape[3]}")
 
 
-__all__ = ["METHOD_TITLES", "cached_model", "feature_map_grid", "first_filters", "grid", "heatmap_rgb",
-           "layer_options", "method_panels"]
+def top_k_frame(ranked: Sequence[tuple[int, str, float]]) -> Any:
+    """explorer.explain.top_k's (index, name, probability) list as a DataFrame (rank, class, probability)."""
+    import pandas as pd
+
+    return pd.DataFrame({"rank": range(1, len(ranked) + 1), "class": [r[1] for r in ranked],
+                         "probability": [float(r[2]) for r in ranked]})
+
+
+def weights_stamp(run: Any) -> float:
+    """Modification time of the run's best (else last) weights file."""
+    try:
+        return file_stamp(Path(run.weights_path("best")))
+    except (FileNotFoundError, ValueError):
+        return 0.0
+
+
+__all__ = ["METHOD_TITLES", "SOURCES", "as_image", "cached_explanation", "cached_model", "explanation_panel",
+           "feature_map_grid", "first_filters", "grid", "heatmap_rgb", "image_from_upload", "layer_options",
+           "method_panels", "model_or_error", "pick_input", "show_image", "top_k_frame", "weights_stamp"]

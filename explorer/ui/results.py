@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from explorer.charts import evaluate as charts
-from explorer.evaluate import Evaluation, evaluate_all, mistakes
+from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
+from explorer.ui.run_picker import file_stamp
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=16)
 def cached_evaluation(run_path: str, stamp: float) -> Evaluation:
     """evaluate_all of a run's predictions.npz (cached per file and modification time)."""
     from explorer.runs import open_run
@@ -21,6 +23,42 @@ def cached_evaluation(run_path: str, stamp: float) -> Evaluation:
     if preds is None:
         raise FileNotFoundError(f"{run_path} has no predictions.npz")
     return evaluate_all(preds.y_true, preds.y_prob, list(preds.classes) or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def cached_test_set(run_path: str, stamp: float) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 images (N, 28, 28), labels (N,)) of a run's test split, in predictions.npz order when present."""
+    from explorer.runs import open_run
+
+    run = open_run(run_path)
+    test = run.splits().test
+    images, labels = test.images.numpy(), test.labels.numpy().astype(np.int64)
+    preds = run.predictions()
+    if preds is not None:
+        images, labels = images[preds.indices], labels[preds.indices]
+    return images, labels
+
+
+def test_set(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The run's test images and labels with a spinner; an st.error (not a traceback) if they cannot be built."""
+    try:
+        with st.spinner("Loading the run's test split..."):
+            return cached_test_set(str(run.path), file_stamp(Path(run.path) / "predictions.npz"))
+    except (OSError, ValueError, KeyError) as exc:
+        st.error(f"Cannot rebuild the test split of {run.run_id}: {exc}")
+        return None
+
+
+def weights_error(run: Any, exc: BaseException, which: str = "best") -> str:
+    """A message naming the weights file and why it could not be used."""
+    try:
+        path = run.weights_path(which)
+    except (FileNotFoundError, ValueError):
+        return f"Run {run.run_id} has no saved weights (no completed epoch): {exc}"
+    reason = str(exc) or type(exc).__name__
+    if type(exc).__name__ == "SafetensorError":
+        reason = f"not a valid safetensors file ({reason}); it may be truncated or corrupt"
+    return f"Cannot load the weights file `{path}`: {reason}"
 
 
 def evaluation_or_offer(run: Any) -> Evaluation | None:
@@ -33,23 +71,71 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
             f"**{status}** - it failed or stopped before the test pass. Evaluating it now runs its saved "
             "weights over its test split."
         )
-        if not st.button("Evaluate now", key=f"evaluate-now-{run.run_id}"):
+        if not st.button("Evaluate now", key=f"evaluate-now-{run.run_id}", type="primary"):
             return None
         from explorer.evaluate import predict_run
 
         try:
-            with st.spinner("Predicting the test split..."):
+            with st.spinner("Predicting the test split with the run's saved weights..."):
                 predict_run(run)
-        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        except FileNotFoundError as exc:
             st.error(f"Could not evaluate {run.run_id}: {exc}")
             return None
-    return cached_evaluation(str(run.path), npz.stat().st_mtime)
+        except Exception as exc:  # corrupt weights, architecture mismatch: say which file and why
+            st.error(weights_error(run, exc))
+            return None
+        st.success(f"Saved the test predictions of {run.run_id} to `predictions.npz`.")
+    try:
+        return cached_evaluation(str(run.path), npz.stat().st_mtime)
+    except (OSError, ValueError, KeyError) as exc:
+        st.error(f"Cannot read `{npz}`: {exc}")
+        return None
+
+
+def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
+    """Two rows of st.metric: accuracy and macro/weighted P/R/F1; top-k, test size, training time, device."""
+    r, m = ev.report, metrics or {}
+    rows = [
+        [("Accuracy", r.accuracy), ("Precision (macro)", r.precision_macro), ("Recall (macro)", r.recall_macro),
+         ("F1 (macro)", r.f1_macro), ("Precision (weighted)", r.precision_weighted),
+         ("Recall (weighted)", r.recall_weighted), ("F1 (weighted)", r.f1_weighted)],
+        [(f"Top-{k} accuracy", f"{v:.2%}") for k, v in sorted(r.top_k.items()) if k > 1],
+    ]
+    for col, (label, value) in zip(st.columns(len(rows[0])), rows[0], strict=True):
+        col.metric(label, f"{value:.2%}")
+    train_s = m.get("train_time_s")
+    rows[1] += [("Test images", f"{r.n:,}"), ("Training time", _duration(train_s) if train_s is not None else "—")]
+    for col, (label, value) in zip(st.columns(5), rows[1], strict=False):
+        col.metric(label, value)
+    st.caption(f"Device: {m.get('device') or 'not recorded'}. Precision, recall and F1: macro = mean over classes, "
+               "weighted = by each class's number of test images.")
+    for note in r.notes:
+        st.caption(note)
+
+
+def training_curves(history: list[dict[str, Any]], key: str) -> None:
+    """Loss, accuracy (train vs validation) and learning rate per epoch, one column each (fits any width)."""
+    chart = charts.training_curves(history)  # hconcat of three panels; the concat holds their shared data
+    panels = chart.hconcat
+    for i, (col, panel) in enumerate(zip(st.columns(len(panels)), panels, strict=True)):
+        col.altair_chart(panel.properties(data=charts.history_frame(history), width="container"), key=f"{key}_{i}")
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as '42.0 s', '3 min 05 s' or '1 h 02 min'."""
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(s % 60):02d} s"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
 
 
 def selected_cell(event: Any) -> tuple[int, int] | None:
     """(true index, predicted index) of the clicked confusion cell from st.altair_chart's event, or None."""
     try:
-        points = event.selection[charts.CONFUSION_SELECTION]
+        selection = event["selection"] if isinstance(event, dict) else event.selection
+        points = selection[charts.CONFUSION_SELECTION]
     except (AttributeError, KeyError, TypeError):
         return None
     if not points:
@@ -58,6 +144,28 @@ def selected_cell(event: Any) -> tuple[int, int] | None:
     if "true_index" in p and "predicted_index" in p:
         return int(p["true_index"]), int(p["predicted_index"])
     return None
+
+
+def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int, int]:
+    """Two selectboxes (true, predicted) for the cell to show; a click on the heatmap sets them.
+
+    Call before the chart is drawn: the chart's last click is read from session state and copied into
+    the selectboxes once, so the boxes and the chart never disagree. Default: the most confused cell.
+    """
+    names = ev.report.classes
+    cell = selected_cell(st.session_state.get(chart_key))
+    if cell is not None and cell != st.session_state.get(f"{key}_clicked"):
+        st.session_state[f"{key}_true"], st.session_state[f"{key}_pred"] = names[cell[0]], names[cell[1]]
+    st.session_state[f"{key}_clicked"] = cell
+    if f"{key}_true" not in st.session_state:
+        off = ev.confusion.counts.copy()
+        np.fill_diagonal(off, -1)
+        t, p = np.unravel_index(int(off.argmax()), off.shape)
+        st.session_state[f"{key}_true"], st.session_state[f"{key}_pred"] = names[t], names[p]
+    c1, c2 = st.columns(2)
+    true = c1.selectbox("True class", names, key=f"{key}_true")
+    pred = c2.selectbox("Predicted class", names, key=f"{key}_pred")
+    return names.index(true), names.index(pred)
 
 
 def image_gallery(images: np.ndarray, indices: np.ndarray, captions: list[str], per_row: int = 8,
@@ -74,7 +182,7 @@ def image_gallery(images: np.ndarray, indices: np.ndarray, captions: list[str], 
 
 
 def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,
-                  true_idx: int, pred_idx: int, top: int = 16) -> None:
+                  true_idx: int, pred_idx: int, top: int = 16, per_row: int = 8) -> None:
     """Show the misclassified images of one confusion cell, most confident first."""
     names = ev.report.classes
     if true_idx == pred_idx:
@@ -83,7 +191,33 @@ def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images
     idx = mistakes(y_true, y_prob, top=top, true_class=true_idx, pred_class=pred_idx)
     st.markdown(f"**True {names[true_idx]}, predicted {names[pred_idx]}**: "
                 f"{int(ev.confusion.counts[true_idx, pred_idx])} images (showing {len(idx)})")
-    image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx])
+    image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx], per_row=per_row)
+
+
+def mistakes_gallery(names: list[str], y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,
+                     top: int = 48) -> None:
+    """Every misclassified test image, the most confident mistakes first."""
+    idx = mistakes(y_true, y_prob, top=top)
+    total = int((y_prob.argmax(axis=1) != y_true).sum())
+    st.markdown(f"**{total} misclassified test images**, the most confident first (showing {len(idx)}).")
+    pred = y_prob.argmax(axis=1)
+    image_gallery(images, idx, [f"{names[y_true[i]]}→{names[pred[i]]} {y_prob[i, pred[i]]:.2f}" for i in idx])
+
+
+def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The most-confused pairs as shown: pair, each direction, total and share (percent)."""
+    out = pairs[["pair", "a_as_b", "b_as_a", "total", "share"]].copy()
+    out = out.rename(columns={"a_as_b": "first as second", "b_as_a": "second as first", "share": "share %"})
+    out["share %"] = (100 * out["share %"]).round(2)
+    return out
+
+
+def curve_areas(ev: Evaluation) -> pd.DataFrame:
+    """One row per class and average: ROC AUC and average precision."""
+    roc, pr = ev.roc.area, ev.pr.area
+    names = list(dict.fromkeys([*roc, *pr]))
+    return pd.DataFrame({"curve": names, "ROC AUC": [roc.get(n, np.nan) for n in names],
+                         "average precision": [pr.get(n, np.nan) for n in names]})
 
 
 def per_class_table(per_class: Any, worst: int = 5) -> Any:
@@ -95,3 +229,31 @@ def per_class_table(per_class: Any, worst: int = 5) -> Any:
         return ["background-color: #f8d7da" if row.name in bad else ""] * len(row)
 
     return per_class.style.apply(shade, axis=1).format({"precision": "{:.4f}", "recall": "{:.4f}", "f1": "{:.4f}"})
+
+
+def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFrame:
+    """The seed report's result table with one row per saved run that has test predictions (percent)."""
+    rows = []
+    for info in infos:
+        npz = Path(info.path) / "predictions.npz"
+        if not npz.is_file():
+            continue
+        try:
+            rep = cached_evaluation(info.path, npz.stat().st_mtime).report
+        except (OSError, ValueError, KeyError):
+            continue
+        rows.append({"model": f"{info.name} ({info.model})", "accuracy": rep.accuracy, "run_id": info.run_id,
+                     "precision": getattr(rep, f"precision_{average}"), "recall": getattr(rep, f"recall_{average}"),
+                     "f1": getattr(rep, f"f1_{average}")})
+    return seed_result_table(rows, average=average)
+
+
+def seed_table_style(table: pd.DataFrame) -> Any:
+    """A Styler of the seed table: two decimals, blank for unpublished figures, your runs shaded."""
+    shown = table.drop(columns=["run_id"])
+
+    def shade(row: Any) -> list[str]:
+        return ["background-color: #e8f0fe" if row["source"] == "your run" else ""] * len(row)
+
+    return shown.style.apply(shade, axis=1).format("{:.2f}", subset=["accuracy", "precision", "recall", "f1"],
+                                                   na_rep="")

@@ -1,0 +1,100 @@
+"""Explain page: why one run's model predicts what it does for one image - Grad-CAM (and "why G and
+not Q?"), Guided Grad-CAM, saliency, Integrated Gradients, occlusion, feature maps and filters."""
+
+import streamlit as st
+
+from explorer.explain import METHODS, ExplainError, conv_layers, default_target_layer, top_k
+from explorer.ui import explain as ui
+from explorer.ui.run_picker import pick_run, run_caption
+
+st.title("Explain")
+run = pick_run("explain_run")
+if run is None:
+    st.stop()
+run_caption(run)
+classes = list(run.config.get("classes") or [])
+model, problem = ui.model_or_error(run)
+if problem:
+    st.error(problem)
+
+picked = ui.pick_input(run, classes)
+if picked is None:
+    st.stop()
+x, described = picked
+if model is None:
+    ui.show_image(x, described, scale=4)
+    st.info("The explanations need the run's weights; pick another run or retrain this one.")
+    st.stop()
+if not classes:
+    classes = [str(i) for i in range(getattr(model, "num_classes", 26))]
+stamp = ui.weights_stamp(run)
+ranked = top_k(model, x, k=5, classes=classes)
+predicted = ranked[0][0]
+
+left, mid, right = st.columns([1, 1, 2])
+with left:
+    ui.show_image(x, f"{described}, as the model sees it (28×28)")
+with mid:
+    st.metric("Predicted", classes[predicted])
+    st.caption(f"with probability {ranked[0][2]:.2%}")
+with right:
+    st.dataframe(ui.top_k_frame(ranked), hide_index=True, key="explain_topk",
+                 column_config={"probability": st.column_config.ProgressColumn(format="%.4f", min_value=0,
+                                                                              max_value=1)})
+
+st.subheader("Grad-CAM")
+layers = conv_layers(model)
+names = [i.name for i in layers]
+shapes = {i.name: "×".join(map(str, i.out_shape)) + ("" if i.spatial else ", no spatial extent") for i in layers}
+try:
+    default = default_target_layer(model, x)
+except ExplainError as exc:
+    st.warning(str(exc))
+    default = names[-1] if names else None
+if not names:
+    st.warning("This model has no conv layer: Grad-CAM and feature maps need one.")
+    st.stop()
+c1, c2, c3 = st.columns(3)
+layer = c1.selectbox("Target layer (default: the last conv layer with spatial output)", names,
+                     index=names.index(default), key=f"explain_layer_{run.run_id}", format_func=lambda n: f"{n} ({shapes[n]})")
+target = c2.selectbox("Explain class", [None, *range(len(classes))], key="explain_target",
+                      format_func=lambda t: f"predicted ({classes[predicted]})" if t is None else classes[t])
+contrast = c3.selectbox("…and not class (why X and not Y?)", [None, *range(len(classes))], key="explain_contrast",
+                        format_func=lambda t: "(none)" if t is None else classes[t])
+chosen = predicted if target is None else target
+if contrast == chosen:
+    st.info("The contrast class is the explained class: choose another one to ask “why X and not Y?”.")
+    contrast = None
+spatial = [i.name for i in layers if i.spatial]
+if layer in spatial:
+    cols = st.columns(3)
+    with cols[0]:
+        ui.explanation_panel(run, stamp, x, "gradcam", predicted, layer, None, classes,
+                             title="Grad-CAM, predicted class")
+    with cols[1]:
+        ui.explanation_panel(run, stamp, x, "gradcam", chosen, layer, contrast, classes,
+                             title="Grad-CAM, chosen class")
+    with cols[2]:
+        ui.explanation_panel(run, stamp, x, "guided_gradcam", chosen, layer, contrast, classes)
+else:
+    st.warning(f"Layer {layer} outputs {shapes[layer]}: Grad-CAM has nothing to localise there. Choose a layer "
+               f"with spatial output, e.g. {', '.join(spatial[-3:]) or '(none in this model)'}.")
+st.caption("Grad-CAM (captum LayerGradCam): the layer's channels weighted by their mean gradient, ReLU, "
+           "upsampled to 28×28 and overlaid (red = most evidence). Guided Grad-CAM multiplies it with "
+           "guided backpropagation for pixel-level detail.")
+
+st.subheader("Compare attribution methods")
+st.caption(f"All for class {classes[chosen]}" + (f" against {classes[contrast]}" if contrast is not None else "")
+           + ": saliency = |∂logit/∂pixel|; Integrated Gradients from a black image (32 steps); occlusion = drop "
+           "of the logit when a 4×4 patch is blacked out.")
+methods = [m for m in METHODS if layer in spatial or not METHODS[m].uses_layer]
+ui.method_panels(run, stamp, x, methods, target=chosen, layer=layer, contrast=contrast, classes=classes)
+
+st.subheader("Feature maps and filters")
+f1, f2 = st.columns([3, 2])
+with f1:
+    fm_layer = st.selectbox("Layer", names, key=f"explain_fm_layer_{run.run_id}", format_func=lambda n: f"{n} ({shapes[n]})")
+    ui.feature_map_grid(model, x, fm_layer)
+with f2:
+    st.markdown("**Learned filters of the first conv layer**")
+    ui.first_filters(model)

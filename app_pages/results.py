@@ -1,0 +1,104 @@
+"""Results page: one run's test metrics, confusion matrix, confused pairs, ROC/PR, per-class report,
+training curves, calibration, mistakes, and the seed report's result table rebuilt from your runs."""
+
+import streamlit as st
+
+from explorer.charts import evaluate as charts
+from explorer.runs import list_runs
+from explorer.ui import results as ui
+from explorer.ui.run_picker import pick_run, run_caption
+
+st.title("Results")
+run = pick_run("results_run")
+if run is None:
+    st.stop()
+run_caption(run)
+history = run.history()
+ev = ui.evaluation_or_offer(run)
+if ev is None:
+    if history:
+        st.subheader("Training curves so far")
+        ui.training_curves(history, "results_curves_partial")
+    st.stop()
+
+names = ev.report.classes
+preds = run.predictions()
+ui.summary_metrics(ev, run.metrics())
+
+tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",
+                "Calibration", "Mistakes", "Seed table"])
+with tabs[0]:
+    norm = st.radio("Show", ["counts", "row-normalised"], horizontal=True, key="results_cm_norm")
+    cell = ui.confusion_cell_picker(ev, "results_cm", "results_cell")
+    left, right = st.columns([3, 2])
+    with left:
+        st.altair_chart(charts.confusion_heatmap(ev.confusion, normalized=norm == "row-normalised", size=520),
+                        on_select="rerun", selection_mode=charts.CONFUSION_SELECTION, key="results_cm")
+        st.caption("Rows: true class; columns: predicted class. Click a cell to see its misclassified images.")
+    with right:
+        data = ui.test_set(run)
+        if data is not None:
+            ui.cell_examples(ev, preds.y_true, preds.y_prob, data[0], *cell, top=16, per_row=4)
+
+with tabs[1]:
+    if ev.pairs.empty:
+        st.success("No class was confused with another: every test image is classified correctly.")
+    else:
+        st.caption("Unordered pairs with the most mix-ups in either direction (the seed report names G↔Q and "
+                   "I↔L). Share: of both classes' test images, the part that went to the other class.")
+        st.dataframe(ui.pairs_table(ev.pairs), hide_index=True, key="results_pairs")
+        pair = st.selectbox("Examples of pair", list(ev.pairs["pair"]), key="results_pair")
+        row = ev.pairs[ev.pairs["pair"] == pair].iloc[0]
+        data = ui.test_set(run)
+        if data is not None:
+            for t, p in ((row["a_index"], row["b_index"]), (row["b_index"], row["a_index"])):
+                ui.cell_examples(ev, preds.y_true, preds.y_prob, data[0], int(t), int(p), top=8)
+
+with tabs[2]:
+    worst = list(ev.report.per_class[ev.report.per_class["support"] > 0].nsmallest(2, "f1")["class"])
+    picked = st.multiselect("Classes (micro and macro averages always shown)", names, default=worst,
+                            key="results_curve_classes")
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.roc_chart(ev.roc, picked), key="results_roc")
+    c2.altair_chart(charts.pr_chart(ev.pr, picked), key="results_pr")
+    for note in ev.roc.notes + ev.pr.notes:
+        st.caption(note)
+    st.dataframe(ui.curve_areas(ev), hide_index=True, key="results_auc",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in ("ROC AUC", "average precision")})
+
+with tabs[3]:
+    metric = st.radio("Bars", ["f1", "precision", "recall"], horizontal=True, key="results_bar_metric")
+    st.altair_chart(charts.per_class_chart(ev.report.per_class, metric=metric, worst=5, width=900),
+                    key="results_per_class_chart")
+    st.caption("Click a column header to sort. The 5 classes with the lowest F1 are shaded red.")
+    st.dataframe(ui.per_class_table(ev.report.per_class, worst=5), hide_index=True, key="results_per_class",
+                 height=35 * (len(names) + 1) + 3)
+
+with tabs[4]:
+    if history:
+        ui.training_curves(history, "results_curves")
+    else:
+        st.info("This run has no training history (history.jsonl is empty or missing).")
+
+with tabs[5]:
+    cal = ev.calibration
+    c1, c2 = st.columns([2, 1])
+    c1.altair_chart(charts.calibration_chart(cal), key="results_calibration")
+    c2.metric("Expected calibration error (ECE)", f"{cal.ece:.4f}")
+    c2.metric("Maximum calibration error (MCE)", f"{cal.mce:.4f}")
+    c2.caption(f"ECE = Σ_b |B_b|/N · |accuracy(B_b) − confidence(B_b)| over {cal.n_bins} equal-width bins of "
+               "the top probability. Bars below the diagonal: over-confident; above: under-confident.")
+
+with tabs[6]:
+    data = ui.test_set(run)
+    if data is not None:
+        ui.mistakes_gallery(names, preds.y_true, preds.y_prob, data[0], top=48)
+
+with tabs[7]:
+    average = st.radio("Precision / recall / F1 average", ["macro", "weighted"], horizontal=True,
+                       key="results_seed_average")
+    table = ui.seed_table_from_runs(list_runs(), average=average)
+    st.caption("The EMNIST-letters seed report's published figures (percent; blank = not published) with "
+               "every saved run that has test predictions beneath them.")
+    st.dataframe(ui.seed_table_style(table), hide_index=True, key="results_seed_table")
