@@ -1,0 +1,457 @@
+"""The runs store: one folder per run under a runs root (default ./runs, env EXPLORER_RUNS).
+
+Files of runs/<run_id>/ (every write atomic: write a temporary file, then rename):
+config.json, status.json, history.jsonl, weights_best.safetensors, weights_last.safetensors,
+optimizer_last.pt (tensors and plain containers; loaded with weights_only=True), metrics.json,
+predictions.npz. A run whose status says "running" but whose process is gone (or whose heartbeat
+is stale) is reported as "interrupted". Nothing here unpickles untrusted data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explorer.io import atomic_path, atomic_write_json, read_jsonl, safe_name
+
+RUNS_ENV = "EXPLORER_RUNS"
+STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
+STALE_S = 180.0  # a heartbeat older than this (on another host, or without a pid) means interrupted
+RUN_FILES = {
+    "config.json", "status.json", "history.jsonl", "metrics.json", "predictions.npz",
+    "weights_best.safetensors", "weights_last.safetensors", "optimizer_last.pt",
+}  # fmt: skip
+ALLOWED_SUFFIXES = (".json", ".jsonl", ".safetensors", ".npz", ".pt")
+MAX_IMPORT_BYTES = 8 << 30
+STOP_FILE = "STOP"
+
+
+def runs_root(root: str | os.PathLike | None = None) -> Path:
+    """The runs root: `root`, else $EXPLORER_RUNS, else ./runs (relative to the current directory)."""
+    return Path(root or os.environ.get(RUNS_ENV) or "runs").expanduser()
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries a run depends on."""
+    import torch
+    import torchvision
+
+    import explorer
+
+    try:
+        import timm
+
+        timm_v = timm.__version__
+    except ImportError:  # pragma: no cover
+        timm_v = "not installed"
+    return {"torch": torch.__version__, "torchvision": torchvision.__version__, "timm": timm_v,
+            "explorer": explorer.__version__, "python": platform.python_version()}
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists on this host and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def effective_status(status: dict[str, Any]) -> str:
+    """The status to show: "running" becomes "interrupted" when its process is gone or its heartbeat is stale."""
+    state = status.get("status", "interrupted")
+    if state != "running":
+        return state if state in STATUSES else "interrupted"
+    pid, host = status.get("pid"), status.get("host")
+    if pid and host == socket.gethostname():
+        return "running" if _pid_alive(int(pid)) else "interrupted"
+    beat = status.get("heartbeat") or 0
+    return "running" if time.time() - float(beat) < STALE_S else "interrupted"
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Test-set predictions of a run: enough to recompute every metric."""
+
+    y_true: np.ndarray
+    y_prob: np.ndarray
+    indices: np.ndarray
+    classes: list[str]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One row of the runs list."""
+
+    run_id: str
+    name: str
+    model: str
+    dataset: str
+    status: str
+    created: str
+    epochs_done: int
+    epochs: int
+    best_val_acc: float | None
+    test_acc: float | None
+    tags: list[str] = field(default_factory=list)
+    path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for DataFrames)."""
+        return dict(self.__dict__)
+
+
+class Run:
+    """A run folder: read its config, status, history, metrics, predictions and weights."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not (self.path / "config.json").is_file():
+            raise FileNotFoundError(f"{self.path} is not a run folder (no config.json)")
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (its folder name)."""
+        return self.path.name
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """config.json as a dict."""
+        return json.loads((self.path / "config.json").read_text("utf-8"))
+
+    def train_config(self) -> Any:
+        """The run's TrainConfig."""
+        from explorer.config import TrainConfig
+
+        return TrainConfig.from_dict(self.config["train"])
+
+    @property
+    def raw_status(self) -> dict[str, Any]:
+        """status.json as written (no liveness check)."""
+        p = self.path / "status.json"
+        try:
+            return json.loads(p.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {"status": "interrupted", "error": "status.json missing or unreadable"}
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """status.json with "status" replaced by the effective status (running -> interrupted when dead)."""
+        raw = self.raw_status
+        return {**raw, "status": effective_status(raw)}
+
+    @property
+    def stop_requested(self) -> bool:
+        """True when a STOP file asks the worker to stop."""
+        return (self.path / STOP_FILE).exists()
+
+    def history(self) -> list[dict[str, Any]]:
+        """Per-epoch records (history.jsonl)."""
+        return read_jsonl(self.path / "history.jsonl")
+
+    def metrics(self) -> dict[str, Any] | None:
+        """Final test metrics, or None when the run has not finished testing."""
+        p = self.path / "metrics.json"
+        return json.loads(p.read_text("utf-8")) if p.is_file() else None
+
+    def predictions(self) -> Predictions | None:
+        """Test-set predictions (predictions.npz, loaded without pickle), or None."""
+        p = self.path / "predictions.npz"
+        if not p.is_file():
+            return None
+        with np.load(p, allow_pickle=False) as z:
+            return Predictions(z["y_true"].astype(np.int64), z["y_prob"].astype(np.float32),
+                               z["indices"].astype(np.int64), list(self.config.get("classes") or []))
+
+    def weights_path(self, which: str = "best") -> Path:
+        """Path of weights_best/last.safetensors (best falls back to last)."""
+        if which not in ("best", "last"):
+            raise ValueError(f"which must be 'best' or 'last', got {which!r}")
+        p = self.path / f"weights_{which}.safetensors"
+        if not p.is_file() and which == "best":
+            p = self.path / "weights_last.safetensors"
+        if not p.is_file():
+            raise FileNotFoundError(f"run {self.run_id} has no saved weights yet (no completed epoch)")
+        return p
+
+    def load_model(self, which: str = "best", device: str = "cpu") -> Any:
+        """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
+        from safetensors.torch import load_file
+
+        from explorer.train.model import prepare_model
+
+        cfg = self.train_config()
+        num_classes = int(self.config.get("model", {}).get("num_classes") or len(self.config.get("classes") or []) or 26)
+        model, _ = prepare_model(cfg, num_classes, load_pretrained=False)
+        state = load_file(str(self.weights_path(which)))
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
+    def splits(self) -> Any:
+        """The run's data splits, rebuilt from its DataSpec (deterministic)."""
+        from explorer.data import DataSpec, make_splits
+
+        return make_splits(DataSpec.from_dict(self.config["train"]["data"]))
+
+    def test_images(self) -> np.ndarray:
+        """uint8 (N, 28, 28) test images, in the order of predictions.npz when present."""
+        test = self.splits().test
+        images = test.images.numpy()
+        preds = self.predictions()
+        return images[preds.indices] if preds is not None else images
+
+    def info(self) -> RunInfo:
+        """Summary row for lists."""
+        cfg = self.config
+        train = cfg.get("train", {})
+        hist = self.history()
+        vals = [h.get("val_acc") for h in hist if h.get("val_acc") is not None]
+        metrics = self.metrics() or {}
+        stages = train.get("stages") or []
+        epochs = sum(int(s.get("epochs", 0)) for s in stages) if stages else int(train.get("epochs", 0))
+        return RunInfo(
+            run_id=self.run_id, name=cfg.get("name") or self.run_id, model=train.get("model", "?"),
+            dataset=(train.get("data") or {}).get("name", "?"), status=self.status["status"],
+            created=cfg.get("created", ""), epochs_done=len(hist), epochs=epochs,
+            best_val_acc=max(vals) if vals else None, test_acc=metrics.get("test_acc"),
+            tags=list(cfg.get("tags") or []), path=str(self.path),
+        )  # fmt: skip
+
+    # ---- writers (used by the training loop) ---------------------------------------------------
+    def write_status(self, **fields: Any) -> dict[str, Any]:
+        """Merge `fields` into status.json (atomically) and return the new status."""
+        status = {**self.raw_status, **fields, "heartbeat": time.time()}
+        atomic_write_json(self.path / "status.json", status)
+        return status
+
+    def update_config(self, **fields: Any) -> None:
+        """Merge top-level `fields` into config.json (atomically)."""
+        atomic_write_json(self.path / "config.json", {**self.config, **fields})
+
+
+def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
+               tags: list[str] | None = None) -> Run:
+    """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process)."""
+    root_p = runs_root(root)
+    root_p.mkdir(parents=True, exist_ok=True)
+    label = name or getattr(config, "name", "") or ""
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(label or config.model, default='run', max_len=48)}"
+    for i in range(1000):
+        run_id = base if i == 0 else f"{base}-{i}"
+        try:
+            (root_p / run_id).mkdir()
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover
+        raise RuntimeError(f"could not create a run folder under {root_p}")
+    path = root_p / run_id
+    atomic_write_json(path / "config.json", {
+        "run_id": run_id, "name": safe_name(label, default=run_id, max_len=80) if label else run_id,
+        "tags": [safe_name(t, default="tag", max_len=40) for t in tags or []],
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"), "train": config.to_dict(), "data": {},
+        "model": {"name": config.model}, "classes": [], "versions": versions(),
+    })  # fmt: skip
+    atomic_write_json(path / "status.json", {
+        "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),
+        "heartbeat": time.time(), "epoch": 0, "stage": 0, "phase": "starting",
+    })  # fmt: skip
+    return Run(path)
+
+
+def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None) -> Run:
+    """Open a run by id (under the runs root) or by folder path."""
+    if isinstance(ref, Run):
+        return ref
+    p = Path(ref)
+    if (p / "config.json").is_file():
+        return Run(p)
+    ref_s = str(ref)
+    if "/" in ref_s or "\\" in ref_s or ".." in ref_s:
+        raise FileNotFoundError(f"no run folder at {ref_s}")
+    cand = runs_root(root) / ref_s
+    if (cand / "config.json").is_file():
+        return Run(cand)
+    matches = [r for r in _run_dirs(root) if r.name.startswith(ref_s)]
+    if len(matches) == 1:
+        return Run(matches[0])
+    hint = f" ({len(matches)} runs start with it)" if matches else ""
+    raise FileNotFoundError(f"no run {ref_s!r} under {runs_root(root)}{hint}; see `python -m explorer runs list`")
+
+
+def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
+    r = runs_root(root)
+    if not r.is_dir():
+        return []
+    return sorted(p for p in r.iterdir() if p.is_dir() and (p / "config.json").is_file())
+
+
+def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
+    """Every run under the root, newest first; unreadable folders are skipped."""
+    out = []
+    for p in _run_dirs(root):
+        try:
+            out.append(Run(p).info())
+        except (OSError, ValueError, KeyError):
+            continue
+    return sorted(out, key=lambda r: (r.created, r.run_id), reverse=True)
+
+
+def rename_run(ref: str | Run, new_name: str, root: str | os.PathLike | None = None) -> Run:
+    """Set a run's display name (made safe; the folder, i.e. the run id, stays)."""
+    run = open_run(ref, root)
+    run.update_config(name=safe_name(new_name, default=run.run_id))
+    return run
+
+
+def tag_run(ref: str | Run, add: list[str] | None = None, remove: list[str] | None = None,
+            root: str | os.PathLike | None = None) -> Run:
+    """Add and/or remove tags of a run."""
+    run = open_run(ref, root)
+    tags = [t for t in run.config.get("tags", []) if t not in set(remove or [])]
+    for t in add or []:
+        t = safe_name(t, default="tag", max_len=40)
+        if t not in tags:
+            tags.append(t)
+    run.update_config(tags=tags)
+    return run
+
+
+def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: bool = False) -> None:
+    """Delete a run folder; needs confirm=True and refuses a run that is still running."""
+    run = open_run(ref, root)
+    if not confirm:
+        raise ValueError(f"deleting run {run.run_id} needs confirmation (confirm=True / --yes)")
+    if run.status["status"] == "running":
+        raise ValueError(f"run {run.run_id} is still running; stop it first")
+    # Rename first so a half-deleted folder never looks like a run.
+    trash = run.path.with_name(f".deleting-{run.run_id}-{os.getpid()}")
+    os.replace(run.path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str | os.PathLike | None = None) -> Path:
+    """Write one zip of the run's files (folder <run_id>/ inside); returns its path."""
+    run = open_run(ref, root)
+    dest_p = Path(dest) if dest else Path(f"{run.run_id}.zip")
+    if dest_p.is_dir():
+        dest_p = dest_p / f"{run.run_id}.zip"
+    with atomic_path(dest_p) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(RUN_FILES):
+            f = run.path / name
+            if f.is_file():
+                zf.write(f, f"{run.run_id}/{name}")
+    return dest_p
+
+
+def _check_member(info: zipfile.ZipInfo) -> tuple[str, str]:
+    """Validate one zip member name -> (folder, file name) or raise ValueError."""
+    name = info.filename
+    if name.startswith(("/", "\\")) or "\\" in name or ":" in name:
+        raise ValueError(f"refused: zip member {name!r} has an absolute or Windows path")
+    parts = name.split("/")
+    if any(p in ("..", ".", "") for p in parts):
+        raise ValueError(f"refused: zip member {name!r} has '..', '.' or an empty path part")
+    if len(parts) != 2:
+        raise ValueError(f"refused: zip member {name!r} is not <run_id>/<file>")
+    folder, fname = parts
+    if fname not in RUN_FILES or not fname.endswith(ALLOWED_SUFFIXES):
+        raise ValueError(f"refused: zip member {name!r} is not a run file ({', '.join(sorted(RUN_FILES))})")
+    if safe_name(folder) != folder:
+        raise ValueError(f"refused: run folder name {folder!r} is not safe")
+    return folder, fname
+
+
+def _verify_file(path: Path) -> None:
+    """Check that an imported file parses as what its name says, without unpickling anything."""
+    import torch
+
+    name = path.name
+    try:
+        if name.endswith(".jsonl"):
+            for line in path.read_text("utf-8").splitlines():
+                if line.strip():
+                    json.loads(line)
+        elif name.endswith(".json"):
+            json.loads(path.read_text("utf-8"))
+        elif name.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as z:
+                for k in z.files:
+                    _ = z[k]
+        elif name.endswith(".safetensors"):
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt") as f:
+                list(f.keys())
+        elif name.endswith(".pt"):
+            torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"refused: {name} is not a valid {path.suffix} file ({type(exc).__name__}: {exc})") from exc
+
+
+def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = None) -> Run:
+    """Import a run zip made by export_run; every member is checked (names, sizes, formats) before
+    anything lands in the runs root. A clashing run id gets a suffix."""
+    zip_path = Path(zip_path)
+    if not zipfile.is_zipfile(zip_path):
+        raise ValueError(f"{zip_path} is not a zip file")
+    with zipfile.ZipFile(zip_path) as zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if not infos:
+            raise ValueError(f"{zip_path} is empty")
+        folders = {_check_member(i)[0] for i in infos}
+        if len(folders) != 1:
+            raise ValueError(f"refused: the zip holds {len(folders)} top-level folders; expected one run")
+        if sum(i.file_size for i in infos) > MAX_IMPORT_BYTES:
+            raise ValueError("refused: the zip unpacks to more than 8 GiB")
+        folder = folders.pop()
+        if "config.json" not in {i.filename.split("/")[1] for i in infos}:
+            raise ValueError("refused: the zip has no config.json")
+        root_p = runs_root(root)
+        root_p.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root_p))
+        try:
+            for info in infos:
+                _, fname = _check_member(info)
+                with zf.open(info) as src, open(staging / fname, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                _verify_file(staging / fname)
+            run_id = folder
+            for i in range(1, 1000):
+                if not (root_p / run_id).exists():
+                    break
+                run_id = f"{folder}-imported-{i}"
+            cfg = json.loads((staging / "config.json").read_text("utf-8"))
+            if not isinstance(cfg, dict) or not isinstance(cfg.get("train"), dict):
+                raise ValueError("refused: config.json has no 'train' section")
+            cfg["run_id"] = run_id
+            atomic_write_json(staging / "config.json", cfg)
+            st = staging / "status.json"
+            status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
+            status.pop("pid", None)  # a pid from another machine means nothing here
+            atomic_write_json(st, status)
+            os.replace(staging, root_p / run_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return Run(root_p / run_id)
