@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,9 +100,20 @@ def register(card: ModelCard, builder: Builder) -> None:
     _REGISTRY[card.name] = (card, builder)
 
 
+_LOAD_LOCK = threading.Lock()
+_LOADED = False
+
+
 def _ensure_loaded() -> None:
-    if not _REGISTRY:
-        from explorer.models import zoo  # noqa: F401  (registers every entry on import)
+    """Import the zoo once; other threads (Streamlit sessions) wait until it is complete."""
+    global _LOADED
+    if _LOADED:
+        return
+    with _LOAD_LOCK:
+        if not _LOADED:
+            from explorer.models import zoo  # noqa: F401  (registers every entry on import)
+
+            _LOADED = True
 
 
 def list_models(family: str | None = None) -> list[str]:
@@ -152,7 +164,7 @@ def build_model(name: str, num_classes: int = 1000, in_chans: int = 3, pretraine
     the head is replaced when num_classes != 1000 and the first conv when in_chans != 3.
     small_input=True swaps in the family's small-input stem (see the card's letters policy).
     """
-    card, builder = _REGISTRY[resolve_name(name)]
+    card, builder = _REGISTRY[resolve_name(name)]  # resolve_name loads the zoo
     _check_dims(num_classes, in_chans)
     if small_input and card.letters.policy != "stem":
         raise ValueError(f"{card.title} has no small-input stem; its letters policy is {card.letters.policy!r}")

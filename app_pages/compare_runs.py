@@ -1,0 +1,24 @@
+"""Compare runs page: saved runs side by side -- configs, metrics, curves, per-class F1, confusion, ROC, cost."""
+
+import streamlit as st
+
+from explorer.compare import build_comparison
+from explorer.ui import compare as ui
+
+st.title("⚖️ Compare runs")
+st.caption("Pick two or more saved runs. Settings that differ are highlighted, equal ones collapsed; "
+           "per-class and confusion differences are against the first run picked.")
+
+runs = ui.pick_runs()
+if not runs:
+    st.stop()
+
+comp = build_comparison(runs)
+ui.export_buttons(comp)
+ui.show_notes(comp.notes)
+ui.show_tables(comp)
+ui.section("curves", comp.notes, ui.show_curves, comp.runs)
+ui.section("per_class", comp.notes, ui.show_per_class, comp)
+ui.section("confusion", comp.notes, ui.show_confusion, comp)
+ui.section("roc", comp.notes, ui.show_roc, comp.runs)
+ui.section("cost", comp.notes, ui.show_cost, comp)

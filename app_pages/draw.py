@@ -1,0 +1,61 @@
+"""Draw page: draw (or upload) a letter and watch saved models predict it after every stroke."""
+
+import streamlit as st
+
+from explorer.predict import runs_for_prediction
+from explorer.runs import open_run
+from explorer.ui import draw as ui
+
+st.title("✍️ Draw a letter")
+st.caption("Draw with the mouse or a finger. After every stroke the drawing goes through the same "
+           "preprocessing as the datasets (EMNIST's crop, centre, blur and 28×28 downsampling), then to the model.")
+
+runs, bad = runs_for_prediction()
+ui.show_unreadable(bad)
+if not runs:
+    ui.offer_quick_training()
+    st.stop()
+
+chosen = ui.pick_runs(runs)
+main = chosen[0]
+
+st.session_state.setdefault("draw_canvas_n", 0)
+left, right = st.columns([1, 2], gap="large")
+with left:
+    source = st.radio("Input", ["Draw", "Upload a photo"], horizontal=True, key="draw_source",
+                      label_visibility="collapsed")
+    image = None
+    if source == "Draw":
+        width = st.slider("Stroke width", 6, 40, 18, key="draw_stroke")
+        image = ui.canvas(width, key=f"draw_canvas_{st.session_state['draw_canvas_n']}")
+        st.button("Clear", key="draw_clear", icon=":material/delete:", on_click=ui.clear_canvas)
+    else:
+        data = ui.upload()
+        image = ui.upload_image(data) if data else None
+        if data is None:
+            st.info("Upload a photo of one handwritten letter: dark ink on light paper or light on dark both work.")
+
+model = ui.cached_model(main)
+with right:
+    if model is None:
+        st.stop()
+    if image is None:
+        if source == "Draw":
+            st.info(ui.HINT)
+        st.stop()
+    classes = open_run(main.path).config.get("classes")
+    out = ui.to_prediction(model, image, classes)
+    if out is None:
+        st.session_state.pop("last_drawing", None)
+        st.stop()
+    x, pred = out
+    st.session_state["last_drawing"] = x.numpy()  # float (1, 28, 28) for the Explain page
+    a, b = st.columns([3, 2])
+    with a:
+        ui.show_prediction(pred, main.name)
+    with b:
+        ui.show_tensor(x)
+        ui.show_gradcam(model, x, pred)
+    if len(chosen) > 1:
+        st.subheader("Which model reads your handwriting best?")
+        ui.side_by_side(chosen, x)

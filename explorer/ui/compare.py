@@ -1,0 +1,174 @@
+"""Streamlit helpers for the Compare-runs page: run choice, cached run data and one renderer per section."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from explorer.charts import compare as charts
+from explorer.compare import (
+    COMPARISONS,
+    METRIC_ROWS,
+    Comparison,
+    RunData,
+    confusion_diff,
+    curves_frame,
+    load_run_data,
+    roc_frame,
+    to_csv,
+    to_markdown,
+)
+from explorer.runs import RunInfo, list_runs, runs_root
+
+
+def _stamp(info: RunInfo) -> float:
+    """Latest modification time of the files a comparison reads (the cache key part that changes)."""
+    from pathlib import Path
+
+    p = Path(info.path)
+    return max((f.stat().st_mtime for f in p.iterdir() if f.is_file()), default=0.0)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_run_data(path: str, stamp: float) -> RunData:
+    """One run's comparison data (cached by folder and its latest file change)."""
+    return load_run_data(path)
+
+
+def pick_runs(key: str = "cmp_runs") -> list[RunData]:
+    """A multiselect over the saved runs (the two newest preselected) -> their data; messages when too few."""
+    infos = list_runs()
+    if len(infos) < 2:
+        st.info(f"Comparing needs two or more saved runs; the runs folder `{runs_root()}` has {len(infos)}. "
+                "Train some on the **Train** page (or `python -m explorer train`).")
+        return []
+    by_id = {i.run_id: i for i in infos}
+    st.session_state.setdefault(key, [i.run_id for i in infos[:2]])
+    st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
+    ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key,
+                         format_func=lambda r: f"{by_id[r].name} · {by_id[r].model} · {by_id[r].status}")
+    if len(ids) < 2:
+        st.info("Pick two or more runs.")
+        return []
+    out = []
+    with st.spinner("Reading runs..."):
+        for r in ids:
+            try:
+                out.append(cached_run_data(by_id[r].path, _stamp(by_id[r])))
+            except (OSError, ValueError, KeyError) as exc:
+                st.warning(f"Run {r} is unreadable and left out: {exc}")
+    return out if len(out) >= 2 else []
+
+
+def show_notes(notes: dict[str, str | None]) -> None:
+    """Say which comparisons do not apply to these runs, and why."""
+    for key, why in notes.items():
+        if why:
+            st.warning(f"**{COMPARISONS[key].capitalize()}**: {why}")
+
+
+def _fmt_metrics(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.drop(columns=["run_id"]).set_index("run").T.rename(index=dict(METRIC_ROWS))
+    return out.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
+                   else (f"{v:.4f}" if isinstance(v, float) and abs(v) < 10 else
+                         (f"{v:,.0f}" if isinstance(v, int | float) else str(v))))
+
+
+def show_tables(comp: Comparison) -> None:
+    """Final metrics side by side, the settings that differ (highlighted) and the equal ones collapsed."""
+    st.subheader("Final metrics")
+    table = _fmt_metrics(comp.metrics)
+    st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3)
+    st.subheader("Settings that differ")
+    d = comp.config.differ
+    if len(d):
+        st.dataframe(d.style.set_properties(**{"background-color": "#fff3cd"}), width="stretch")
+    else:
+        st.success("Every compared setting is equal.")
+    with st.expander(f"{len(comp.config.equal)} settings equal in every run"):
+        st.dataframe(comp.config.equal, width="stretch")
+
+
+def show_curves(runs: Sequence[RunData]) -> None:
+    """Loss and accuracy of every run against epoch and against wall time."""
+    df = curves_frame(runs)
+    if df.empty:
+        st.info("No completed epochs to plot yet.")
+        return
+    st.subheader("Training curves")
+    by_epoch, by_time = st.tabs(["against epoch", "against wall time"])
+    by_epoch.altair_chart(charts.overlaid_curves(df, "epoch"), width="content")
+    by_time.altair_chart(charts.overlaid_curves(df, "time_s"), width="content")
+
+
+def show_per_class(comp: Comparison) -> None:
+    """Per-class F1 of every run and the change against the reference run."""
+    st.subheader("Per-class F1")
+    if comp.f1.empty:
+        return
+    st.altair_chart(charts.f1_grouped_chart(comp.f1), width="content")
+    st.altair_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]), width="content")
+    d = comp.f1_diff.sort_values("diff")
+    better = d[d["diff"] > 0].tail(5)[::-1]
+    worse = d[d["diff"] < 0].head(5)
+    c1, c2 = st.columns(2)
+    c1.markdown("**Got better:** " + (", ".join(f"{r['class']} ({r['diff']:+.2f}, {r['run']})" for _, r in better.iterrows()) or "none"))
+    c2.markdown("**Got worse:** " + (", ".join(f"{r['class']} ({r['diff']:+.2f}, {r['run']})" for _, r in worse.iterrows()) or "none"))
+
+
+def show_confusion(comp: Comparison) -> None:
+    """Two runs' confusion matrices side by side, and their difference."""
+    st.subheader("Confusion matrices")
+    labels = comp.labels
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Left", labels, index=0, key="cmp_conf_a")
+    b = c2.selectbox("Right", labels, index=1, key="cmp_conf_b")
+    ra, rb = comp.runs[labels.index(a)], comp.runs[labels.index(b)]
+    from explorer.evaluate import confusion
+
+    c1, c2 = st.columns(2)
+    for col, lab, r in ((c1, a, ra), (c2, b, rb)):
+        cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
+        col.altair_chart(charts.confusion_share_heatmap(cm.to_frame(), f"{lab} (row shares)", size=340), width="content")
+    if a != b:
+        c1, _ = st.columns(2)
+        c1.altair_chart(charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=340), width="content")
+
+
+def show_roc(runs: Sequence[RunData]) -> None:
+    """Micro/macro ROC of every run with their AUC."""
+    st.subheader("ROC / AUC")
+    points, areas = roc_frame(runs)
+    if areas.empty:
+        return
+    c1, c2 = st.columns([3, 2])
+    c1.altair_chart(charts.roc_compare_chart(points, areas), width="content")
+    c2.dataframe(areas.pivot(index="run", columns="curve", values="auc").round(4), width="stretch")
+
+
+def show_cost(comp: Comparison) -> None:
+    """Test accuracy against parameters and against MACs."""
+    st.subheader("Accuracy against cost")
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.cost_scatter(comp.metrics, "params"), width="content")
+    c2.altair_chart(charts.cost_scatter(comp.metrics, "macs"), width="content")
+
+
+def export_buttons(comp: Comparison) -> None:
+    """Download the comparison as CSV and as Markdown."""
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button("Download CSV", to_csv(comp), "comparison.csv", "text/csv", key="cmp_csv",
+                       icon=":material/download:")
+    c2.download_button("Download Markdown", to_markdown(comp), "comparison.md", "text/markdown", key="cmp_md",
+                       icon=":material/download:")
+
+
+def section(name: str, notes: dict[str, str | None], render: Any, *args: Any) -> None:
+    """Render a section unless its comparison does not apply (then the reason was shown above)."""
+    why = notes.get(name)
+    if why and name in ("per_class", "confusion"):
+        return
+    render(*args)

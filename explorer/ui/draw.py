@@ -1,0 +1,200 @@
+"""Streamlit helpers for the Draw page: the canvas, run choice, live prediction panels and the
+offer to train the quick model when no run exists yet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.charts.compare import topk_chart
+from explorer.data import BlankImageError, ImageError, load_image_bytes
+from explorer.predict import (
+    Prediction,
+    WeightsError,
+    format_top,
+    load_run_model,
+    predict_from_image,
+    predict_image,
+)
+from explorer.runs import RunInfo, open_run, runs_root
+
+CANVAS_SIZE = 280
+HINT = "✍️ Draw a letter on the canvas — the prediction appears after every stroke."
+
+
+def run_label(info: RunInfo) -> str:
+    """One line per run: name, model, test accuracy when known, status unless completed."""
+    acc = f" · test {info.test_acc:.1%}" if info.test_acc is not None else ""
+    status = "" if info.status == "completed" else f" · {info.status}"
+    return f"{info.name} · {info.model}{acc}{status}"
+
+
+def clear_canvas() -> None:
+    """Button callback: a new canvas key remounts an empty canvas; forget the last drawing."""
+    st.session_state["draw_canvas_n"] = st.session_state.get("draw_canvas_n", 0) + 1
+    st.session_state.pop("last_drawing", None)
+
+
+@st.cache_resource(show_spinner=False)
+def job_manager() -> Any:
+    """The process-wide training JobManager (one per server process)."""
+    from explorer.train import JobManager
+
+    return JobManager()
+
+
+def offer_quick_training(key: str = "draw_train_quick") -> None:
+    """No saved run yet: a button that trains the quick default model in the background, with progress."""
+    from explorer.train import DESCRIPTIONS, JobBusyError, get_recipe
+
+    active = job_manager().active()
+    if not active:
+        st.info(f"No saved model to predict with yet (runs folder `{runs_root()}`). "
+                f"{DESCRIPTIONS['quick']}")
+        if st.button("Train the quick model (about a minute)", key=key, type="primary", icon=":material/bolt:"):
+            try:
+                job_manager().start(get_recipe("quick"), name="quick")
+            except (JobBusyError, ValueError) as exc:
+                st.error(str(exc))
+                return
+            st.rerun()
+        return
+    _training_progress()
+
+
+@st.fragment(run_every=1.0)
+def _training_progress() -> None:
+    """Progress of the run training now; reruns the page when it ends."""
+    active = job_manager().active()
+    if not active:
+        st.rerun(scope="app")
+        return
+    run = active[0]
+    status = run.status
+    epochs = int(status.get("epochs") or run.train_config().total_epochs or 1)
+    epoch, step, steps = int(status.get("epoch") or 0), int(status.get("step") or 0), int(status.get("steps") or 0)
+    done = (max(epoch - 1, 0) + (step / steps if steps else 0)) / epochs if status.get("phase") == "train" else epoch / epochs
+    phase = str(status.get("phase") or "starting")
+    st.progress(min(max(done, 0.0), 1.0), text=f"Training `{run.run_id}`: {phase}, epoch {epoch}/{epochs}"
+                + (f", ETA {status['eta_s']:.0f} s" if status.get("eta_s") else ""))
+
+
+def show_unreadable(bad: dict[str, str]) -> None:
+    """List runs whose weights cannot be read, with the reason."""
+    if bad:
+        with st.expander(f"{len(bad)} run(s) unreadable", icon=":material/warning:", expanded=False):
+            for run_id, why in bad.items():
+                st.markdown(f"**{run_id}**: {why}")
+
+
+def pick_runs(runs: Sequence[RunInfo]) -> list[RunInfo]:
+    """The run for the chart and Grad-CAM, then any others to compare answers with."""
+    by_id = {r.run_id: r for r in runs}
+    ids = list(by_id)
+    c1, c2 = st.columns([1, 1])
+    main = c1.selectbox("Run", ids, key="draw_run", format_func=lambda r: run_label(by_id[r]))
+    others = c2.multiselect("Also ask these runs (answers side by side)", [i for i in ids if i != main],
+                            key="draw_others", format_func=lambda r: run_label(by_id[r]))
+    return [by_id[main], *(by_id[o] for o in others)]
+
+
+def canvas(stroke_width: int, key: str) -> np.ndarray | None:
+    """The drawing canvas (white ink on black); its RGBA pixels, or None where no drawing is available."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception as exc:  # importing it outside `streamlit run` raises
+        st.caption(f"The drawing canvas is not available here ({type(exc).__name__}).")
+        return None
+    result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
+                       height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
+                       update_streamlit=True, key=key)
+    try:
+        return result.image_data
+    except Exception:
+        return None
+
+
+def upload() -> bytes | None:
+    """A photo of a handwritten letter (any file; a non-image gets a clear message later)."""
+    f = st.file_uploader("Upload a photo of one handwritten letter (PNG, JPEG, ...)", key="draw_upload")
+    return f.getvalue() if f is not None else None
+
+
+def cached_model(info: RunInfo) -> Any:
+    """The run's model (cached by run folder + weights mtime in explorer.predict); None with a message if unreadable."""
+    try:
+        with st.spinner(f"Loading {info.name}..."):
+            return load_run_model(info.path)
+    except (WeightsError, FileNotFoundError, ValueError) as exc:
+        st.error(f"Run **{info.name}** is unreadable: {exc}")
+        return None
+
+
+def to_prediction(model: Any, image: Any, classes: Sequence[str] | None) -> tuple[torch.Tensor, Prediction] | None:
+    """Image -> (tensor, prediction); the hint for an empty canvas, a clear message for a bad image."""
+    try:
+        return predict_from_image(model, image, classes)
+    except BlankImageError:
+        st.info(HINT)
+    except ImageError as exc:
+        st.error(str(exc))
+    return None
+
+
+def upload_image(data: bytes) -> Any:
+    """Open uploaded bytes as an image, or show why it cannot be used (None)."""
+    try:
+        return load_image_bytes(data)
+    except ImageError as exc:
+        st.error(f"That upload cannot be used: {exc}")
+        return None
+
+
+def show_tensor(x: torch.Tensor) -> None:
+    """The exact 28x28 tensor the model sees, enlarged without smoothing."""
+    img = (x[0].numpy() * 255).round().astype(np.uint8).repeat(6, 0).repeat(6, 1)
+    st.image(img, caption="What the model sees: 1×28×28 in [0, 1]", width=150)
+
+
+def show_prediction(pred: Prediction, name: str) -> None:
+    """Top letter and probability as text, and the top-5 as bars."""
+    st.markdown(f"**{name}** reads:")
+    st.markdown(f"<div data-testid='draw-top' style='font-size:2.6rem;font-weight:700;line-height:1.1'>"
+                f"{format_top(pred)}</div>", unsafe_allow_html=True)
+    st.caption(f"{pred.latency_ms:.1f} ms (preprocess + forward + softmax, CPU)")
+    st.altair_chart(topk_chart(pred.frame()), width="content")
+
+
+def show_gradcam(model: Any, x: torch.Tensor, pred: Prediction) -> None:
+    """Grad-CAM of the top prediction over the 28x28 drawing."""
+    from explorer.explain import ExplainError, explain, overlay
+
+    try:
+        ex = explain(model, x, "gradcam", target=pred.index)
+    except (ExplainError, RuntimeError, ValueError) as exc:
+        st.caption(f"No Grad-CAM for this model: {exc}")
+        return
+    st.image(overlay(x, ex.heatmap, scale=6), caption=f"Grad-CAM for '{pred.top[0]}' (layer {ex.layer})", width=150)
+
+
+def side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:
+    """Each chosen run's answer to the same tensor, side by side (the best top probability marked)."""
+    cols = st.columns(len(infos))
+    answers = []
+    for info in infos:
+        model = cached_model(info)
+        answers.append(None if model is None else predict_image(model, x, open_run(info.path).config.get("classes")))
+    tops = [a.top[1] if a else -1.0 for a in answers]
+    for col, info, pred, p in zip(cols, infos, answers, tops, strict=True):
+        with col.container(border=True):
+            st.caption(info.name)
+            if pred is None:
+                st.write("unreadable")
+                continue
+            star = " ⭐" if p == max(tops) and len(infos) > 1 else ""
+            st.markdown(f"### {format_top(pred)}{star}")
+            st.caption(" · ".join(f"{c} {q:.0%}" for c, q in zip(pred.letters[1:4], pred.top_probs[1:4], strict=False)))

@@ -1,0 +1,123 @@
+"""Browser test fixtures: a `streamlit run app.py` server on a free port with its own runs and data
+folders, Debian's Chromium driven by Playwright, and a screenshot in test-artifacts/ on failure."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    """Keep each phase's report on the item, so the page fixture knows whether the test failed."""
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """`streamlit run app.py` with EXPLORER_RUNS/EXPLORER_DATA in tmp dirs; two fixture runs made up front."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium); browser tests skipped")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    runs = tmp_path_factory.mktemp("e2e-runs")
+    data = tmp_path_factory.mktemp("e2e-data")
+    env = {**os.environ, "EXPLORER_RUNS": str(runs), "EXPLORER_DATA": str(data), "PYTHONPATH": str(ROOT)}
+    from tests.run_fixtures import make_run
+
+    fixtures = [make_run(runs, name="fixture-small", epochs=3), make_run(runs, name="fixture-second", seed=1, lr=0.01)]
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "server.log", "w")  # noqa: SIM115  (closed below)
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start (see {ARTIFACTS / 'server.log'})")
+            time.sleep(0.2)  # polling the health endpoint with a deadline
+        yield {"url": url, "runs": runs, "data": data, "fixtures": fixtures}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: dict) -> Iterator:
+    """Headless Debian Chromium (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server: dict, request: pytest.FixtureRequest) -> Iterator:
+    """A fresh page on the app's start page; a full-page screenshot in test-artifacts/ when the test fails."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(server["url"])
+    pg.locator("[data-testid=stSidebarNavLink]").first.wait_for()
+    yield pg
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def wait_idle(pg, timeout: float = 120_000) -> None:
+    """Wait until the page has a title and Streamlit has finished running (no skeleton, no running widget)."""
+    pg.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stMain\"] h1')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
+        " && !document.body.innerText.includes('Running...')",
+        timeout=timeout,
+    )
+
+
+def go(pg, url_path: str) -> None:
+    """Open a page through its sidebar link (as a user does) and wait for it to render."""
+    pg.locator(f"[data-testid=stSidebarNavLink][href$='/{url_path}']").click()
+    pg.wait_for_url(f"**/{url_path}")
+    wait_idle(pg)
+
+
