@@ -164,7 +164,7 @@ class SmallCNN(nn.Module):
     Fashion-MNIST design: 5x5 kernels, padding 2) and a linear head. About a minute to a
     useful model on CPU."""
 
-    def __init__(self, num_classes: int = 26, in_chans: int = 1, width: int = 32) -> None:
+    def __init__(self, num_classes: int = 26, in_chans: int = 1, width: int = 24) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(in_chans, width, 5, padding=2, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),

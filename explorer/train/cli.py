@@ -1,0 +1,242 @@
+"""`python -m explorer train ...` and `python -m explorer runs list|show|resume|stop|rename|tag|delete|export|import`.
+
+The same entry point runs under `torchrun --nproc_per_node N -m explorer train ...` (DDP; rank 0 writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from explorer.config import AMP_MODES, HEADS, OPTIMIZERS, SCHEDULES, TRANSFER_MODES, TrainConfig
+
+
+def _progress_callback(enabled: bool) -> Any:
+    """A callback drawing a tqdm bar per epoch on stderr (rank 0 only)."""
+    if not enabled or int(os.environ.get("RANK", "0")) != 0:
+        return None
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {"bar": None}
+
+    def cb(event: str, info: dict[str, Any]) -> None:
+        if event == "start":
+            print(f"device: {info['device']}; {info['epochs']} epochs x {info['steps']} steps", file=sys.stderr)
+            for note in info.get("notes") or []:
+                print(f"note: {note}", file=sys.stderr)
+        elif event == "epoch_start":
+            bar["bar"] = tqdm(total=info["steps"], desc=f"epoch {info['epoch']} [{info['stage_name']}]",
+                              unit="step", leave=True, file=sys.stderr, dynamic_ncols=True)
+        elif event == "step" and bar["bar"] is not None:
+            bar["bar"].update(1)
+        elif event == "epoch_end" and bar["bar"] is not None:
+            bar["bar"].set_postfix(loss=f"{info['train_loss']:.3f}", val_acc=f"{info['val_acc']:.3f}",
+                                   img_s=f"{info['images_per_s']:.0f}")
+            bar["bar"].close()
+            bar["bar"] = None
+        elif event == "done" and bar["bar"] is not None:
+            bar["bar"].close()
+
+    return cb
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Start from the recipe (or a JSON config file) and apply the options given on the command line."""
+    from explorer.train.recipes import get_recipe
+
+    if args.config:
+        with open(args.config, encoding="utf-8") as fh:
+            cfg = TrainConfig.from_dict(json.load(fh))
+    else:
+        cfg = get_recipe(args.recipe)
+    simple = {
+        "model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
+        "lr": args.lr, "momentum": args.momentum, "nesterov": args.nesterov, "weight_decay": args.weight_decay,
+        "schedule": args.schedule, "warmup_epochs": args.warmup, "label_smoothing": args.label_smoothing,
+        "early_stopping_metric": args.early_stopping, "early_stopping_patience": args.patience,
+        "transfer": args.transfer, "unfreeze_last_n": args.unfreeze_last, "backbone_lr_mult": args.backbone_lr_mult,
+        "pretrained": args.pretrained, "head": args.head, "dropout": args.dropout, "amp": args.amp,
+        "channels_last": args.channels_last, "compile": args.compile, "seed": args.seed, "device": args.device,
+        "name": args.name,
+    }  # fmt: skip
+    changes = {k: v for k, v in simple.items() if v is not None}
+    if args.model and args.model != cfg.model and args.recipe == "quick" and not args.config:
+        changes.setdefault("channels_last", True)
+    if (args.epochs is not None or args.lr is not None) and cfg.stages and not args.keep_stages:
+        changes["stages"] = ()  # explicit epochs/lr on a staged recipe: one stage
+    data = dict(cfg.data)
+    for key, value in (("name", args.data), ("size", args.size), ("val_fraction", args.val_fraction),
+                       ("root", args.data_root)):
+        if value is not None:
+            data[key] = value
+    changes["data"] = data
+    if args.augment is not None:
+        from explorer.data import Augment
+
+        changes["augment"] = Augment().to_dict() if args.augment else None
+    return cfg.replace(**changes)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a model (or continue the run in --run-dir); prints the run id and the test accuracy."""
+    from explorer.train.loop import train
+
+    cb = _progress_callback(not args.no_progress)
+    if args.run_dir:
+        run = train(TrainConfig(), run_dir=args.run_dir, resume=args.resume, callback=cb)
+    else:
+        cfg = config_from_args(args)
+        run = train(cfg, root=args.runs, callback=cb, name=args.name, tags=args.tag)
+    if run is None:
+        return 0
+    status = run.status
+    metrics = run.metrics() or {}
+    acc = metrics.get("test_acc")
+    acc_s = f", test accuracy {acc:.4f}" if acc is not None else ""
+    print(f"run {run.run_id}: {status['status']}{acc_s} ({run.path})")
+    if status["status"] == "failed":
+        print(f"error: {status.get('error')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _fmt_acc(v: float | None) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else "-"
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Manage the runs store."""
+    from explorer import runs
+
+    root = args.runs
+    act = args.runs_command
+    if act == "list":
+        rows = runs.list_runs(root)
+        if not rows:
+            print(f"no runs under {runs.runs_root(root)}")
+            return 0
+        header = f"{'run id':<44} {'model':<16} {'dataset':<16} {'status':<12} {'epochs':>7} {'val acc':>8} {'test acc':>8}"
+        print(header)
+        for r in rows:
+            print(f"{r.run_id:<44} {r.model:<16} {r.dataset:<16} {r.status:<12} {r.epochs_done:>3}/{r.epochs:<3} "
+                  f"{_fmt_acc(r.best_val_acc):>8} {_fmt_acc(r.test_acc):>8}")
+        return 0
+    if act == "show":
+        run = runs.open_run(args.run, root)
+        print(json.dumps({"info": run.info().to_dict(), "status": run.status, "metrics": run.metrics(),
+                          "config": run.config}, indent=2, default=str))
+        return 0
+    if act == "resume":
+        run = runs.open_run(args.run, root)
+        if run.status["status"] == "running":
+            raise ValueError(f"run {run.run_id} is still running")
+        args.run_dir, args.resume = str(run.path), True
+        return cmd_train(args)
+    if act == "stop":
+        run = runs.open_run(args.run, root)
+        (run.path / runs.STOP_FILE).touch()
+        print(f"asked run {run.run_id} to stop")
+        return 0
+    if act == "rename":
+        run = runs.rename_run(args.run, args.new_name, root)
+        print(f"run {run.run_id} is now named {run.config['name']!r}")
+        return 0
+    if act == "tag":
+        run = runs.tag_run(args.run, add=args.add, remove=args.remove, root=root)
+        print(f"run {run.run_id} tags: {', '.join(run.config['tags']) or '(none)'}")
+        return 0
+    if act == "delete":
+        runs.delete_run(args.run, root, confirm=args.yes)
+        print(f"deleted run {args.run}")
+        return 0
+    if act == "export":
+        path = runs.export_run(args.run, args.output, root)
+        print(f"exported to {path}")
+        return 0
+    if act == "import":
+        run = runs.import_run(args.zip, root)
+        print(f"imported run {run.run_id} into {run.path}")
+        return 0
+    raise ValueError(f"unknown runs command {act!r}")  # pragma: no cover
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    from explorer.train.recipes import RECIPES
+
+    p.add_argument("--recipe", default="quick", choices=list(RECIPES), help="preset to start from (default quick)")
+    p.add_argument("--config", help="a TrainConfig JSON file to start from instead of a recipe")
+    p.add_argument("--model", help="registry model name (default: the recipe's; quick: small_cnn)")
+    p.add_argument("--data", help="dataset name (default letters-builtin)")
+    p.add_argument("--size", type=int, help="letters-builtin: training images per class")
+    p.add_argument("--val-fraction", type=float)
+    p.add_argument("--data-root")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--schedule", choices=SCHEDULES)
+    p.add_argument("--warmup", type=float, help="warmup epochs")
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--early-stopping", choices=("val_loss", "val_acc"), help="early stopping metric")
+    p.add_argument("--patience", type=int, help="early stopping patience in epochs (0 = off)")
+    p.add_argument("--transfer", choices=TRANSFER_MODES)
+    p.add_argument("--unfreeze-last", type=int)
+    p.add_argument("--backbone-lr-mult", type=float)
+    p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--head", choices=HEADS)
+    p.add_argument("--dropout", type=float)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--amp", choices=AMP_MODES)
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--keep-stages", action="store_true", help="keep a staged recipe's stages despite --epochs/--lr")
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `train` and `runs` commands."""
+    t = subparsers.add_parser("train", help="train a model into the runs store",
+                              description="Train a registry model on letters; writes a run folder.")
+    _add_train_options(t)
+    t.add_argument("--runs", help="runs root (default $EXPLORER_RUNS or ./runs)")
+    t.add_argument("--name", help="run name (made safe)")
+    t.add_argument("--tag", action="append", help="tag (repeatable)")
+    t.add_argument("--run-dir", help="train the run already in this folder (its config.json); resumes if it has a checkpoint")
+    t.add_argument("--resume", action="store_true", help="with --run-dir: resume from the last completed epoch")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    r = subparsers.add_parser("runs", help="list, show, resume, stop, rename, tag, delete, export, import runs")
+    r.add_argument("--runs", help="runs root (default $EXPLORER_RUNS or ./runs)")
+    sub = r.add_subparsers(dest="runs_command", metavar="ACTION")
+    sub.required = True
+    sub.add_parser("list", help="id, model, dataset, status and accuracy of every run")
+    for name, helptext in (("show", "config, status and metrics of a run"), ("stop", "ask a running run to stop")):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("run")
+    rs = sub.add_parser("resume", help="continue an interrupted or stopped run from its last completed epoch")
+    rs.add_argument("run")
+    rs.add_argument("--no-progress", action="store_true")
+    rn = sub.add_parser("rename", help="set a run's display name")
+    rn.add_argument("run")
+    rn.add_argument("new_name")
+    tg = sub.add_parser("tag", help="add/remove tags")
+    tg.add_argument("run")
+    tg.add_argument("add", nargs="*")
+    tg.add_argument("--remove", action="append", default=[])
+    dl = sub.add_parser("delete", help="delete a run (needs --yes)")
+    dl.add_argument("run")
+    dl.add_argument("--yes", action="store_true", help="confirm the deletion")
+    ex = sub.add_parser("export", help="write a run as one zip")
+    ex.add_argument("run")
+    ex.add_argument("-o", "--output", help="zip path or folder (default ./<run_id>.zip)")
+    im = sub.add_parser("import", help="import a run zip (validated; nothing is unpickled)")
+    im.add_argument("zip")
+    r.set_defaults(func=cmd_runs)

@@ -1,0 +1,213 @@
+"""Streamlit helpers for the Train page: the recipe form and the live job panel (a polling fragment).
+
+The job runs in its own worker process (explorer.train.jobs); this module only reads the run
+folder, so page switches and browser reloads neither stop nor lose a job.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from explorer.config import (
+    AMP_MODES,
+    EARLY_METRICS,
+    HEADS,
+    OPTIMIZERS,
+    SCHEDULES,
+    TRANSFER_MODES,
+    TRANSFER_TEXT,
+    TrainConfig,
+)
+from explorer.runs import Run, list_runs, open_run
+from explorer.train.jobs import JobManager
+from explorer.train.loop import device_label, resolve_device
+from explorer.train.recipes import DESCRIPTIONS, RECIPES
+
+
+@st.cache_resource(show_spinner=False)
+def job_manager() -> JobManager:
+    """The process-wide job manager (one per Streamlit server)."""
+    return JobManager()
+
+
+@st.cache_data(show_spinner=False)
+def model_names() -> list[str]:
+    """Registry model names."""
+    from explorer.models import list_models
+
+    return list_models()
+
+
+@st.cache_data(show_spinner=False)
+def dataset_names() -> list[str]:
+    """Dataset names."""
+    from explorer.data import DATASET_NAMES
+
+    return list(DATASET_NAMES)
+
+
+def device_text() -> str:
+    """Which device a new job would use, e.g. "cpu (2 threads)"."""
+    return device_label(resolve_device("auto"))
+
+
+def _idx(options: list[Any], value: Any) -> int:
+    return options.index(value) if value in options else 0
+
+
+def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
+    """The settings form, prefilled from `recipe`; returns (config or None, run name, Start pressed).
+
+    Invalid settings show st.error with the reason and return config None.
+    """
+    base = RECIPES[recipe]
+    k = f"{recipe}:"
+    with st.form(f"train_form_{recipe}"):
+        c1, c2, c3, c4 = st.columns(4)
+        models = model_names()
+        model = c1.selectbox("Model", models, index=_idx(models, base.model), key=k + "model")
+        datasets = dataset_names()
+        data_name = c2.selectbox("Dataset", datasets, index=_idx(datasets, base.data["name"]), key=k + "data")
+        size = c3.number_input("Built-in: images per class", 1, 10000, int(base.data.get("size") or 1000), key=k + "size",
+                               help="letters-builtin only; 1,000 per class = 26,000 images")
+        name = c4.text_input("Run name (optional)", "", key=k + "name")
+        c1, c2, c3, c4 = st.columns(4)
+        epochs = c1.number_input("Epochs", 0, 1000, base.epochs, key=k + "epochs",
+                                 disabled=bool(base.stages))
+        batch = c2.number_input("Batch size", 0, 65536, base.batch_size, key=k + "batch")
+        optimizer = c3.selectbox("Optimizer", OPTIMIZERS, index=_idx(list(OPTIMIZERS), base.optimizer), key=k + "opt")
+        lr = c4.number_input("Learning rate", value=float(base.lr), format="%g", step=None, key=k + "lr",
+                             disabled=bool(base.stages))
+        c1, c2, c3, c4 = st.columns(4)
+        momentum = c1.number_input("Momentum (SGD)", 0.0, 0.999, float(base.momentum), key=k + "mom")
+        nesterov = c1.checkbox("Nesterov", base.nesterov, key=k + "nesterov")
+        wd = c2.number_input("Weight decay", 0.0, 1.0, float(base.weight_decay), format="%g", key=k + "wd")
+        schedule = c3.selectbox("LR schedule", SCHEDULES, index=_idx(list(SCHEDULES), base.schedule), key=k + "sched")
+        warmup = c4.number_input("Warmup epochs", 0.0, 100.0, float(base.warmup_epochs), key=k + "warm")
+        c1, c2, c3, c4 = st.columns(4)
+        smoothing = c1.number_input("Label smoothing", 0.0, 0.99, float(base.label_smoothing), key=k + "ls")
+        early_metric = c2.selectbox("Early stopping on", EARLY_METRICS, index=_idx(list(EARLY_METRICS), base.early_stopping_metric),
+                                    key=k + "esm")
+        patience = c3.number_input("Patience (0 = off)", 0, 100, base.early_stopping_patience, key=k + "pat")
+        seed = c4.number_input("Seed", 0, 2**31 - 1, base.seed, key=k + "seed")
+        c1, c2, c3, c4 = st.columns(4)
+        transfer = c1.selectbox("Transfer mode", TRANSFER_MODES, index=_idx(list(TRANSFER_MODES), base.transfer),
+                                format_func=lambda m: TRANSFER_TEXT[m], key=k + "transfer", disabled=bool(base.stages))
+        unfreeze = c2.number_input("Unfreeze last N layers", 0, 10000, base.unfreeze_last_n, key=k + "unfreeze")
+        bb_mult = c3.number_input("Backbone LR x (fine-tune)", 0.0, 10.0, float(base.backbone_lr_mult), format="%g", key=k + "bb")
+        pretrained = c4.checkbox("ImageNet weights (local cache only)", base.pretrained, key=k + "pre")
+        c1, c2, c3, c4 = st.columns(4)
+        head = c1.selectbox("Head", HEADS, index=_idx(list(HEADS), base.head), key=k + "head")
+        dropout = c2.number_input("Dropout (head)", 0.0, 0.95, float(base.dropout), key=k + "drop")
+        amp = c3.selectbox("Mixed precision (GPU)", AMP_MODES, index=_idx(list(AMP_MODES), base.amp), key=k + "amp")
+        augment = c4.checkbox("Augment (rotate/zoom/shift)", base.augment is not None, key=k + "aug")
+        c1, c2, _, _ = st.columns(4)
+        channels_last = c1.checkbox("channels_last", base.channels_last, key=k + "cl")
+        compile_ = c2.checkbox("torch.compile", base.compile, key=k + "compile")
+        stages_json = ""
+        if base.stages:
+            stages_json = st.text_area("Stages (JSON: name, epochs, lr, transfer, unfreeze_last_n)",
+                                       json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages")
+        start = st.form_submit_button("Start", type="primary")
+    data = {**base.data, "name": data_name, "size": int(size) if data_name == "letters-builtin" else None}
+    changes: dict[str, Any] = {
+        "model": model, "data": data, "epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer,
+        "lr": float(lr), "momentum": float(momentum), "nesterov": bool(nesterov and optimizer == "sgd"),
+        "weight_decay": float(wd), "schedule": schedule, "warmup_epochs": float(warmup),
+        "label_smoothing": float(smoothing), "early_stopping_metric": early_metric,
+        "early_stopping_patience": int(patience), "seed": int(seed), "transfer": transfer,
+        "unfreeze_last_n": int(unfreeze), "backbone_lr_mult": float(bb_mult), "pretrained": bool(pretrained),
+        "head": head, "dropout": float(dropout), "amp": amp, "channels_last": bool(channels_last),
+        "compile": bool(compile_), "name": name,
+        "augment": (base.augment or {"rotation_deg": 10.0, "zoom": 0.1, "shift": 0.1}) if augment else None,
+    }  # fmt: skip
+    try:
+        if stages_json:
+            changes["stages"] = json.loads(stages_json)
+        cfg = TrainConfig.from_dict({**base.to_dict(), **changes})
+        cfg.validate()
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        st.error(f"Invalid settings: {exc}")
+        return None, name, False
+    return cfg, name, start
+
+
+def recipe_picker() -> str:
+    """Recipe select box with its description."""
+    recipe = st.selectbox("Recipe", list(RECIPES), format_func=lambda r: r.replace("_", " "), key="recipe")
+    st.caption(DESCRIPTIONS[recipe])
+    return recipe
+
+
+def _fmt_s(s: float | None) -> str:
+    if s is None:
+        return "-"
+    s = int(s)
+    return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
+
+
+def run_panel(run: Run) -> None:
+    """Progress bars, numbers and curves of one run (live or finished)."""
+    from explorer.charts.train import history_chart
+
+    st_ = run.status
+    state = st_["status"]
+    epochs, epoch = int(st_.get("epochs") or 0), int(st_.get("epoch") or 0)
+    steps, step = int(st_.get("steps") or 0), int(st_.get("step") or 0)
+    icon = {"running": "⏳", "completed": "✅", "stopped": "⏹️", "failed": "❌", "interrupted": "⚠️"}.get(state, "")
+    cfg = run.config
+    st.markdown(f"**{icon} {cfg.get('name') or run.run_id}** — `{run.run_id}` — {cfg['train']['model']} on "
+                f"{cfg['train']['data']['name']} — **{state}** ({st_.get('phase', '')})")
+    if state == "failed":
+        st.error(st_.get("error") or "failed")
+    if state == "interrupted":
+        st.warning("This run's process is gone (killed or crashed). Resume continues from its last completed epoch.")
+    for note in st_.get("notes") or []:
+        (st.warning if "FROM SCRATCH" in note else st.info)(note)
+    if epochs:
+        st.progress(min(1.0, (epoch - (1 if state == "running" and step < steps else 0)) / epochs),
+                    text=f"epoch {epoch} of {epochs}" + (f" — stage: {st_.get('stage_name')}" if st_.get("stage_name") else ""))
+    if steps and state == "running":
+        st.progress(min(1.0, step / steps), text=f"step {step} of {steps}")
+    c = st.columns(5)
+    c[0].metric("images/s", f"{st_.get('images_per_s') or 0:,.0f}")
+    c[1].metric("ETA", _fmt_s(st_.get("eta_s")) if state == "running" else "-")
+    c[2].metric("device", str(st_.get("device_label") or st_.get("device") or "-"))
+    mem = st_.get("gpu_mem_mb")
+    c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem else "n/a (CPU)")
+    metrics = run.metrics() or {}
+    acc = metrics.get("test_acc")
+    c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
+    hist = run.history()
+    if hist:
+        st.altair_chart(history_chart(hist), use_container_width=True)
+
+
+def live_panel(root: str) -> None:
+    """The live job panel: polls the run folder every second (a fragment, so the page stays responsive)."""
+
+    @st.fragment(run_every=1.0)
+    def _live() -> None:
+        jobs = job_manager()
+        active = jobs.active(root)
+        if active:
+            run = active[0]
+            run_panel(run)
+            if st.button("Stop", key=f"stop_{run.run_id}", help="ends the job after the current step; completed epochs are kept"):
+                jobs.stop(run.run_id, root)
+                st.toast(f"Asked {run.run_id} to stop")
+            return
+        runs = list_runs(root)
+        if not runs:
+            st.info("No runs yet: choose a recipe and press Start.")
+            return
+        last = open_run(runs[0].path)
+        run_panel(last)
+        if last.status["status"] in ("interrupted", "stopped") and st.button("Resume", key=f"resume_{last.run_id}"):
+            jobs.resume(last.run_id, root)
+            st.rerun(scope="fragment")
+
+    _live()
