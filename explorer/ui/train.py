@@ -157,7 +157,9 @@ def run_panel(run: Run) -> None:
     state = st_["status"]
     epochs, epoch = int(st_.get("epochs") or 0), int(st_.get("epoch") or 0)
     steps, step = int(st_.get("steps") or 0), int(st_.get("step") or 0)
-    icon = {"running": "⏳", "completed": "✅", "stopped": "⏹️", "failed": "❌", "interrupted": "⚠️"}.get(state, "")
+    icon = {"running": ":material/hourglass_top:", "completed": ":material/check_circle:",
+            "stopped": ":material/stop_circle:", "failed": ":material/error:",
+            "interrupted": ":material/warning:"}.get(state, "")
     cfg = run.config
     st.markdown(f"**{icon} {cfg.get('name') or run.run_id}** — `{run.run_id}` — {cfg['train']['model']} on "
                 f"{cfg['train']['data']['name']} — **{state}** ({st_.get('phase', '')})")
