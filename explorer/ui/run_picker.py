@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
 
@@ -21,9 +22,14 @@ def run_label(info: RunInfo) -> str:
 
 
 def page_link_if_exists(page: str, label: str, icon: str | None = None) -> None:
-    """st.page_link to app_pages/<page>.py only when that file exists (pages are added by other work)."""
-    if (ROOT / "app_pages" / f"{page}.py").is_file():
+    """st.page_link to app_pages/<page>.py when the app's navigation has that page; otherwise (a page
+    run on its own, as in AppTest) the text says where to go."""
+    if not (ROOT / "app_pages" / f"{page}.py").is_file():
+        return
+    try:
         st.page_link(f"app_pages/{page}.py", label=label, icon=icon)
+    except StreamlitAPIException:
+        st.caption(f"{label}: open it from the sidebar.")
 
 
 def no_runs_message() -> None:
