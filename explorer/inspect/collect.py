@@ -19,7 +19,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 
 aten = torch.ops.aten
@@ -86,6 +85,21 @@ _POOL = {"max_pool2d_with_indices", "avg_pool2d", "max_pool2d", "max_pool3d_with
 _RESIZE = {"upsample_bilinear2d", "upsample_nearest2d", "upsample_bicubic2d", "_upsample_bilinear2d_aa"}
 
 
+def _flat(obj: Any) -> list[Any]:
+    """Leaves of nested tuples/lists/dicts (a fast, minimal torch.utils._pytree.tree_flatten)."""
+    if isinstance(obj, (tuple, list)):
+        out: list[Any] = []
+        for o in obj:
+            if isinstance(o, (tuple, list, dict)):
+                out.extend(_flat(o))
+            else:
+                out.append(o)
+        return out
+    if isinstance(obj, dict):
+        return _flat(list(obj.values()))
+    return [obj]
+
+
 def _pair(v: Any, default: int) -> tuple[int, int]:
     if v is None or (isinstance(v, (list, tuple)) and len(v) == 0):
         return (default, default)
@@ -93,6 +107,20 @@ def _pair(v: Any, default: int) -> tuple[int, int]:
         return (v, v)
     v = list(v)
     return (int(v[0]), int(v[-1]))
+
+
+def _conv_out(args: tuple) -> torch.Tensor:
+    """Output of a 2-D convolution by the formula (floor((W + 2P - D(K-1) - 1)/S) + 1), without the
+    slow meta kernel; a size below 1 falls back to the real meta kernel for its error message."""
+    x, w = args[0], args[1]
+    stride, padding, dilation = _pair(args[3], 1), _pair(args[4], 0), _pair(args[5], 1)
+    sizes = []
+    for i in range(2):
+        n = int(x.shape[2 + i]) + 2 * padding[i] - dilation[i] * (int(w.shape[2 + i]) - 1) - 1
+        sizes.append(n // stride[i] + 1 if n >= 0 else 0)
+    if min(sizes) < 1 or int(x.shape[1]) != int(w.shape[1]) * int(args[8]):
+        return aten.convolution.default(*args)
+    return torch.empty((int(x.shape[0]), int(w.shape[0]), *sizes), dtype=x.dtype, device=x.device)
 
 
 class _Collector(TorchDispatchMode):
@@ -176,7 +204,15 @@ class _Collector(TorchDispatchMode):
                 out = func(*args, **kwargs)
         elif func is aten.native_batch_norm.default or func is aten._native_batch_norm_legit_no_training.default:
             x = args[0]
-            out = (torch.empty_like(x), x.new_empty((0,)), x.new_empty((0,)))
+            out = (torch.empty(x.shape, dtype=x.dtype, device=x.device), x.new_empty((0,)), x.new_empty((0,)))
+        elif func is aten.cat.default and all(t.dim() == args[0][0].dim() for t in args[0]):
+            tensors = args[0]
+            dim = (args[1] if len(args) > 1 else kwargs.get("dim", 0)) % tensors[0].dim()
+            shape = list(tensors[0].shape)
+            shape[dim] = sum(int(t.shape[dim]) for t in tensors)
+            out = torch.empty(shape, dtype=tensors[0].dtype, device=tensors[0].device)
+        elif func is aten.convolution.default and not args[6] and args[0].dim() == 4:
+            out = _conv_out(args)
         else:
             out = func(*args, **kwargs)
 
@@ -191,8 +227,8 @@ class _Collector(TorchDispatchMode):
             if owner in self.layers:
                 self.layers[owner].own_macs += macs
 
-        in_tensors = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
-        out_tensors = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
+        in_tensors = [a for a in _flat((args, kwargs)) if isinstance(a, torch.Tensor)]
+        out_tensors = [o for o in _flat(out) if isinstance(o, torch.Tensor)]
         known = [self.rf[id(t)] for t in in_tensors if id(t) in self.rf]
         if known:
             in_rf = tuple(max(k[i] for k in known) for i in range(4))
@@ -211,11 +247,11 @@ class _Collector(TorchDispatchMode):
 
 
 def _shapes(obj: Any) -> list[tuple[int, ...]]:
-    return [tuple(int(s) for s in t.shape) for t in tree_flatten(obj)[0] if isinstance(t, torch.Tensor)]
+    return [tuple(int(s) for s in t.shape) for t in _flat(obj) if isinstance(t, torch.Tensor)]
 
 
 def _bytes(obj: Any) -> int:
-    return sum(t.numel() * t.element_size() for t in tree_flatten(obj)[0] if isinstance(t, torch.Tensor))
+    return sum(t.numel() * t.element_size() for t in _flat(obj) if isinstance(t, torch.Tensor))
 
 
 _SIZE_ERR = re.compile(
@@ -272,7 +308,7 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
             rec.order = counter[0]
             counter[0] += 1
             rec.input_shapes = _shapes(inputs)
-            rec.input_ids = [id(t) for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor)]
+            rec.input_ids = [id(t) for t in _flat(inputs) if isinstance(t, torch.Tensor)]
 
     def post_hook(mod: nn.Module, inputs: Any, output: Any) -> None:
         name = module_names.get(id(mod))
@@ -283,7 +319,7 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
         rec = layers[name]
         rec.calls += 1
         if rec.calls == 1:
-            outs = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
+            outs = [t for t in _flat(output) if isinstance(t, torch.Tensor)]
             rec.output_shapes = [tuple(int(s) for s in t.shape) for t in outs]
             rec.output_bytes = _bytes(output)
             rec.output_ids = [id(t) for t in outs]
@@ -302,13 +338,12 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
             handles.append(mod.register_forward_pre_hook(pre_hook))
             handles.append(mod.register_forward_hook(post_hook))
         model.eval()
+        state = None
+        if not on_meta:  # meta stand-ins for the real weights, made before the mode counts ops
+            state = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in model.named_parameters()}
+            state.update({k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in model.named_buffers()})
         with torch.no_grad(), mode:
-            if on_meta:
-                out = model(x)
-            else:
-                state = {k: torch.empty_like(v, device="meta") for k, v in model.named_parameters()}
-                state.update({k: torch.empty_like(v, device="meta") for k, v in model.named_buffers()})
-                out = functional_call(model, state, (x,))
+            out = model(x) if state is None else functional_call(model, state, (x,))
     except RuntimeError as exc:
         raise _explain_error(exc, mode.stack, layers, input_shape) from None
     finally:
@@ -316,7 +351,7 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
             h.remove()
         for _, m in named:
             m.training = training[id(m)]
-    outs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+    outs = [t for t in _flat(out) if isinstance(t, torch.Tensor)]
     for t in outs:
         shapes[id(t)] = tuple(int(s) for s in t.shape)
     shapes[id(x)] = tuple(input_shape)
