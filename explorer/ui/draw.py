@@ -195,6 +195,6 @@ def side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:
             if pred is None:
                 st.write("unreadable")
                 continue
-            star = " ⭐" if p == max(tops) and len(infos) > 1 else ""
+            star = " :material/star: best" if p == max(tops) and len(infos) > 1 else ""
             st.markdown(f"### {format_top(pred)}{star}")
             st.caption(" · ".join(f"{c} {q:.0%}" for c, q in zip(pred.letters[1:4], pred.top_probs[1:4], strict=False)))

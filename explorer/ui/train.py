@@ -177,7 +177,8 @@ def run_panel(run: Run) -> None:
     c = st.columns(5)
     c[0].metric("images/s", f"{st_.get('images_per_s') or 0:,.0f}")
     c[1].metric("ETA", _fmt_s(st_.get("eta_s")) if state == "running" else "-")
-    c[2].metric("device", str(st_.get("device_label") or st_.get("device") or "-"))
+    label = str(st_.get("device_label") or st_.get("device") or "-")
+    c[2].metric("device", label.split(" (")[0], help=label)
     mem = st_.get("gpu_mem_mb")
     c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem else "n/a (CPU)")
     metrics = run.metrics() or {}
