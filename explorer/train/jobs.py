@@ -88,7 +88,8 @@ class JobManager:
         log = open(run.path / "worker.log", "ab")  # noqa: SIM115  (handed to the child)
         try:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=os.getcwd(), env=_worker_env())
+                                    start_new_session=True, cwd=os.getcwd(), env=_worker_env(),
+                                    preexec_fn=_lower_priority if hasattr(os, "nice") else None)
         finally:
             log.close()
         run.write_status(pid=proc.pid)
@@ -109,6 +110,12 @@ class JobManager:
             return proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+
+
+def _lower_priority() -> None:
+    """Run the worker at a lower CPU priority: it still uses every idle core, but the app's
+    page switches and reruns come first on a machine with few cores."""
+    os.nice(10)
 
 
 def _worker_env() -> dict[str, str]:
