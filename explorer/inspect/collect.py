@@ -109,6 +109,26 @@ def _pair(v: Any, default: int) -> tuple[int, int]:
     return (int(v[0]), int(v[-1]))
 
 
+def _fast_macs(func: Any, args: tuple, out: Any) -> int | None:
+    """MACs of conv and matrix products straight from shapes (what flop_counter's formulas give / 2,
+    without its pytree overhead); None for other ops."""
+    if func is aten.convolution.default:
+        x, w = args[0], args[1]
+        if args[6]:  # transposed: every input element meets out_channels/groups x kernel weights
+            return x.numel() * math.prod(int(v) for v in w.shape[1:])
+        return out.numel() * math.prod(int(v) for v in w.shape[1:])
+    if func is aten.addmm.default:
+        a, b = args[1], args[2]
+        return int(a.shape[0]) * int(a.shape[1]) * int(b.shape[1])
+    if func is aten.mm.default:
+        a, b = args[0], args[1]
+        return int(a.shape[0]) * int(a.shape[1]) * int(b.shape[1])
+    if func is aten.bmm.default:
+        a, b = args[0], args[1]
+        return int(a.shape[0]) * int(a.shape[1]) * int(a.shape[2]) * int(b.shape[2])
+    return None
+
+
 def _conv_out(args: tuple) -> torch.Tensor:
     """Output of a 2-D convolution by the formula (floor((W + 2P - D(K-1) - 1)/S) + 1), without the
     slow meta kernel; a size below 1 falls back to the real meta kernel for its error message."""
@@ -213,6 +233,12 @@ class _Collector(TorchDispatchMode):
             out = torch.empty(shape, dtype=tensors[0].dtype, device=tensors[0].device)
         elif func is aten.convolution.default and not args[6] and args[0].dim() == 4:
             out = _conv_out(args)
+        elif func is aten.mean.dim and len(args) >= 2 and isinstance(args[1], (list, tuple)):
+            x = args[0]
+            keep = bool(args[2]) if len(args) > 2 else bool(kwargs.get("keepdim", False))
+            dims = {d % x.dim() for d in args[1]}
+            shape = [1 if i in dims else int(n) for i, n in enumerate(x.shape) if keep or i not in dims]
+            out = torch.empty(shape, dtype=x.dtype, device=x.device)
         else:
             out = func(*args, **kwargs)
 
@@ -222,7 +248,9 @@ class _Collector(TorchDispatchMode):
         owner = self.stack[-1] if self.stack else ""
         flop_fn = flop_registry.get(packet)
         if flop_fn is not None:
-            macs = int(flop_fn(*args, **kwargs, out_val=out)) // 2
+            macs = _fast_macs(func, args, out)
+            if macs is None:  # anything else flop_counter knows (attention, ...): its own formula
+                macs = int(flop_fn(*args, **kwargs, out_val=out)) // 2
             self.macs += macs
             if owner in self.layers:
                 self.layers[owner].own_macs += macs
