@@ -100,5 +100,6 @@ with tabs[7]:
                        key="results_seed_average")
     table = ui.seed_table_from_runs(list_runs(), average=average)
     st.caption("The EMNIST-letters seed report's published figures (percent; blank = not published) with "
-               "every saved run that has test predictions beneath them.")
+               "every saved run that has test predictions beneath them. Only runs on emnist-letters are "
+               "directly comparable with the seed's figures.")
     st.dataframe(ui.seed_table_style(table), hide_index=True, key="results_seed_table")

@@ -215,8 +215,9 @@ def test_seed_result_table():
     assert seed.loc["ResNet-18", ["accuracy", "precision", "recall", "f1"]].tolist() == [94.17, 95.21, 95.05, 95.06]
     assert seed.loc["Xception", "accuracy"] == 85.12 and math.isnan(seed.loc["Xception", "precision"])
     assert seed.loc["DenseNet-121", "accuracy"] == 95.18
-    assert seed.loc["Xception fine-tuning"].tolist()[1:5] == [92.6, 92.9, 92.7, 92.7]
-    assert seed.loc["DenseNet fine-tuning"].tolist()[1:5] == [95.39, 95.43, 95.41, 95.4]
+    assert seed.loc["Xception fine-tuning", ["accuracy", "precision", "recall", "f1"]].tolist() == [92.6, 92.9, 92.7, 92.7]
+    assert seed.loc["DenseNet fine-tuning", ["accuracy", "precision", "recall", "f1"]].tolist() == [95.39, 95.43, 95.41, 95.4]
+    assert set(seed["dataset"]) == {"emnist-letters"}
     mine = df[df.source == "your run"].set_index("model")
     assert mine.loc["my ResNet-18", "accuracy"] == pytest.approx(100 * 4 / 7)
     assert mine.loc["my ResNet-18", "precision"] == pytest.approx(100 * 5 / 9)

@@ -489,7 +489,7 @@ def seed_result_table(
     """
     if average not in ("macro", "weighted"):
         raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}")
-    out = [{**r, "source": "seed report", "run_id": None} for r in SEED_RESULTS]
+    out = [{**r, "source": "seed report", "dataset": "emnist-letters", "run_id": None} for r in SEED_RESULTS]
     for row in rows:
         if isinstance(row, tuple):
             label, rep = row
@@ -500,15 +500,17 @@ def seed_result_table(
                 "recall": getattr(rep, f"recall_{average}"),
                 "f1": getattr(rep, f"f1_{average}"),
                 "run_id": None,
+                "dataset": None,
             }
         else:
             vals = {key: row.get(key, math.nan) for key in ("model", "accuracy", "precision", "recall", "f1")}
             vals["run_id"] = row.get("run_id")
+            vals["dataset"] = row.get("dataset")
         for key in ("accuracy", "precision", "recall", "f1"):
             v = vals[key]
             vals[key] = math.nan if v is None else 100.0 * float(v)
         out.append({**vals, "source": "your run"})
-    columns = ["model", "source", "accuracy", "precision", "recall", "f1", "run_id"]
+    columns = ["model", "source", "dataset", "accuracy", "precision", "recall", "f1", "run_id"]
     return pd.DataFrame(out, columns=columns)
 
 

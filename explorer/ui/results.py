@@ -243,6 +243,7 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
         except (OSError, ValueError, KeyError):
             continue
         rows.append({"model": f"{info.name} ({info.model})", "accuracy": rep.accuracy, "run_id": info.run_id,
+                     "dataset": info.dataset,
                      "precision": getattr(rep, f"precision_{average}"), "recall": getattr(rep, f"recall_{average}"),
                      "f1": getattr(rep, f"f1_{average}")})
     return seed_result_table(rows, average=average)
