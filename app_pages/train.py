@@ -35,7 +35,7 @@ with st.expander("Manage runs (rename, tag, delete, export, import)"):
             [{"run": r.run_id, "name": r.name, "model": r.model, "data": r.dataset, "status": r.status,
               "epochs": f"{r.epochs_done}/{r.epochs}", "best val acc": r.best_val_acc, "test acc": r.test_acc,
               "tags": ", ".join(r.tags)} for r in infos],
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
         )  # fmt: skip
         pick = st.selectbox("Run", [r.run_id for r in infos], key="manage_run")
         c1, c2, c3 = st.columns(3)

@@ -53,3 +53,13 @@ def test_inspect_errors_are_one_clear_line(capsys):
     assert code == 2 and "features.12 (MaxPool2d)" in err
     code, _, err = run(capsys, "inspect", "vgg16", "--input-size", "3,a,5")
     assert code == 2 and "not a number" in err
+
+
+def test_inspect_zero_classes_is_an_error(capsys):
+    code, _, err = run(capsys, "inspect", "lenet_keras", "--input-size", "1,28,28", "--num-classes", "0")
+    assert code == 2 and "num_classes must be a positive whole number" in err
+
+
+def test_inspect_efficientnet_b7_table(capsys):
+    code, out, _ = run(capsys, "inspect", "efficientnet_b7", "--depth", "2")
+    assert code == 0 and "66,347,960" in out and "global" in out

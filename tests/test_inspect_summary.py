@@ -169,3 +169,15 @@ def test_letters_model_summary_includes_adapter():
     adapter = next(r for r in s.layers if r.name == "adapter")
     assert adapter.output_shape == [1, 3, 64, 64]
     assert s.output_shape == [1, 26]
+
+
+def test_receptive_field_stays_global_after_squeeze_and_excitation():
+    """EfficientNet's SE blocks mix a global mean into every position: from there on every layer's
+    receptive field is global, never NaN (inf x 0 from a following 1x1 conv)."""
+    s = summarize("efficientnet_b0", (3, 224, 224), record_ops=False)
+    df = s.to_dataframe()
+    labels = list(df["Receptive field"])
+    assert "global" in labels and all(lab == "global" or lab.isdigit() for lab in labels if lab)
+    first_global = labels.index("global")
+    assert all(lab == "global" for lab in labels[first_global:] if lab)
+    assert s.to_json()["layers"][-1]["receptive_field"] == "global"

@@ -98,3 +98,15 @@ def test_corrupt_weights_named_in_error(tmp_path, monkeypatch):
     error = at.error[0].value
     assert "weights_best.safetensors" in error and "not a valid safetensors file" in error
     assert any(s.value == "Training curves so far" for s in at.subheader)  # the rest of the page still works
+
+
+def test_a_run_still_training_is_not_the_default_and_says_so(tmp_path, monkeypatch):
+    done = make_run(tmp_path, "finished")
+    busy = make_run(tmp_path, "busy", predictions=False, status="running")  # the newest
+    at = page(tmp_path, monkeypatch)
+    assert at.selectbox[0].value == done.name  # the newest *completed* run is picked first
+    assert metric(at, "Accuracy") == "96.54%"
+    at.selectbox[0].set_value(busy.name).run()
+    assert not at.exception
+    assert any("still training" in i.value for i in at.info)
+    assert not at.button or all("Evaluate now" not in b.label for b in at.button)

@@ -20,8 +20,8 @@ def load_image(run: Any, image: str) -> torch.Tensor:
         except ValueError:
             raise ValueError(f"bad image reference {image!r}: use test:N with N an integer") from None
         images = run.test_images()
-        if not -len(images) <= index < len(images):
-            raise ValueError(f"test image {index} out of range: the run's test split has {len(images)} images")
+        if not 0 <= index < len(images):
+            raise ValueError(f"test image {index} out of range: the run's test split has {len(images)} images (use test:0 to test:{len(images) - 1})")
         return torch.from_numpy(np.asarray(images[index], dtype=np.float32) / 255.0)[None]
     path = Path(image)
     if not path.is_file():

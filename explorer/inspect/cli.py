@@ -32,12 +32,13 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         with torch.device("meta"):
-            model = build_letters_model(card.name, num_classes=args.num_classes or 26)
+            model = build_letters_model(card.name, num_classes=26 if args.num_classes is None else args.num_classes)
         size = parse_input_size(args.input_size or (1, 28, 28))
         summary = summarize(model, size, batch_size=args.batch_size)
     else:
         size = parse_input_size(args.input_size) if args.input_size else card.input_size
-        summary = summarize(card.name, size, batch_size=args.batch_size, num_classes=args.num_classes or 1000)
+        classes = 1000 if args.num_classes is None else args.num_classes
+        summary = summarize(card.name, size, batch_size=args.batch_size, num_classes=classes)
     if args.json:
         print(json.dumps(summary.to_json(args.depth), indent=1))
     else:

@@ -161,6 +161,8 @@ class _Collector(TorchDispatchMode):
     def _rf_out(self, name: str, args: tuple, in_rf: tuple[float, float, float, float],
                 out: Any) -> tuple[float, float, float, float]:
         rh, rw, jh, jw = in_rf
+        if math.isinf(rh) or math.isinf(rw):  # already global (e.g. after squeeze-and-excitation): stays global
+            return (INF, INF, INF, INF)
         if name == "convolution":
             w = args[1]
             kh, kw = int(w.shape[-2]), int(w.shape[-1])

@@ -47,7 +47,7 @@ class LayerRecord:
         if self.receptive_field is None:
             return ""
         h, w = self.receptive_field
-        if math.isinf(h) or math.isinf(w):
+        if math.isinf(h) or math.isinf(w) or math.isnan(h) or math.isnan(w):
             return "global"
         h, w = round(h), round(w)
         return f"{h}" if h == w else f"{h}x{w}"
@@ -57,7 +57,7 @@ class LayerRecord:
         d = asdict(self)
         d["frozen_params"] = self.frozen_params
         rf = self.receptive_field
-        d["receptive_field"] = None if rf is None else ("global" if math.isinf(rf[0]) else [round(v) for v in rf])
+        d["receptive_field"] = None if rf is None else ("global" if self.rf_label() == "global" else [round(v) for v in rf])
         return d
 
 

@@ -54,7 +54,10 @@ def weights_error(run: Any, exc: BaseException, which: str = "best") -> str:
     try:
         path = run.weights_path(which)
     except (FileNotFoundError, ValueError):
-        return f"Run {run.run_id} has no saved weights (no completed epoch): {exc}"
+        state = run.status.get("status", "")
+        if state == "running":
+            return f"Run {run.run_id} is still training and has no completed epoch yet; pick a finished run."
+        return f"Run {run.run_id} has no saved weights (no completed epoch)."
     reason = str(exc) or type(exc).__name__
     if type(exc).__name__ == "SafetensorError":
         reason = f"not a valid safetensors file ({reason}); it may be truncated or corrupt"
@@ -66,6 +69,10 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
     npz = Path(run.path) / "predictions.npz"
     if not npz.is_file():
         status = run.status.get("status", "unknown")
+        if status == "running":
+            st.info(f"Run **{run.run_id}** is still training; its test predictions and every metric appear "
+                    "here when it completes. Its curves so far are on the Train page.")
+            return None
         st.warning(
             f"Run **{run.run_id}** has no saved test predictions (`predictions.npz`); its status is "
             f"**{status}** - it failed or stopped before the test pass. Evaluating it now runs its saved "

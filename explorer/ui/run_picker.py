@@ -55,7 +55,8 @@ def pick_run(key: str, label: str = "Run") -> Any:
     by_id = {i.run_id: i for i in infos}
     if st.session_state.get(key) not in by_id:  # first visit on this page, or the run was deleted
         shared = st.session_state.get(SHARED_KEY)
-        st.session_state[key] = shared if shared in by_id else ids[0]
+        finished = [i.run_id for i in infos if i.status == "completed"]
+        st.session_state[key] = shared if shared in by_id else (finished or ids)[0]
     run_id = st.selectbox(label, ids, key=key, format_func=lambda r: run_label(by_id[r]))
     st.session_state[SHARED_KEY] = run_id
     try:

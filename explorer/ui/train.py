@@ -65,7 +65,7 @@ def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
     """
     base = RECIPES[recipe]
     k = f"{recipe}:"
-    with st.form(f"train_form_{recipe}"):
+    with st.form(f"train_form_{recipe}", enter_to_submit=False):
         c1, c2, c3, c4 = st.columns(4)
         models = model_names()
         model = c1.selectbox("Model", models, index=_idx(models, base.model), key=k + "model")
@@ -186,7 +186,7 @@ def run_panel(run: Run) -> None:
     c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
     hist = run.history()
     if hist:
-        st.altair_chart(history_chart(hist), use_container_width=True)
+        st.altair_chart(history_chart(hist), width="stretch")
 
 
 def live_panel(root: str) -> None:
