@@ -32,7 +32,7 @@ st.dataframe(
     df.drop(columns=["params_m"]), hide_index=True, width="stretch",
     column_config={
         "params": st.column_config.NumberColumn("params", format="localized"),
-        "gmacs": st.column_config.NumberColumn("GMACs", format="%.3f"),
+        "gmacs": st.column_config.NumberColumn("GMACs", format="%.4g"),
         "top1": st.column_config.NumberColumn("top-1 %", format="%.1f"),
         "top5": st.column_config.NumberColumn("top-5 %", format="%.1f"),
         "letters params": st.column_config.NumberColumn(format="localized"),

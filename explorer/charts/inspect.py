@@ -96,7 +96,8 @@ def accuracy_vs_compute_chart(df: pd.DataFrame) -> alt.Chart:
     def panel(x: str, title: str) -> alt.LayerChart:
         enc = alt.X(f"{x}:Q", title=title, scale=alt.Scale(type="log"))
         pts = base.mark_circle(size=90).encode(x=enc)
-        labels = base.mark_text(align="left", dx=6, fontSize=9).encode(x=enc, text="model:N")
+        labels = base.mark_text(align="left", dx=6, fontSize=9, color="#334155").encode(
+            x=enc, text="model:N", color=alt.value("#334155"))
         return (pts + labels).properties(width=360, height=320)
 
     return alt.hconcat(panel("gmacs", "GMACs (log)"), panel("params_m", "parameters, millions (log)"))

@@ -297,11 +297,11 @@ def _register_all() -> None:
     # Inception family.
     _tv_entry("googlenet", "GoogLeNet (Inception v1)", "Inception", "googlenet", "GoogLeNet_Weights.IMAGENET1K_V1",
               STEM28, stem="conv1.conv", aux_logits=False)
-    _tv_entry("inception_v3", "Inception v3", "Inception", "inception_v3", "Inception_V3_Weights.IMAGENET1K_V1",
+    _tv_entry("inception_v3", "Inception-v3", "Inception", "inception_v3", "Inception_V3_Weights.IMAGENET1K_V1",
               _resize(75, "75x75 is the smallest input Inception v3 accepts (299 is its reference)."), size=299)
     for n, title, idea, top1, top5 in (
-        ("inception_v4", "Inception v4", "inception_v4", 80.0, 95.0),
-        ("inception_resnet_v2", "Inception-ResNet v2", "inception_resnet_v2", 80.1, 95.1),
+        ("inception_v4", "Inception-v4", "inception_v4", 80.0, 95.0),
+        ("inception_resnet_v2", "Inception-ResNet-v2", "inception_resnet_v2", 80.1, 95.1),
     ):
         register(_card(n, title, "Inception", "inception_v4", "timm", (3, 299, 299),
                        _resize(75, "75x75 is the smallest input the stem and reduction blocks accept."),
