@@ -99,7 +99,9 @@ def predict_image(model: nn.Module, x: torch.Tensor, classes: Sequence[str] | No
     param = next(model.parameters(), None)
     if param is not None and batch.device != param.device:
         batch = batch.to(param.device)
-    with torch.inference_mode():
+    from explorer.explain.core import model_lock
+
+    with model_lock(model), torch.inference_mode():  # not while an explanation has hooks on this model
         out = model(batch.float())
         if isinstance(out, tuple | list):
             out = out[0]

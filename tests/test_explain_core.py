@@ -248,3 +248,34 @@ def test_as_batch_shapes():
     assert float(as_batch(np.full((28, 28), 255, np.uint8)).max()) == 1.0
     with pytest.raises(ExplainError):
         as_batch(torch.zeros(2, 1, 28, 28))
+
+
+def test_concurrent_explanations_on_one_shared_model():
+    """Two threads explaining with one cached model (two sessions, or overlapping reruns) must not
+    see each other's hooks: each gets a correct map and no hook is left behind."""
+    import threading
+
+    from explorer.explain import explain
+    from explorer.models import build_letters_model
+
+    torch.manual_seed(0)
+    model = build_letters_model("small_cnn").eval()
+    x = torch.rand(1, 1, 28, 28)
+    ref = explain(model, x, "gradcam").heatmap
+    errors, maps = [], []
+
+    def work():
+        try:
+            for _ in range(5):
+                maps.append(explain(model, x, "gradcam").heatmap)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(maps) == 15 and all(np.allclose(m, ref, atol=1e-5) for m in maps)
+    assert all(not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks for m in model.modules())

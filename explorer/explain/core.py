@@ -13,6 +13,7 @@ w.r.t. that 28×28 input, since the adapter's resize/normalise is part of the mo
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -90,13 +91,34 @@ _HOOK_DICTS = (
 )
 
 
+_GUARD_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+_GUARD_LOCKS_LOCK = threading.Lock()
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """One re-entrant lock per model object (models are shared between Streamlit sessions/reruns)."""
+    with _GUARD_LOCKS_LOCK:
+        lock = _GUARD_LOCKS.get(model)
+        if lock is None:
+            lock = _GUARD_LOCKS[model] = threading.RLock()
+        return lock
+
+
 @contextlib.contextmanager
 def model_guard(model: nn.Module) -> Iterator[nn.Module]:
     """Put the model in eval mode with in-place activations off; restore everything on exit.
 
     On exit: the training flag and every module's ``inplace`` flag are restored, any hook
     registered inside the block is removed, and parameter ``.grad`` fields are put back.
+    One explanation at a time per model: a cached model shared by two threads (two sessions,
+    or a rerun that starts before the previous one ended) would otherwise see the other's hooks.
     """
+    with model_lock(model), _guarded(model):
+        yield model
+
+
+@contextlib.contextmanager
+def _guarded(model: nn.Module) -> Iterator[nn.Module]:
     modules = list(model.modules())
     was_training = [m.training for m in modules]
     inplace = [(m, m.inplace) for m in modules if isinstance(getattr(m, "inplace", None), bool)]
