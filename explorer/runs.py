@@ -183,6 +183,14 @@ class Run:
             return Predictions(z["y_true"].astype(np.int64), z["y_prob"].astype(np.float32),
                                z["indices"].astype(np.int64), list(self.config.get("classes") or []))
 
+    def write_predictions(self, y_true: Any, y_prob: Any, indices: Any) -> Predictions:
+        """Save test-set predictions atomically as predictions.npz (the format predictions() reads)."""
+        arrays = {"y_true": np.asarray(y_true).astype(np.int64), "y_prob": np.asarray(y_prob).astype(np.float32),
+                  "indices": np.asarray(indices).astype(np.int64)}
+        with atomic_path(self.path / "predictions.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        return Predictions(arrays["y_true"], arrays["y_prob"], arrays["indices"], list(self.config.get("classes") or []))
+
     def weights_path(self, which: str = "best") -> Path:
         """Path of weights_best/last.safetensors (best falls back to last)."""
         if which not in ("best", "last"):

@@ -12,8 +12,6 @@ from explorer.evaluate.predict import predict_proba
 def predict_run(run: Any, which: str = "best", save: bool = True, batch_size: int = 512) -> Any:
     """Run the run's saved model over its test split; write predictions.npz (if ``save``) and return
     the runs store's Predictions. Raises FileNotFoundError when the run has no saved weights."""
-    from explorer.io import atomic_path
-
     model = run.load_model(which=which)
     test = run.splits().test
     images = test.images.numpy() if hasattr(test.images, "numpy") else np.asarray(test.images)
@@ -21,15 +19,9 @@ def predict_run(run: Any, which: str = "best", save: bool = True, batch_size: in
     indices = getattr(test, "indices", None)
     indices = np.arange(len(images)) if indices is None else np.asarray(indices)
     y_prob = predict_proba(model, images, batch_size=batch_size)
-    arrays = {
-        "y_true": labels.astype(np.int64),
-        "y_prob": y_prob.astype(np.float32),
-        "indices": indices.astype(np.int64),
-    }
     if not save:
         from explorer.runs import Predictions
 
-        return Predictions(arrays["y_true"], arrays["y_prob"], arrays["indices"], list(run.config.get("classes") or []))
-    with atomic_path(run.path / "predictions.npz") as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    return run.predictions()
+        return Predictions(labels.astype(np.int64), y_prob.astype(np.float32), indices.astype(np.int64),
+                           list(run.config.get("classes") or []))
+    return run.write_predictions(labels, y_prob, indices)

@@ -484,9 +484,7 @@ def _fit(cfg: TrainConfig, run: Run | None, resume: bool, dist: ddp.DistInfo, de
     test = splits.test
     test_loss, test_acc, probs = evaluate(model, test.images, test.labels, device, amp=amp, channels_last=cfg.channels_last)
     indices = test.indices if test.indices is not None else torch.arange(len(test))
-    with atomic_path(run.path / "predictions.npz") as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, y_true=test.labels.numpy().astype(np.int64), y_prob=probs.numpy().astype(np.float32),
-                 indices=indices.numpy().astype(np.int64))
+    run.write_predictions(test.labels.numpy(), probs.numpy(), indices.numpy())
     hist = run.history()
     from explorer.io import atomic_write_json
 
