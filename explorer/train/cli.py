@@ -136,8 +136,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         args.run_dir, args.resume = str(run.path), True
         return cmd_train(args)
     if act == "stop":
-        run = runs.open_run(args.run, root)
-        (run.path / runs.STOP_FILE).touch()
+        from explorer.train.jobs import JobManager
+
+        run = JobManager().stop(args.run, root)
         print(f"asked run {run.run_id} to stop")
         return 0
     if act == "rename":
