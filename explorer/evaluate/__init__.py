@@ -19,8 +19,8 @@ from explorer.evaluate.metrics import (
     seed_result_table,
     top_k_accuracy,
 )
-from explorer.evaluate.predict import predict_proba
 from explorer.evaluate.run import predict_run
+from explorer.models.inference import probabilities as predict_proba  # the one inference path
 
 __all__ = [
     "SEED_RESULTS",

@@ -6,19 +6,22 @@ from typing import Any
 
 import numpy as np
 
-from explorer.evaluate.predict import predict_proba
+from explorer.models.inference import probabilities
 
 
 def predict_run(run: Any, which: str = "best", save: bool = True, batch_size: int = 512) -> Any:
     """Run the run's saved model over its test split; write predictions.npz (if ``save``) and return
-    the runs store's Predictions. Raises FileNotFoundError when the run has no saved weights."""
-    model = run.load_model(which=which)
+    the runs store's Predictions. The model comes from the one cache (explorer.run_models); raises
+    NoWeightsError (a FileNotFoundError) when the run has no saved weights, WeightsError when they are unusable."""
+    from explorer.run_models import load_run_model  # imports the model zoo: only when needed
+
+    model = load_run_model(run, which)
     test = run.splits().test
     images = test.images.numpy() if hasattr(test.images, "numpy") else np.asarray(test.images)
     labels = test.labels.numpy() if hasattr(test.labels, "numpy") else np.asarray(test.labels)
     indices = getattr(test, "indices", None)
     indices = np.arange(len(images)) if indices is None else np.asarray(indices)
-    y_prob = predict_proba(model, images, batch_size=batch_size)
+    y_prob = probabilities(model, images, batch_size=batch_size)
     if not save:
         from explorer.runs import Predictions
 

@@ -51,7 +51,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     run = open_run(args.run)
     classes = list((run.config or {}).get("classes") or []) or None
     x = load_image(run, args.image)
-    model = run.load_model(which=args.which)
+    from explorer.run_models import load_run_model
+
+    model = load_run_model(run, args.which)
     ex = explain(model, x, args.method, target=args.target, layer=args.layer, contrast=args.contrast,
                  classes=classes)
     names = classes or [str(i) for i in range(len(ex.probs))]

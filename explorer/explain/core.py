@@ -13,7 +13,6 @@ w.r.t. that 28×28 input, since the adapter's resize/normalise is part of the mo
 from __future__ import annotations
 
 import contextlib
-import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from explorer.models.inference import model_device as _device
+from explorer.models.inference import model_lock, probabilities, softmax_output
 
 __all__ = [
     "METHODS",
@@ -71,15 +73,6 @@ def as_batch(x: Any, device: torch.device | str | None = None) -> torch.Tensor:
     return t.to(device) if device is not None else t
 
 
-def _device(model: nn.Module) -> torch.device:
-    """Return the device of the model's first parameter or buffer (CPU if none)."""
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return torch.device("cpu")
-
-
 _HOOK_DICTS = (
     "_forward_hooks",
     "_forward_pre_hooks",
@@ -89,19 +82,6 @@ _HOOK_DICTS = (
     "_forward_hooks_always_called",
     "_forward_pre_hooks_with_kwargs",
 )
-
-
-_GUARD_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
-_GUARD_LOCKS_LOCK = threading.Lock()
-
-
-def model_lock(model: nn.Module) -> threading.RLock:
-    """One re-entrant lock per model object (models are shared between Streamlit sessions/reruns)."""
-    with _GUARD_LOCKS_LOCK:
-        lock = _GUARD_LOCKS.get(model)
-        if lock is None:
-            lock = _GUARD_LOCKS[model] = threading.RLock()
-        return lock
 
 
 @contextlib.contextmanager
@@ -501,7 +481,7 @@ def explain(
     )
     a, heat = attr(batch)
     assert attr.logits is not None and attr.target is not None
-    probs = torch.softmax(attr.logits.float(), dim=1)[0].cpu().numpy()
+    probs = softmax_output(attr.logits)[0].cpu().numpy()
     notes = []
     if float(heat.max()) == 0.0:
         notes.append(
@@ -566,13 +546,11 @@ def first_layer_filters(model: nn.Module) -> tuple[str, np.ndarray]:
 def top_k(
     model: nn.Module, x: Any, k: int = 5, classes: Sequence[str] | None = None
 ) -> list[tuple[int, str, float]]:
-    """Return the k most probable classes as (index, name, probability), highest first."""
-    batch = as_batch(x, _device(model))
-    with model_guard(model), torch.no_grad():
-        out = model(batch)
-    if isinstance(out, tuple | list):
-        out = out[0]
-    probs = torch.softmax(out.float(), dim=1)[0].cpu()
+    """Return the k most probable classes as (index, name, probability), highest first.
+
+    The probabilities are explorer.models.probabilities' (the one inference path) for this one image.
+    """
+    probs = torch.from_numpy(probabilities(model, as_batch(x)))[0]
     k = min(k, probs.shape[0])
     vals, idx = probs.topk(k)
     names = list(classes) if classes is not None else [str(i) for i in range(probs.shape[0])]

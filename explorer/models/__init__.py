@@ -1,5 +1,13 @@
-"""The model registry: every architecture of the seed documents, with its card."""
+"""The model registry: every architecture of the seed documents, with its card; the one inference path."""
 
+from explorer.models.inference import (
+    eval_mode,
+    model_device,
+    model_lock,
+    probabilities,
+    softmax_output,
+    to_batch,
+)
 from explorer.models.registry import (
     POLICIES,
     Adaptation,
@@ -28,10 +36,16 @@ __all__ = [
     "WeightsNotFoundError",
     "build_letters_model",
     "build_model",
+    "eval_mode",
     "get_card",
     "letters_input_size",
     "list_cards",
     "list_models",
+    "model_device",
+    "model_lock",
+    "probabilities",
     "resolve_name",
+    "softmax_output",
+    "to_batch",
     "weights_dir",
 ]
