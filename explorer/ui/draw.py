@@ -125,7 +125,7 @@ def upload() -> bytes | None:
 
 
 def cached_model(info: RunInfo) -> Any:
-    """The run's model (cached by run folder + weights mtime in explorer.predict); None with a message if unreadable."""
+    """The run's model from the one cache (explorer.run_models.load_run_model); None with a message if unreadable."""
     try:
         with st.spinner(f"Loading {info.name}..."):
             return load_run_model(info.path)

@@ -1,5 +1,5 @@
-"""Streamlit helpers for the Explain page: cached models and explanations, the input picker,
-method panels and feature-map grids."""
+"""Streamlit helpers for the Explain page: cached explanations, the input picker, method panels and
+feature-map grids. Run models come from the one cache, explorer.run_models.load_run_model."""
 
 from __future__ import annotations
 
@@ -34,22 +34,14 @@ SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def cached_model(run_path: str, which: str = "best", stamp: float = 0.0) -> Any:
-    """A run's model in eval mode (cached per run, weights file and its modification time)."""
-    from explorer.runs import open_run
-
-    return open_run(run_path).load_model(which=which)
-
-
 def model_or_error(run: Any, which: str = "best") -> tuple[Any, str | None]:
     """(model, None), or (None, message naming the weights file and the reason) when it cannot be loaded."""
+    from explorer.run_models import load_run_model
     from explorer.ui.results import weights_error
 
     try:
-        stamp = file_stamp(run.weights_path(which))
         with st.spinner("Loading the run's model..."):
-            return cached_model(str(run.path), which, stamp), None
+            return load_run_model(run, which), None
     except Exception as exc:  # missing, truncated, not safetensors, wrong architecture: never a traceback
         return None, weights_error(run, exc, which)
 
@@ -58,7 +50,9 @@ def model_or_error(run: Any, which: str = "best") -> tuple[Any, str | None]:
 def cached_explanation(run_path: str, stamp: float, image: bytes, method: str, target: int | None,
                        layer: str | None, contrast: int | None) -> Explanation:
     """explain() of one (1, 28, 28) float32 image given as bytes (cached per run, weights and arguments)."""
-    model = cached_model(run_path, "best", stamp)
+    from explorer.run_models import load_run_model
+
+    model = load_run_model(run_path, "best")
     x = np.frombuffer(image, dtype=np.float32).reshape(1, 28, 28).copy()
     return explain(model, x, method, target=target, layer=layer, contrast=contrast)
 
@@ -232,6 +226,6 @@ def weights_stamp(run: Any) -> float:
         return 0.0
 
 
-__all__ = ["METHOD_TITLES", "SOURCES", "as_image", "cached_explanation", "cached_model", "explanation_panel",
+__all__ = ["METHOD_TITLES", "SOURCES", "as_image", "cached_explanation", "explanation_panel",
            "feature_map_grid", "first_filters", "grid", "heatmap_rgb", "image_from_upload", "layer_options",
            "method_panels", "model_or_error", "pick_input", "show_image", "top_k_frame", "weights_stamp"]

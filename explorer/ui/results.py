@@ -58,6 +58,10 @@ def weights_error(run: Any, exc: BaseException, which: str = "best") -> str:
         if state == "running":
             return f"Run {run.run_id} is still training and has no completed epoch yet; pick a finished run."
         return f"Run {run.run_id} has no saved weights (no completed epoch)."
+    from explorer.run_models import WeightsError
+
+    if isinstance(exc, WeightsError):  # already names the file and what is wrong with it
+        return str(exc)
     reason = str(exc) or type(exc).__name__
     if type(exc).__name__ == "SafetensorError":
         reason = f"not a valid safetensors file ({reason}); it may be truncated or corrupt"
