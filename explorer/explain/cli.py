@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from explorer.explain.core import METHODS, Explanation, explain, overlay, to_png
+from explorer.models.inference import to_batch
 
 
 def load_image(run: Any, image: str) -> torch.Tensor:
@@ -22,7 +23,7 @@ def load_image(run: Any, image: str) -> torch.Tensor:
         images = run.test_images()
         if not 0 <= index < len(images):
             raise ValueError(f"test image {index} out of range: the run's test split has {len(images)} images (use test:0 to test:{len(images) - 1})")
-        return torch.from_numpy(np.asarray(images[index], dtype=np.float32) / 255.0)[None]
+        return to_batch(images[index])[0]
     path = Path(image)
     if not path.is_file():
         raise FileNotFoundError(f"image file not found: {image} (give a file, or test:N for a test image)")

@@ -60,9 +60,9 @@ def cached_explanation(run_path: str, stamp: float, image: bytes, method: str, t
 def as_image(value: Any) -> np.ndarray:
     """A drawing or test image (tensor or array; (28, 28) or (1, 28, 28); uint8 or [0, 1] float) ->
     float32 (1, 28, 28)."""
-    arr = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
-    arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
-    return np.ascontiguousarray(arr.reshape(1, *arr.shape[-2:]))
+    from explorer.models.inference import to_batch
+
+    return to_batch(value)[0].cpu().numpy()
 
 
 def image_from_upload(data: bytes) -> np.ndarray:
