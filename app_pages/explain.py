@@ -57,11 +57,10 @@ if not names:
 c1, c2, c3 = st.columns(3)
 layer = c1.selectbox("Target layer (default: the last conv layer with spatial output)", names,
                      index=names.index(default), key=f"explain_layer_{run.run_id}", format_func=lambda n: f"{n} ({shapes[n]})")
-target = c2.selectbox("Explain class", [None, *range(len(classes))], key="explain_target",
-                      format_func=lambda t: f"predicted ({classes[predicted]})" if t is None else classes[t])
-contrast = c3.selectbox("…and not class (why X and not Y?)", [None, *range(len(classes))], key="explain_contrast",
-                        format_func=lambda t: "(none)" if t is None else classes[t])
-chosen = predicted if target is None else target
+ui.follow_prediction("explain_target", predicted, len(classes), run.run_id)
+chosen = c2.selectbox("Explain class", range(len(classes)), key="explain_target",
+                      format_func=lambda t: f"{classes[t]} (predicted)" if t == predicted else classes[t])
+contrast = ui.contrast_class(c3, "explain_contrast", classes)
 if contrast == chosen:
     st.info("The contrast class is the explained class: choose another one to ask “why X and not Y?”.")
     contrast = None

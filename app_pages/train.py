@@ -51,10 +51,12 @@ with st.expander("Manage runs (rename, tag, delete, export, import)"):
 
             tag_run(pick, add=[tag], root=root)
             st.rerun()
-        sure = c3.checkbox(f"Yes, delete {pick}", key="manage_sure")
-        if c3.button("Delete", disabled=not sure, type="secondary"):
+        sure_key = f"manage_sure_{pick}"  # a confirmation belongs to the run it names
+        sure = c3.checkbox(f"Yes, delete {pick}", key=sure_key)
+        if c3.button("Delete", disabled=not sure, type="secondary") and sure:
             try:
                 delete_run(pick, root, confirm=True)
+                st.session_state.pop(sure_key, None)
                 st.rerun()
             except ValueError as exc:
                 st.error(str(exc))

@@ -130,11 +130,17 @@ def cost_scatter(metrics: pd.DataFrame, x: str = "params", width: int = 360, hei
     return (pts + text).properties(width=width, height=height, title=f"Accuracy vs {title}")
 
 
-def topk_chart(frame: pd.DataFrame, width: int = 300, height: int = 150) -> alt.Chart:
-    """Horizontal bars of the top-k letters (columns letter, probability), most probable on top."""
+def topk_chart(frame: pd.DataFrame, width: int = 300, height: int | None = None) -> alt.Chart:
+    """Horizontal bars of the top-k letters (columns letter, probability), most probable on top.
+
+    Every bar keeps its letter: labelOverlap is off (Vega's default hides every other label when it
+    judges two too close) and the height gives each bar at least 30 px unless `height` is set.
+    """
     order = list(frame["letter"])
+    height = height if height is not None else max(150, 30 * len(order))
     bars = alt.Chart(frame).mark_bar(color="#2563eb").encode(
-        y=alt.Y("letter:N", sort=order, title=None, axis=alt.Axis(labelFontSize=14)),
+        y=alt.Y("letter:N", sort=order, title=None,
+                axis=alt.Axis(labelFontSize=14, labelOverlap=False, labelPadding=4, ticks=False)),
         x=alt.X("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         tooltip=["letter:N", alt.Tooltip("probability:Q", format=".1%")],
     )

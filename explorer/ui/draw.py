@@ -21,6 +21,7 @@ from explorer.predict import (
     predict_image,
 )
 from explorer.runs import RunInfo, open_run, runs_root
+from explorer.ui.progress import epoch_fraction, number
 
 CANVAS_SIZE = 280
 HINT = "✍️ Draw a letter on the canvas — the prediction appears after every stroke."
@@ -75,12 +76,11 @@ def _training_progress() -> None:
         return
     run = active[0]
     status = run.status
-    epochs = int(status.get("epochs") or run.train_config().total_epochs or 1)
-    epoch, step, steps = int(status.get("epoch") or 0), int(status.get("step") or 0), int(status.get("steps") or 0)
-    done = (max(epoch - 1, 0) + (step / steps if steps else 0)) / epochs if status.get("phase") == "train" else epoch / epochs
+    epochs = int(number(status.get("epochs")) or run.train_config().total_epochs or 1)
+    epoch, eta = int(number(status.get("epoch"))), number(status.get("eta_s"))
     phase = str(status.get("phase") or "starting")
-    st.progress(min(max(done, 0.0), 1.0), text=f"Training `{run.run_id}`: {phase}, epoch {epoch}/{epochs}"
-                + (f", ETA {status['eta_s']:.0f} s" if status.get("eta_s") else ""))
+    st.progress(epoch_fraction(status, epochs), text=f"Training `{run.run_id}`: {phase}, epoch {epoch}/{epochs}"
+                + (f", ETA {eta:.0f} s" if eta > 0 else ""))
 
 
 def show_unreadable(bad: dict[str, str]) -> None:

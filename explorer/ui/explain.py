@@ -130,6 +130,29 @@ def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
     return as_image(images[i]), f"test image #{i} (true {cls})"
 
 
+def follow_prediction(key: str, predicted: int, n_classes: int, run_id: str) -> None:
+    """Select the predicted class in the class box `key` whenever the prediction (or run) changes.
+
+    The box holds class indices only (no None option: a None value shows as "Choose an option"), and it
+    is set before the widget is drawn, so the browser gets the new selection with the new labels.
+    """
+    state = st.session_state
+    follows = (run_id, int(predicted))
+    if state.get(f"{key}_follows") != follows or state.get(key) not in range(n_classes):
+        state[key] = int(predicted)
+        state[f"{key}_follows"] = follows
+
+
+def contrast_class(container: Any, key: str, classes: list[str]) -> int | None:
+    """The "…and not class" box: None for "(none)" (stored as -1, never as a None value), else a class index."""
+    options = [-1, *range(len(classes))]
+    if st.session_state.get(key, -1) not in options:
+        st.session_state[key] = -1
+    picked = container.selectbox("…and not class (why X and not Y?)", options, key=key,
+                                 format_func=lambda t: "(none)" if t < 0 else classes[t])
+    return None if picked is None or picked < 0 else int(picked)
+
+
 def layer_options(model: Any) -> list[str]:
     """Labels "name (C×h×w)" of the model's conv layers, for a selectbox."""
     return [f"{i.name} ({'×'.join(map(str, i.out_shape))})" for i in conv_layers(model)]

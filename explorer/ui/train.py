@@ -25,6 +25,7 @@ from explorer.runs import Run, list_runs, open_run
 from explorer.train.jobs import JobManager
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES
+from explorer.ui.progress import clamp01, epoch_fraction, number
 
 
 @st.cache_resource(show_spinner=False)
@@ -142,10 +143,11 @@ def recipe_picker() -> str:
     return recipe
 
 
-def _fmt_s(s: float | None) -> str:
-    if s is None:
+def _fmt_s(value: Any) -> str:
+    """Seconds as "3m 55s" / "1h 02m"; "-" when unknown."""
+    if value is None or number(value, -1.0) < 0:
         return "-"
-    s = int(s)
+    s = int(number(value))
     return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
 
 
@@ -155,8 +157,8 @@ def run_panel(run: Run) -> None:
 
     st_ = run.status
     state = st_["status"]
-    epochs, epoch = int(st_.get("epochs") or 0), int(st_.get("epoch") or 0)
-    steps, step = int(st_.get("steps") or 0), int(st_.get("step") or 0)
+    epochs, epoch = int(number(st_.get("epochs"))), int(number(st_.get("epoch")))
+    steps, step = int(number(st_.get("steps"))), int(number(st_.get("step")))
     icon = {"running": ":material/hourglass_top:", "completed": ":material/check_circle:",
             "stopped": ":material/stop_circle:", "failed": ":material/error:",
             "interrupted": ":material/warning:"}.get(state, "")
@@ -169,18 +171,18 @@ def run_panel(run: Run) -> None:
         st.warning("This run's process is gone (killed or crashed). Resume continues from its last completed epoch.")
     for note in st_.get("notes") or []:
         (st.warning if "FROM SCRATCH" in note else st.info)(note)
-    if epochs:
-        st.progress(min(1.0, (epoch - (1 if state == "running" and step < steps else 0)) / epochs),
+    if epochs > 0:
+        st.progress(epoch_fraction(st_),
                     text=f"epoch {epoch} of {epochs}" + (f" — stage: {st_.get('stage_name')}" if st_.get("stage_name") else ""))
-    if steps and state == "running":
-        st.progress(min(1.0, step / steps), text=f"step {step} of {steps}")
+    if steps > 0 and state == "running":
+        st.progress(clamp01(step / steps), text=f"step {step} of {steps}")
     c = st.columns(5)
-    c[0].metric("images/s", f"{st_.get('images_per_s') or 0:,.0f}")
+    c[0].metric("images/s", f"{number(st_.get('images_per_s')):,.0f}")
     c[1].metric("ETA", _fmt_s(st_.get("eta_s")) if state == "running" else "-")
     label = str(st_.get("device_label") or st_.get("device") or "-")
     c[2].metric("device", label.split(" (")[0], help=label)
-    mem = st_.get("gpu_mem_mb")
-    c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem else "n/a (CPU)")
+    mem = number(st_.get("gpu_mem_mb"))
+    c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)")
     metrics = run.metrics() or {}
     acc = metrics.get("test_acc")
     c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
