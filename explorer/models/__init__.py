@@ -1,5 +1,6 @@
 """The model registry: every architecture of the seed documents, with its card."""
 
+from explorer.models.from_config import build_from_config
 from explorer.models.registry import (
     POLICIES,
     Adaptation,
@@ -26,6 +27,7 @@ __all__ = [
     "ModelCard",
     "UnknownModelError",
     "WeightsNotFoundError",
+    "build_from_config",
     "build_letters_model",
     "build_model",
     "get_card",
