@@ -277,15 +277,21 @@ class Run:
             raise FileNotFoundError(f"run {self.run_id} has no saved weights yet (no completed epoch)")
         return p
 
-    def load_model(self, which: str = "best", device: str = "cpu") -> Any:
-        """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
+    def read_weights(self, which: str = "best", fallback: bool = True) -> dict[str, Any] | None:
+        """The state dict in weights_best/last (best falls back to last unless fallback=False; None when
+        there is no such file and no fallback)."""
         from safetensors.torch import load_file
 
+        if not fallback and not (self.path / WEIGHTS[which]).is_file():
+            return None
+        return load_file(str(self.weights_path(which)))
+
+    def load_model(self, which: str = "best", device: str = "cpu") -> Any:
+        """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
         from explorer.models import build_from_config
 
         model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
-        state = load_file(str(self.weights_path(which)))
-        model.load_state_dict(state)
+        model.load_state_dict(self.read_weights(which))
         return model.to(device).eval()
 
     def splits(self) -> Any:
