@@ -89,6 +89,16 @@ def effective_status(status: dict[str, Any]) -> str:
     return "running" if time.time() - float(beat) < STALE_S else "interrupted"
 
 
+def config_classes(config: dict[str, Any]) -> list[str]:
+    """Class names recorded in a run's config.json (empty before training has read its data)."""
+    return [str(c) for c in config.get("classes") or []]
+
+
+def config_num_classes(config: dict[str, Any]) -> int:
+    """Outputs of a run's model: the config's model record, else its class count, else 26."""
+    return int((config.get("model") or {}).get("num_classes") or len(config_classes(config)) or 26)
+
+
 @dataclass(frozen=True)
 class Predictions:
     """Test-set predictions of a run: enough to recompute every metric."""
@@ -179,13 +189,12 @@ class Run:
     @property
     def classes(self) -> list[str]:
         """The run's class names (config.json; empty before training has read its data)."""
-        return [str(c) for c in self.config.get("classes") or []]
+        return config_classes(self.config)
 
     @property
     def num_classes(self) -> int:
         """Number of classes the run's model outputs (config's model record, else its classes, else 26)."""
-        cfg = self.config
-        return int((cfg.get("model") or {}).get("num_classes") or len(cfg.get("classes") or []) or 26)
+        return config_num_classes(self.config)
 
     @property
     def model_name(self) -> str:
