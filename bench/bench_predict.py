@@ -42,9 +42,10 @@ def naive_predict(run_path: Path, model_name: str, rgba: np.ndarray) -> np.ndarr
     from safetensors.torch import load_file
 
     from explorer.models import build_letters_model
+    from explorer.runs import Run
 
     model = build_letters_model(model_name, num_classes=26).eval()
-    model.load_state_dict(load_file(str(run_path / "weights_best.safetensors")))
+    model.load_state_dict(load_file(str(Run(run_path).weights_path("best"))))
     small = Image.fromarray(rgba).convert("L").resize((28, 28), Image.Resampling.BILINEAR)
     x = torch.from_numpy(np.asarray(small, dtype=np.float32) / 255.0)[None, None]
     with torch.no_grad():

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import explorer.models.zoo  # noqa: F401  (fills the registry at import: its lazy fill races between threads)
-from explorer.runs import Predictions, Run, open_run
+from explorer.runs import Predictions, Run, config_classes, open_run
 
 __all__ = [
     "COMPARISONS",
@@ -67,11 +67,12 @@ class RunData:
     status: str = "completed"
     params: int | None = None
     macs: int | None = None
+    path: str = ""
 
     @property
     def classes(self) -> list[str]:
         """Class names of the run."""
-        return list(self.config.get("classes") or (self.predictions.classes if self.predictions else []))
+        return config_classes(self.config) or (list(self.predictions.classes) if self.predictions else [])
 
     @property
     def dataset(self) -> str:
@@ -82,6 +83,11 @@ class RunData:
     def model(self) -> str:
         """The registry model name."""
         return str(self.config.get("train", {}).get("model", "?"))
+
+    @property
+    def run(self) -> Run:
+        """The run folder this snapshot was read from."""
+        return open_run(self.path)
 
     @property
     def test_size(self) -> int | None:
@@ -98,11 +104,11 @@ def model_cost(train_json: str, num_classes: int) -> tuple[int, int]:
 
     from explorer.config import TrainConfig
     from explorer.inspect import summarize
-    from explorer.train.model import prepare_model
+    from explorer.models import build_from_config
 
     cfg = TrainConfig.from_dict(json.loads(train_json))
     with torch.device("meta"):
-        model, _ = prepare_model(cfg, num_classes, load_pretrained=False)
+        model, _ = build_from_config(cfg, num_classes, load_pretrained=False)
     s = summarize(model, (1, 28, 28))
     return int(s.params), int(s.macs)
 
@@ -114,11 +120,11 @@ def load_run_data(ref: str | os.PathLike | Run, root: str | os.PathLike | None =
     cfg = run.config
     preds = run.predictions()
     data = RunData(run_id=run.run_id, label=label or str(cfg.get("name") or run.run_id), config=cfg,
-                   history=run.history(), metrics=run.metrics(), predictions=preds, status=run.status["status"])
+                   history=run.history(), metrics=run.metrics(), predictions=preds, status=run.status["status"],
+                   path=str(run.path))
     if with_cost:
-        k = int((cfg.get("model") or {}).get("num_classes") or len(data.classes) or 26)
         try:
-            data.params, data.macs = model_cost(json.dumps(cfg["train"], sort_keys=True), k)
+            data.params, data.macs = model_cost(json.dumps(cfg["train"], sort_keys=True), run.num_classes)
         except Exception:  # an unknown/removed model: the cost columns stay empty
             data.params = (cfg.get("model") or {}).get("params")
     return data

@@ -1,10 +1,13 @@
 """The runs store: one folder per run under a runs root (default ./runs, env EXPLORER_RUNS).
 
-Files of runs/<run_id>/ (every write atomic: write a temporary file, then rename):
-config.json, status.json, history.jsonl, weights_best.safetensors, weights_last.safetensors,
-optimizer_last.pt (tensors and plain containers; loaded with weights_only=True), metrics.json,
-predictions.npz. A run whose status says "running" but whose process is gone (or whose heartbeat
-is stale) is reported as "interrupted". Nothing here unpickles untrusted data.
+`Run` is the only code that knows the file names of a run folder (every write atomic: write a
+temporary file, then rename): config.json, status.json, history.jsonl, weights_best.safetensors,
+weights_last.safetensors, optimizer_last.pt (tensors and plain containers; loaded with
+weights_only=True), metrics.json, predictions.npz, STOP. A checkpoint (weights_last, optimizer_last
+and, when it improved, weights_best) is one unit: every file records its epoch, the new files are
+written whole beside the old ones (*.next.*) before any is renamed into place, and a load picks the
+newest epoch whose files agree. A run whose status says "running" but whose process is gone (or
+whose heartbeat is stale) is reported as "interrupted". Nothing here unpickles untrusted data.
 """
 
 from __future__ import annotations
@@ -23,18 +26,18 @@ from typing import Any
 
 import numpy as np
 
-from explorer.io import atomic_path, atomic_write_json, read_jsonl, safe_name
+from explorer.io import append_jsonl, atomic_path, atomic_write_json, atomic_write_text, read_jsonl, safe_name
 
 RUNS_ENV = "EXPLORER_RUNS"
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
 STALE_S = 180.0  # a heartbeat older than this (on another host, or without a pid) means interrupted
-RUN_FILES = {
-    "config.json", "status.json", "history.jsonl", "metrics.json", "predictions.npz",
-    "weights_best.safetensors", "weights_last.safetensors", "optimizer_last.pt",
-}  # fmt: skip
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".safetensors", ".npz", ".pt")
 MAX_IMPORT_BYTES = 8 << 30
 STOP_FILE = "STOP"
+CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS = "config.json", "status.json", "history.jsonl", "metrics.json", "predictions.npz"
+WEIGHTS = {"best": "weights_best.safetensors", "last": "weights_last.safetensors"}
+OPTIMIZER = "optimizer_last.pt"
+RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER}
 
 
 def runs_root(root: str | os.PathLike | None = None) -> Path:
@@ -86,6 +89,16 @@ def effective_status(status: dict[str, Any]) -> str:
     return "running" if time.time() - float(beat) < STALE_S else "interrupted"
 
 
+def config_classes(config: dict[str, Any]) -> list[str]:
+    """Class names recorded in a run's config.json (empty before training has read its data)."""
+    return [str(c) for c in config.get("classes") or []]
+
+
+def config_num_classes(config: dict[str, Any]) -> int:
+    """Outputs of a run's model: the config's model record, else its class count, else 26."""
+    return int((config.get("model") or {}).get("num_classes") or len(config_classes(config)) or 26)
+
+
 @dataclass(frozen=True)
 class Predictions:
     """Test-set predictions of a run: enough to recompute every metric."""
@@ -94,6 +107,40 @@ class Predictions:
     y_prob: np.ndarray
     indices: np.ndarray
     classes: list[str]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The state a run resumes from: weights, optimizer and loop state of one completed epoch."""
+
+    epoch: int
+    weights: dict[str, Any]  # state_dict of the LettersModel (cpu tensors)
+    optimizer: dict[str, Any]
+    loop: dict[str, Any]
+    history_row: dict[str, Any] | None = None
+
+
+def _pending(name: str) -> str:
+    """The name a checkpoint file has while the checkpoint is being written: weights_last.next.safetensors."""
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}.next{dot}{suffix}"
+
+
+def _weights_epoch(path: Path) -> int | None:
+    """The epoch recorded in a safetensors file's metadata (None: older file without it)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        epoch = (f.metadata() or {}).get("epoch")
+    return int(epoch) if epoch is not None else None
+
+
+def _save_weights(path: Path, weights: dict[str, Any], epoch: int) -> None:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().to("cpu").contiguous() for k, v in weights.items()}
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt", "epoch": str(epoch)})
 
 
 @dataclass(frozen=True)
@@ -123,7 +170,7 @@ class Run:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        if not (self.path / "config.json").is_file():
+        if not (self.path / CONFIG).is_file():
             raise FileNotFoundError(f"{self.path} is not a run folder (no config.json)")
 
     def __repr__(self) -> str:
@@ -137,7 +184,27 @@ class Run:
     @property
     def config(self) -> dict[str, Any]:
         """config.json as a dict."""
-        return json.loads((self.path / "config.json").read_text("utf-8"))
+        return json.loads((self.path / CONFIG).read_text("utf-8"))
+
+    @property
+    def classes(self) -> list[str]:
+        """The run's class names (config.json; empty before training has read its data)."""
+        return config_classes(self.config)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes the run's model outputs (config's model record, else its classes, else 26)."""
+        return config_num_classes(self.config)
+
+    @property
+    def model_name(self) -> str:
+        """The registry model name the run trains."""
+        return str(self.config.get("train", {}).get("model", "?"))
+
+    @property
+    def dataset(self) -> str:
+        """The dataset name the run trains and is tested on."""
+        return str((self.config.get("train", {}).get("data") or {}).get("name", "?"))
 
     def train_config(self) -> Any:
         """The run's TrainConfig."""
@@ -148,7 +215,7 @@ class Run:
     @property
     def raw_status(self) -> dict[str, Any]:
         """status.json as written (no liveness check)."""
-        p = self.path / "status.json"
+        p = self.path / STATUS
         try:
             return json.loads(p.read_text("utf-8"))
         except (OSError, json.JSONDecodeError):
@@ -165,54 +232,75 @@ class Run:
         """True when a STOP file asks the worker to stop."""
         return (self.path / STOP_FILE).exists()
 
+    def request_stop(self) -> None:
+        """Ask the run's worker to stop cleanly between steps (the STOP file)."""
+        (self.path / STOP_FILE).touch()
+
+    def clear_stop(self) -> None:
+        """Withdraw a stop request (before a resume)."""
+        (self.path / STOP_FILE).unlink(missing_ok=True)
+
     def history(self) -> list[dict[str, Any]]:
         """Per-epoch records (history.jsonl)."""
-        return read_jsonl(self.path / "history.jsonl")
+        return read_jsonl(self.path / HISTORY)
 
     def metrics(self) -> dict[str, Any] | None:
         """Final test metrics, or None when the run has not finished testing."""
-        p = self.path / "metrics.json"
+        p = self.path / METRICS
         return json.loads(p.read_text("utf-8")) if p.is_file() else None
+
+    @property
+    def predictions_path(self) -> Path:
+        """Where the test predictions are (or will be) saved: for cache keys and messages."""
+        return self.path / PREDICTIONS
+
+    def has_predictions(self) -> bool:
+        """True when the run has saved test predictions."""
+        return self.predictions_path.is_file()
 
     def predictions(self) -> Predictions | None:
         """Test-set predictions (predictions.npz, loaded without pickle), or None."""
-        p = self.path / "predictions.npz"
+        p = self.predictions_path
         if not p.is_file():
             return None
         with np.load(p, allow_pickle=False) as z:
             return Predictions(z["y_true"].astype(np.int64), z["y_prob"].astype(np.float32),
-                               z["indices"].astype(np.int64), list(self.config.get("classes") or []))
+                               z["indices"].astype(np.int64), self.classes)
 
     def write_predictions(self, y_true: Any, y_prob: Any, indices: Any) -> Predictions:
         """Save test-set predictions atomically as predictions.npz (the format predictions() reads)."""
         arrays = {"y_true": np.asarray(y_true).astype(np.int64), "y_prob": np.asarray(y_prob).astype(np.float32),
                   "indices": np.asarray(indices).astype(np.int64)}
-        with atomic_path(self.path / "predictions.npz") as tmp, open(tmp, "wb") as fh:
+        with atomic_path(self.predictions_path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        return Predictions(arrays["y_true"], arrays["y_prob"], arrays["indices"], list(self.config.get("classes") or []))
+        return Predictions(arrays["y_true"], arrays["y_prob"], arrays["indices"], self.classes)
 
     def weights_path(self, which: str = "best") -> Path:
         """Path of weights_best/last.safetensors (best falls back to last)."""
         if which not in ("best", "last"):
             raise ValueError(f"which must be 'best' or 'last', got {which!r}")
-        p = self.path / f"weights_{which}.safetensors"
+        p = self.path / WEIGHTS[which]
         if not p.is_file() and which == "best":
-            p = self.path / "weights_last.safetensors"
+            p = self.path / WEIGHTS["last"]
         if not p.is_file():
             raise FileNotFoundError(f"run {self.run_id} has no saved weights yet (no completed epoch)")
         return p
 
-    def load_model(self, which: str = "best", device: str = "cpu") -> Any:
-        """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
+    def read_weights(self, which: str = "best", fallback: bool = True) -> dict[str, Any] | None:
+        """The state dict in weights_best/last (best falls back to last unless fallback=False; None when
+        there is no such file and no fallback)."""
         from safetensors.torch import load_file
 
-        from explorer.train.model import prepare_model
+        if not fallback and not (self.path / WEIGHTS[which]).is_file():
+            return None
+        return load_file(str(self.weights_path(which)))
 
-        cfg = self.train_config()
-        num_classes = int(self.config.get("model", {}).get("num_classes") or len(self.config.get("classes") or []) or 26)
-        model, _ = prepare_model(cfg, num_classes, load_pretrained=False)
-        state = load_file(str(self.weights_path(which)))
-        model.load_state_dict(state)
+    def load_model(self, which: str = "best", device: str = "cpu") -> Any:
+        """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
+        from explorer.models import build_from_config
+
+        model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
+        model.load_state_dict(self.read_weights(which))
         return model.to(device).eval()
 
     def splits(self) -> Any:
@@ -249,12 +337,94 @@ class Run:
     def write_status(self, **fields: Any) -> dict[str, Any]:
         """Merge `fields` into status.json (atomically) and return the new status."""
         status = {**self.raw_status, **fields, "heartbeat": time.time()}
-        atomic_write_json(self.path / "status.json", status)
+        atomic_write_json(self.path / STATUS, status)
         return status
 
     def update_config(self, **fields: Any) -> None:
         """Merge top-level `fields` into config.json (atomically)."""
-        atomic_write_json(self.path / "config.json", {**self.config, **fields})
+        atomic_write_json(self.path / CONFIG, {**self.config, **fields})
+
+    def append_history(self, row: dict[str, Any]) -> None:
+        """Add one epoch's record to history.jsonl (atomically)."""
+        append_jsonl(self.path / HISTORY, row)
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        """Save the final test metrics (metrics.json, atomically)."""
+        atomic_write_json(self.path / METRICS, metrics)
+
+    # ---- checkpoints: one unit of weights_last (+ weights_best) and optimizer_last ------------------
+    def has_checkpoint(self) -> bool:
+        """True when the run has (possibly half-renamed) resume state on disk."""
+        return any((self.path / n).is_file() for n in (OPTIMIZER, _pending(OPTIMIZER)))
+
+    def save_checkpoint(self, weights: dict[str, Any], optimizer: dict[str, Any], loop: dict[str, Any],
+                        history_row: dict[str, Any] | None = None, is_best: bool = False) -> None:
+        """Save the checkpoint of completed epoch loop["epoch"]: every file is written whole under its
+        pending name first, then renamed into place, so a kill at any instant leaves a loadable checkpoint."""
+        import torch
+
+        epoch = int(loop["epoch"])
+        _save_weights(self.path / _pending(WEIGHTS["last"]), weights, epoch)
+        if is_best:
+            _save_weights(self.path / _pending(WEIGHTS["best"]), weights, epoch)
+        payload = {"epoch": epoch, "optimizer": optimizer, "loop": dict(loop), "history_row": history_row}
+        with atomic_path(self.path / _pending(OPTIMIZER)) as tmp:
+            torch.save(payload, tmp)
+        for name in (WEIGHTS["best"], WEIGHTS["last"], OPTIMIZER):
+            if (self.path / _pending(name)).is_file():
+                os.replace(self.path / _pending(name), self.path / name)
+
+    def load_checkpoint(self) -> Checkpoint | None:
+        """The newest checkpoint whose files record the same epoch (None when there is none); finishes
+        the renames of a checkpoint that was whole when its writer died and drops a partial one."""
+        import torch
+        from safetensors.torch import load_file
+
+        states: dict[str, dict[str, Any]] = {}
+        for name in (OPTIMIZER, _pending(OPTIMIZER)):
+            if (self.path / name).is_file():
+                states[name] = torch.load(self.path / name, map_location="cpu", weights_only=True)
+        epochs = {name: int(p.get("epoch", p["loop"]["epoch"])) for name, p in states.items()}
+        weights = {name: self._epoch_of(name) for name in (WEIGHTS["last"], _pending(WEIGHTS["last"]))}
+        for name in sorted(states, key=lambda n: epochs[n], reverse=True):
+            legacy = name == OPTIMIZER and weights[WEIGHTS["last"]] is None  # files from before epochs were recorded
+            if epochs[name] in weights.values() or legacy:
+                payload = states[name]
+                best_epoch = int(payload["loop"].get("best_epoch") or 0)
+                self._settle_checkpoint({WEIGHTS["last"]: epochs[name], OPTIMIZER: epochs[name],
+                                         WEIGHTS["best"]: best_epoch}, epochs)
+                state = load_file(str(self.path / WEIGHTS["last"]))
+                return Checkpoint(epochs[name], state, payload["optimizer"], dict(payload["loop"]),
+                                  payload.get("history_row"))
+        return None
+
+    def _epoch_of(self, name: str) -> int | None | bool:
+        """Epoch recorded in a weights file (None: written before epochs were recorded; False: no file)."""
+        p = self.path / name
+        return _weights_epoch(p) if p.is_file() else False
+
+    def _settle_checkpoint(self, wanted: dict[str, int], optimizer_epochs: dict[str, int]) -> None:
+        """Make the final file names hold the wanted epochs: rename pending files of those epochs in, drop others."""
+        for name, want in wanted.items():
+            pending = _pending(name)
+            if not (self.path / pending).is_file():
+                continue
+            got = optimizer_epochs.get(pending) if name == OPTIMIZER else self._epoch_of(pending)
+            if got == want:
+                os.replace(self.path / pending, self.path / name)
+            else:
+                (self.path / pending).unlink()
+
+    def sync_history(self, checkpoint: Checkpoint | None) -> None:
+        """On resume: keep history rows up to the checkpoint's epoch and add its row if missing (no
+        checkpoint: no history)."""
+        if checkpoint is None:
+            (self.path / HISTORY).unlink(missing_ok=True)
+            return
+        rows = [r for r in self.history() if int(r.get("epoch", 0)) <= checkpoint.epoch]
+        if not any(int(r.get("epoch", 0)) == checkpoint.epoch for r in rows) and checkpoint.history_row:
+            rows.append(dict(checkpoint.history_row))
+        atomic_write_text(self.path / HISTORY, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
@@ -274,13 +444,13 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
     else:  # pragma: no cover
         raise RuntimeError(f"could not create a run folder under {root_p}")
     path = root_p / run_id
-    atomic_write_json(path / "config.json", {
+    atomic_write_json(path / CONFIG, {
         "run_id": run_id, "name": safe_name(label, default=run_id, max_len=80) if label else run_id,
         "tags": [safe_name(t, default="tag", max_len=40) for t in tags or []],
         "created": time.strftime("%Y-%m-%d %H:%M:%S"), "train": config.to_dict(), "data": {},
         "model": {"name": config.model}, "classes": [], "versions": versions(),
     })  # fmt: skip
-    atomic_write_json(path / "status.json", {
+    atomic_write_json(path / STATUS, {
         "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),
         "heartbeat": time.time(), "epoch": 0, "stage": 0, "phase": "starting",
     })  # fmt: skip
@@ -292,13 +462,13 @@ def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None
     if isinstance(ref, Run):
         return ref
     p = Path(ref)
-    if (p / "config.json").is_file():
+    if (p / CONFIG).is_file():
         return Run(p)
     ref_s = str(ref)
     if "/" in ref_s or "\\" in ref_s or ".." in ref_s:
         raise FileNotFoundError(f"no run folder at {ref_s}")
     cand = runs_root(root) / ref_s
-    if (cand / "config.json").is_file():
+    if (cand / CONFIG).is_file():
         return Run(cand)
     matches = [r for r in _run_dirs(root) if r.name.startswith(ref_s)]
     if len(matches) == 1:
@@ -311,7 +481,7 @@ def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
     r = runs_root(root)
     if not r.is_dir():
         return []
-    return sorted(p for p in r.iterdir() if p.is_dir() and (p / "config.json").is_file())
+    return sorted(p for p in r.iterdir() if p.is_dir() and (p / CONFIG).is_file())
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
@@ -433,7 +603,7 @@ def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = Non
         if sum(i.file_size for i in infos) > MAX_IMPORT_BYTES:
             raise ValueError("refused: the zip unpacks to more than 8 GiB")
         folder = folders.pop()
-        if "config.json" not in {i.filename.split("/")[1] for i in infos}:
+        if CONFIG not in {i.filename.split("/")[1] for i in infos}:
             raise ValueError("refused: the zip has no config.json")
         root_p = runs_root(root)
         root_p.mkdir(parents=True, exist_ok=True)
@@ -449,12 +619,12 @@ def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = Non
                 if not (root_p / run_id).exists():
                     break
                 run_id = f"{folder}-imported-{i}"
-            cfg = json.loads((staging / "config.json").read_text("utf-8"))
+            cfg = json.loads((staging / CONFIG).read_text("utf-8"))
             if not isinstance(cfg, dict) or not isinstance(cfg.get("train"), dict):
                 raise ValueError("refused: config.json has no 'train' section")
             cfg["run_id"] = run_id
-            atomic_write_json(staging / "config.json", cfg)
-            st = staging / "status.json"
+            atomic_write_json(staging / CONFIG, cfg)
+            st = staging / STATUS
             status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
             status.pop("pid", None)  # a pid from another machine means nothing here
             atomic_write_json(st, status)

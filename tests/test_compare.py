@@ -108,7 +108,7 @@ def test_different_class_counts_say_what_does_not_apply():
 def test_run_without_predictions_and_charts():
     a = make_run(name="a", epochs=3)
     b = make_run(name="b", seed=1)
-    (b.path / "predictions.npz").unlink()
+    b.predictions_path.unlink()
     runs = [load_run_data(a, with_cost=False), load_run_data(b, with_cost=False)]
     notes = applicability(runs)
     assert "no test predictions for b" in notes["confusion"] and notes["curves"] is None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 runs = pytest.importorskip("explorer.runs")
 
@@ -12,29 +11,24 @@ runs = pytest.importorskip("explorer.runs")
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A run made with the runs store: small_cnn weights, predictions on a small built-in test split."""
-    from safetensors.torch import save_file
-
     from explorer.config import TrainConfig
     from explorer.data import DataSpec, make_splits
     from explorer.evaluate import predict_proba
-    from explorer.train.model import prepare_model
+    from tests.run_fixtures import save_untrained_weights
 
     root = tmp_path_factory.mktemp("runs")
     data = {"name": "letters-builtin", "root": None, "size": 20, "seed": 0, "val_fraction": 0.2, "gen_seed": 0}
     cfg = TrainConfig(model="small_cnn", data=data, name="cli-test")
     run = runs.create_run(cfg, root=root)
     splits = make_splits(DataSpec.from_dict(data))
-    torch.manual_seed(0)
-    model, _ = prepare_model(cfg, 26, load_pretrained=False)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(run.path / "weights_best.safetensors"))
+    save_untrained_weights(run, cfg, 26, epoch=1)
     run.update_config(classes=splits.classes, model={"name": "small_cnn", "num_classes": 26})
     images = splits.test.images.numpy()
-    np.savez(run.path / "predictions.npz", y_true=splits.test.labels.numpy().astype(np.int64),
-             y_prob=predict_proba(model, images), indices=np.arange(len(images), dtype=np.int64))
+    run.write_predictions(splits.test.labels.numpy(), predict_proba(run.load_model(), images), np.arange(len(images)))
     run.write_status(status="completed")
     # a second run that stopped before testing: weights but no predictions
     stopped = runs.create_run(cfg, root=root, name="stopped")
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(stopped.path / "weights_best.safetensors"))
+    save_untrained_weights(stopped, cfg, 26, epoch=1)
     stopped.update_config(classes=splits.classes, model={"name": "small_cnn", "num_classes": 26})
     stopped.write_status(status="stopped")
     return run.path, stopped.path, images[3]

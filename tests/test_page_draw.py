@@ -30,7 +30,7 @@ def test_runs_show_canvas_hint_and_pickers():
     make_run(name="first")
     make_run(name="second", seed=1)
     bad = make_run(name="broken")
-    (bad.path / "weights_best.safetensors").write_bytes(b"not safetensors")
+    bad.weights_path("best").write_bytes(b"not safetensors")
     at = _app().run()
     assert not at.exception, at.exception
     assert at.selectbox(key="draw_run").options  # the runs with readable weights only
@@ -40,7 +40,7 @@ def test_runs_show_canvas_hint_and_pickers():
     assert "reads:" not in _text(at)
     assert at.slider(key="draw_stroke").value == 18
     assert "broken" in at.expander[0].label or "unreadable" in at.expander[0].label
-    assert str(bad.path / "weights_best.safetensors") in _text(at)
+    assert str(bad.weights_path("best")) in _text(at)
     at.multiselect(key="draw_others").select(at.multiselect(key="draw_others").options[0]).run()
     assert not at.exception, at.exception
     at.button(key="draw_clear").click().run()

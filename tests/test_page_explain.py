@@ -1,4 +1,4 @@
-"""AppTest of the Explain page on run folders made without training (tests/page_runs.py): the
+"""AppTest of the Explain page on run folders made without training (tests/run_fixtures.py make_page_run): the
 prediction shown is the model's, every input source works or says what is missing, a layer with no
 spatial extent and corrupt weights give messages, never a traceback."""
 
@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import page_path
-from tests.page_runs import make_run
+from tests.run_fixtures import make_page_run as make_run
 
 
 @pytest.fixture(scope="module")

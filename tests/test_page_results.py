@@ -1,15 +1,16 @@
-"""AppTest of the Results page on run folders made without training (tests/page_runs.py):
+"""AppTest of the Results page on run folders made without training (tests/run_fixtures.py make_page_run):
 the planted G↔Q / I↔L confusion shows up with its exact numbers; missing predictions, evaluate-now,
 no runs and corrupt weights give messages, never a traceback."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.runs import open_run
 from tests.conftest import page_path
-from tests.page_runs import P_RIGHT, P_WRONG, make_run
+from tests.run_fixtures import P_RIGHT, P_WRONG
+from tests.run_fixtures import make_page_run as make_run
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +83,9 @@ def test_missing_predictions_evaluate_now(tmp_path, monkeypatch):
     assert not at.metric and [s.value for s in at.subheader] == ["Training curves so far"]
     at.button(key=f"evaluate-now-{path.name}").click().run()
     assert not at.exception and not at.error
-    assert (path / "predictions.npz").is_file()
-    with np.load(path / "predictions.npz") as z:
-        acc = float((z["y_prob"].argmax(1) == z["y_true"]).mean())
-        assert z["y_prob"].shape == (260, 26)
+    preds = open_run(path).predictions()
+    assert preds is not None and preds.y_prob.shape == (260, 26)
+    acc = float((preds.y_prob.argmax(1) == preds.y_true).mean())
     assert metric(at, "Accuracy") == f"{acc:.2%}"
     assert frame(at, "support")["support"].sum() == 260
 

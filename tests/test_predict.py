@@ -83,11 +83,11 @@ def test_load_run_model_is_cached_and_predicts():
     assert load_run_model(run.path) is m1  # same run, same weights file -> the cached model
     _, pred = predict_from_image(m1, canvas_l(), run.config["classes"])
     assert pred.classes == LETTERS
-    (run.path / "weights_best.safetensors").write_bytes((run.path / "weights_last.safetensors").read_bytes())
+    run.weights_path("best").write_bytes(run.weights_path("last").read_bytes())
     import os
 
-    st = (run.path / "weights_best.safetensors").stat()
-    os.utime(run.path / "weights_best.safetensors", (st.st_atime, st.st_mtime + 5))
+    st = run.weights_path("best").stat()
+    os.utime(run.weights_path("best"), (st.st_atime, st.st_mtime + 5))
     assert load_run_model(run.run_id) is not m1  # rewritten weights -> reloaded
 
 
@@ -95,7 +95,7 @@ def test_load_run_model_is_cached_and_predicts():
 def test_unreadable_weights_name_the_file(damage):
     good = make_run(name="good")
     bad = make_run(name=f"bad-{damage}")
-    path = bad.path / "weights_best.safetensors"
+    path = bad.weights_path("best")
     data = path.read_bytes()
     if damage == "truncated":
         path.write_bytes(data[: len(data) // 2])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from explorer.config import Stage, TrainConfig
-from explorer.train.loop import lr_factor, precheck
+from explorer.train.loop import precheck
 from explorer.train.recipes import RECIPES
+from explorer.train.schedule import lr_factor
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ def test_one_job_per_device_and_stop(tmp_path):
         jobs.stop(run.run_id, tmp_path)
         assert jobs.wait(run.run_id, timeout=120) == 0
     finally:
-        (run.path / "STOP").touch()
+        run.request_stop()
         jobs.wait(run.run_id, timeout=60)
     assert run.status["status"] == "stopped"
     assert [r.run_id for r in jobs.active(tmp_path)] == []

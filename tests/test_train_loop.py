@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from explorer.config import Stage, TrainConfig
-from explorer.runs import STOP_FILE, open_run
-from explorer.train.loop import evaluate, sync_history, train
+from explorer.runs import open_run
+from explorer.train.loop import sync_history, train, validate
 
 TINY = {"name": "letters-builtin", "size": 20, "val_fraction": 0.1}
 
@@ -44,9 +44,9 @@ def test_run_completes_and_writes_every_file(tmp_path):
     # The saved weights reproduce the saved predictions; the optimizer state loads without pickle.
     model = run.load_model("best")
     test = run.splits().test
-    _, acc, probs = evaluate(model, test.images, test.labels, torch.device("cpu"))
+    _, acc, probs = validate(model, test.images, test.labels, torch.device("cpu"))
     np.testing.assert_allclose(probs.numpy(), preds.y_prob, atol=1e-4)
-    torch.load(run.path / "optimizer_last.pt", weights_only=True)
+    assert run.load_checkpoint().epoch == 2  # loads without pickle (weights_only)
     assert run.test_images().shape == (260, 28, 28)
 
 
@@ -64,12 +64,12 @@ def test_stop_flag_stops_and_keeps_weights(tmp_path):
         if event == "start":
             holder["run"] = open_run(sorted(tmp_path.iterdir())[0])
         if event == "step" and info["epoch"] == 2 and info["step"] == 2:
-            (holder["run"].path / STOP_FILE).touch()
+            holder["run"].request_stop()
 
     run = train(tiny(epochs=3), root=tmp_path, callback=cb)
     assert run.status["status"] == "stopped"
     assert [h["epoch"] for h in run.history()] == [1]
-    assert (run.path / "weights_last.safetensors").is_file()
+    assert run.load_checkpoint().epoch == 1
     assert run.load_model("last") is not None
 
 
@@ -91,10 +91,9 @@ def test_two_stage_history_shows_both_stages(tmp_path):
 def test_sync_history_drops_rows_after_the_checkpoint(tmp_path):
     run = train(tiny(epochs=2), root=tmp_path)
     rows = run.history()
-    ckpt = torch.load(run.path / "optimizer_last.pt", weights_only=True)
-    ckpt["loop"]["epoch"] = 1
-    ckpt["history_row"] = rows[0]
-    torch.save(ckpt, run.path / "optimizer_last.pt")
+    ckpt = run.load_checkpoint()
+    assert ckpt.epoch == 2 and ckpt.loop["epoch"] == 2 and ckpt.history_row["epoch"] == 2
+    run.save_checkpoint(ckpt.weights, ckpt.optimizer, {**ckpt.loop, "epoch": 1}, rows[0])  # back to epoch 1
     (run.path / "history.jsonl").write_text(json.dumps(rows[1]) + "\n")  # row 1 lost, row 2 beyond ckpt
     sync_history(run)
     assert [h["epoch"] for h in run.history()] == [1]

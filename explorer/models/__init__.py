@@ -1,5 +1,6 @@
 """The model registry: every architecture of the seed documents, with its card; the one inference path."""
 
+from explorer.models.from_config import build_from_config
 from explorer.models.inference import (
     eval_mode,
     model_device,
@@ -34,6 +35,7 @@ __all__ = [
     "ModelCard",
     "UnknownModelError",
     "WeightsNotFoundError",
+    "build_from_config",
     "build_letters_model",
     "build_model",
     "eval_mode",

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from explorer.config import TrainConfig
-from explorer.runs import STOP_FILE, Run, create_run, list_runs, open_run, runs_root
+from explorer.runs import Run, create_run, list_runs, open_run, runs_root
 
 
 class JobBusyError(RuntimeError):
@@ -98,7 +98,7 @@ class JobManager:
     def stop(self, ref: str | Run, root: str | os.PathLike | None = None) -> Run:
         """Ask a run to stop: its worker sees the STOP file between steps and ends cleanly."""
         run = open_run(ref, root)
-        (run.path / STOP_FILE).touch()
+        run.request_stop()
         return run
 
     def wait(self, run_id: str, timeout: float | None = None) -> int | None:

@@ -1,19 +1,19 @@
-"""The training loop: one readable function, data resident on the device (DeviceLoader), eval on the
-validation split every epoch, checkpoints every epoch, test predictions at the end.
+"""The training loop, read top to bottom: `fit` sets up and catches failures, `_train` prepares data
+and model and walks the stages, `train_epoch` is the whole inner loop, `validate` scores the validation
+split after every epoch. Data stays on the device (DeviceLoader).
 
-Progress goes into the run folder (status.json every ~second, history.jsonl every epoch), so a page,
-the CLI or another process can follow it; a STOP file in the run folder ends the run cleanly between
-steps. A run resumes from its last completed epoch (weights_last + optimizer_last).
+The run folder is written only through `Run` (checkpoint, history, metrics, predictions); status.json
+and progress events go through the `Reporter`; the LR schedule and the plateau / early-stopping trackers
+live in `schedule.LoopState`, saved with every checkpoint. A STOP file ends the run cleanly between
+steps; a run resumes from its last completed epoch exactly as if it had not been interrupted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import math
 import os
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +24,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.config import Stage, TrainConfig
-from explorer.io import atomic_path
-from explorer.runs import STOP_FILE, Run
+from explorer.models import LettersModel, build_from_config
+from explorer.runs import Checkpoint, Run
 from explorer.train import ddp
-from explorer.train.model import apply_stage, freeze_bn_of_frozen, param_groups, param_layers, prepare_model
+from explorer.train.model import apply_stage, freeze_bn_of_frozen, param_groups, param_layers
+from explorer.train.report import Reporter
+from explorer.train.schedule import LoopState, Tracker, lr_factor
 
 Callback = Callable[[str, dict[str, Any]], None]
+__all__ = ["LoopState", "NonFiniteLoss", "Reporter", "StopRequested", "Tracker", "device_label", "fit", "lr_factor",
+           "precheck", "resolve_device", "sync_history", "train", "train_epoch", "validate"]
 
 
 class StopRequested(Exception):
@@ -87,113 +91,18 @@ def precheck(cfg: TrainConfig) -> TrainConfig:
     needs_layers = any(s.transfer in ("frozen", "last_n") for s in cfg.stage_list()) or cfg.head != "default"
     if needs_layers:
         with torch.device("meta"):
-            model, _ = prepare_model(cfg, 26, load_pretrained=False)
+            model, _ = build_from_config(cfg, 26, load_pretrained=False)
         cfg.validate(num_trainable_layers=len(param_layers(model)))
     cfg.validate(train_size=expected_train_size(cfg))
     return cfg
 
 
 # ---------------------------------------------------------------------------------------------
-# Learning-rate schedule, plateau and early stopping (plain-number state, saved in checkpoints)
-
-
-def lr_factor(cfg: TrainConfig, step: int, total: int, steps_per_epoch: int, plateau_scale: float) -> float:
-    """LR multiplier at `step` (0-based, within the stage) of `total` steps: schedule x warmup."""
-    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    if cfg.schedule == "onecycle":
-        up = warm or max(1, int(0.25 * total))
-        if step < up:
-            return 0.04 + 0.96 * step / up
-        t = (step - up) / max(1, total - up)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-    f = 1.0
-    if cfg.schedule == "step":
-        size = cfg.step_size or max(1, (total // max(1, steps_per_epoch)) // 3)
-        f = cfg.gamma ** ((step // steps_per_epoch) // size)
-    elif cfg.schedule == "cosine":
-        t = (step - warm) / max(1, total - warm)
-        f = 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, t))))
-    elif cfg.schedule == "plateau":
-        f = plateau_scale
-    if warm and step < warm:
-        f *= (step + 1) / warm
-    return f
-
-
-@dataclass
-class Tracker:
-    """Best value of a metric and epochs without improvement (for plateau and early stopping)."""
-
-    mode: str  # "min" or "max"
-    best: float | None = None
-    bad: int = 0
-
-    def update(self, value: float) -> bool:
-        """Record a value; True when it improved."""
-        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
-        if better:
-            self.best, self.bad = value, 0
-        else:
-            self.bad += 1
-        return better
-
-    def state(self) -> dict[str, Any]:
-        """Plain-data state."""
-        return {"mode": self.mode, "best": self.best, "bad": self.bad}
-
-
-@dataclass
-class LoopState:
-    """Where a run is: saved with every checkpoint so a run resumes exactly after its last epoch."""
-
-    epoch: int = 0  # completed epochs over all stages
-    stage: int = 0
-    stage_epoch: int = 0  # completed epochs in the current stage
-    stage_done: bool = False
-    plateau_scale: float = 1.0
-    plateau: dict[str, Any] = field(default_factory=lambda: {"mode": "min", "best": None, "bad": 0})
-    early: dict[str, Any] = field(default_factory=lambda: {"mode": "min", "best": None, "bad": 0})
-    best: dict[str, Any] = field(default_factory=lambda: {"mode": "max", "best": None, "bad": 0})
-    best_epoch: int = 0
-    train_time: float = 0.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-
-
-def _save_weights(model: nn.Module, path: os.PathLike) -> None:
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"format": "pt"})
-
-
-def _save_checkpoint(run: Run, model: nn.Module, opt: torch.optim.Optimizer, state: LoopState,
-                     row: dict[str, Any], is_best: bool) -> None:
-    """weights_last (+best) as safetensors and optimizer_last.pt (tensors and plain containers)."""
-    _save_weights(model, run.path / "weights_last.safetensors")
-    if is_best:
-        _save_weights(model, run.path / "weights_best.safetensors")
-    payload = {"optimizer": opt.state_dict(), "loop": dict(state.__dict__), "history_row": row}
-    with atomic_path(run.path / "optimizer_last.pt") as tmp:
-        torch.save(payload, tmp)
-
-
-def _load_checkpoint(run: Run) -> dict[str, Any] | None:
-    p = run.path / "optimizer_last.pt"
-    if not p.is_file() or not (run.path / "weights_last.safetensors").is_file():
-        return None
-    return torch.load(p, map_location="cpu", weights_only=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation
+# Validation, precision, optimizer
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
+def validate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
              batch_size: int = 512, amp: str = "none", channels_last: bool = False) -> tuple[float, float, torch.Tensor]:
     """(mean loss, accuracy, softmax probabilities float32 (N, K) on cpu) of `model` on uint8 images."""
     from explorer.data import DeviceLoader
@@ -234,6 +143,26 @@ def _make_optimizer(cfg: TrainConfig, groups: list[dict]) -> torch.optim.Optimiz
 # The loop
 
 
+@dataclass
+class Session:
+    """What the stages of one training job share: config, device, data, model, reporter, loop state."""
+
+    cfg: TrainConfig
+    run: Run | None
+    dist: ddp.DistInfo
+    device: torch.device
+    report: Reporter
+    state: LoopState
+    amp: str = "none"
+    splits: Any = None
+    loader: Any = None
+    model: LettersModel | None = None
+    scaler: torch.amp.GradScaler | None = None
+    stages: tuple[Stage, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    t_start: float = field(default_factory=time.time)
+
+
 def fit(cfg: TrainConfig, run: Run | None, resume: bool = False, callback: Callback | None = None) -> str:
     """Train `cfg`, writing into `run` (None on non-zero DDP ranks); returns the final status.
 
@@ -245,293 +174,227 @@ def fit(cfg: TrainConfig, run: Run | None, resume: bool = False, callback: Callb
     if dist.enabled and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
-    emit = callback or (lambda event, info: None)
-    status_extra: dict[str, Any] = {}
-    state = LoopState()
-
-    def write_status(**kw: Any) -> None:
-        status_extra.update(kw)
-        if run is not None and dist.is_main:
-            run.write_status(**status_extra)
-
+    report = Reporter(run, dist.is_main, dist.world, device, callback)
+    s = Session(cfg, run, dist, device, report, LoopState())
+    result = "failed"
     try:
-        result = _fit(cfg, run, resume, dist, device, emit, write_status, state)
+        result = _train(s, resume)
     except StopRequested:
-        write_status(status="stopped", phase="stopped", error=None)
+        report.status(status="stopped", phase="stopped", error=None)
         result = "stopped"
     except NonFiniteLoss as exc:
-        write_status(status="failed", phase="failed", error=str(exc))
-        result = "failed"
+        report.failed(str(exc))
     except torch.OutOfMemoryError:
-        msg = (f"CUDA out of memory at batch size {cfg.batch_size} (epoch {state.epoch + 1}). Try batch size "
-               f"{max(1, cfg.batch_size // 2)}, amp bf16, or a smaller model; the app keeps running.")
-        write_status(status="failed", phase="failed", error=msg)
-        result = "failed"
+        report.failed(f"CUDA out of memory at batch size {cfg.batch_size} (epoch {s.state.epoch + 1}). Try batch "
+                      f"size {max(1, cfg.batch_size // 2)}, amp bf16, or a smaller model; the app keeps running.")
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            msg = (f"disk full while saving into {run.path if run else '?'} ({exc}); the previous checkpoint "
-                   "is intact. Free some space and resume the run.")
-        else:
-            msg = f"{type(exc).__name__}: {exc}"
-        _write_failure(write_status, msg)
-        result = "failed"
+        disk_full = (f"disk full while saving into {run.path if run else '?'} ({exc}); the previous checkpoint "
+                     "is intact. Free some space and resume the run.")
+        report.failed(disk_full if exc.errno == errno.ENOSPC else f"{type(exc).__name__}: {exc}", with_traceback=True)
     except Exception as exc:  # any other failure: recorded in the run, never lost
-        _write_failure(write_status, f"{type(exc).__name__}: {exc}")
-        result = "failed"
+        report.failed(f"{type(exc).__name__}: {exc}", with_traceback=True)
     finally:
         ddp.cleanup(dist)
-    emit("done", {"status": result, **status_extra})
+    report.emit("done", {"status": result, **report.fields})
     return result
 
 
-def _write_failure(write_status: Callable[..., None], msg: str) -> None:
-    with contextlib.suppress(OSError):  # the disk may still be full: status.json keeps its previous content
-        write_status(status="failed", phase="failed", error=msg, traceback=traceback.format_exc(limit=8))
-
-
-def _fit(cfg: TrainConfig, run: Run | None, resume: bool, dist: ddp.DistInfo, device: torch.device,
-         emit: Callback, write_status: Callable[..., None], state: LoopState) -> str:
-    from explorer.data import Augment, DataSpec, DeviceLoader, make_splits
-
-    t_start = time.time()
-    torch.manual_seed(cfg.seed)
-    if device.type == "cuda":
+def _train(s: Session, resume: bool) -> str:
+    """Data, model, every stage's epochs, then the test pass."""
+    torch.manual_seed(s.cfg.seed)
+    if s.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    stop_path = run.path / STOP_FILE if run is not None else None
-    write_status(status="running", pid=os.getpid(), phase="data", device=str(device), device_label=device_label(device),
-                 world_size=dist.world, error=None)
-
-    # ---- data -----------------------------------------------------------------------------
-    spec = DataSpec.from_dict(cfg.data)
-    splits = make_splits(spec, progress=lambda done, total: write_status(phase=f"data {done}/{total}"))
-    cfg.validate(train_size=len(splits.train))
-    classes = list(splits.classes)
-    num_classes = len(classes)
-    x_train, y_train = ddp.shard(splits.train.images, splits.train.labels, dist)
-    augment = Augment.from_dict(cfg.augment) if cfg.augment else None
-    loader = DeviceLoader(x_train, y_train, cfg.batch_size, device, shuffle=True, augment=augment, seed=cfg.seed)
-    steps_per_epoch = len(loader)
-
-    # ---- model ----------------------------------------------------------------------------
-    ckpt = _load_checkpoint(run) if (resume and run is not None) else None
-    model, notes = prepare_model(cfg, num_classes, load_pretrained=ckpt is None)
-    if ckpt is not None:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(str(run.path / "weights_last.safetensors")))
-        state.__dict__.update(ckpt["loop"])
-        notes.append(f"resumed after epoch {state.epoch}")
-    amp = cfg.amp
-    if device.type != "cuda" and amp != "none":
-        notes.append(f"mixed precision ({amp}) is for GPUs; this CPU run uses float32")
-        amp = "none"
-    model.to(device)
-    if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
-    if run is not None and dist.is_main:
-        run.update_config(
-            data=splits.record, classes=classes, notes=notes,
-            model={"name": model.name, "num_classes": num_classes, "input_size": list(model.adaptation.input_size),
-                   "params": sum(p.numel() for p in model.parameters())},
-        )  # fmt: skip
-    scaler = torch.amp.GradScaler("cuda") if (device.type == "cuda" and amp == "fp16") else None
-    stages = cfg.stage_list()
-    total_epochs = sum(s.epochs for s in stages)
-    write_status(phase="train", epochs=total_epochs, steps=steps_per_epoch, notes=notes,
-                 stages=[s.name for s in stages], train_size=len(splits.train), world_size=dist.world)
-    emit("start", {"epochs": total_epochs, "steps": steps_per_epoch, "notes": notes, "device": device_label(device)})
-
-    best = Tracker(**state.best)
-    val_x, val_y = splits.val.images, splits.val.labels
-    if len(val_y) == 0:  # no validation split: monitor the training loss instead
-        notes.append("no validation split: early stopping and best weights use the training loss")
-
-    for si, stage in enumerate(stages):
-        if si < state.stage or (si == state.stage and state.stage_done):
+    s.report.running(device_label(s.device))
+    _load_data(s)
+    ckpt = s.run.load_checkpoint() if (resume and s.run is not None) else None
+    _load_model(s, ckpt)
+    s.stages = s.cfg.stage_list()
+    s.report.started(sum(st.epochs for st in s.stages), len(s.loader), s.cfg.batch_size, notes=s.notes,
+                     stages=[st.name for st in s.stages], train_size=len(s.splits.train), world_size=s.dist.world)
+    if len(s.splits.val.labels) == 0:  # no validation split: monitor the training loss instead
+        s.notes.append("no validation split: early stopping and best weights use the training loss")
+    for si, stage in enumerate(s.stages):
+        if si < s.state.stage or (si == s.state.stage and s.state.stage_done):
             continue
-        if si > state.stage:
-            state.stage, state.stage_epoch, state.stage_done = si, 0, False
-            state.plateau_scale = 1.0
-            state.plateau = {"mode": "min", "best": None, "bad": 0}
-            state.early = {"mode": state.early["mode"], "best": None, "bad": 0}
-        counts = apply_stage(model, stage)
-        net: nn.Module = model
-        if cfg.compile:
-            net = torch.compile(model)
-        if dist.enabled:
-            net = nn.parallel.DistributedDataParallel(
-                net, device_ids=[device.index] if device.type == "cuda" else None,
-                find_unused_parameters=stage.transfer in ("frozen", "last_n"),
-            )  # fmt: skip
-        opt = _make_optimizer(cfg, param_groups(model, stage, stage.lr, cfg.backbone_lr_mult, cfg.weight_decay))
-        if ckpt is not None and ckpt["loop"]["stage"] == si and not ckpt["loop"].get("stage_done"):
-            opt.load_state_dict(ckpt["optimizer"])
-        plateau = Tracker(**state.plateau)
-        early_mode = "min" if cfg.early_stopping_metric == "val_loss" else "max"
-        early = Tracker(**{**state.early, "mode": early_mode})
-        write_status(stage=si, stage_name=stage.name, trainable_params=counts["trainable"],
-                     frozen_params=counts["frozen"])
-        total_steps = stage.epochs * steps_per_epoch
-
-        for _ in range(state.stage_epoch, stage.epochs):
-            epoch = state.epoch + 1
-            torch.manual_seed(cfg.seed * 1000 + epoch)
-            loader.set_epoch(epoch)
-            model.train()
-            freeze_bn_of_frozen(model)
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            seen = 0
-            t0 = last_beat = time.time()
-            check_every = 1 if device.type == "cpu" else 25
-            emit("epoch_start", {"epoch": epoch, "stage": si, "stage_name": stage.name, "steps": steps_per_epoch})
-            for step, (x, y) in enumerate(loader):
-                gstep = state.stage_epoch * steps_per_epoch + step
-                f = lr_factor(cfg, gstep, total_steps, steps_per_epoch, state.plateau_scale)
-                for g in opt.param_groups:
-                    g["lr"] = g["base_lr"] * f
-                if cfg.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with _autocast(device, amp):
-                    logits = net(x)
-                    loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-                opt.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    opt.step()
-                loss_sum += loss.detach() * len(y)
-                correct += (logits.detach().argmax(1) == y).sum()
-                seen += len(y)
-                now = time.time()
-                if step % check_every == 0 or step == steps_per_epoch - 1:
-                    bad = not bool(torch.isfinite(loss_sum))
-                    stop = stop_path is not None and stop_path.exists()
-                    stop, bad = ddp.any_flag([stop, bad], dist, device)
-                    if bad:
-                        raise NonFiniteLoss(
-                            f"the loss became NaN or infinite in epoch {epoch} (step {step + 1}) at learning rate "
-                            f"{opt.param_groups[0]['lr']:.3g}. Hint: lower the learning rate (e.g. 10x), add warmup, "
-                            "or switch amp to 'none'/'bf16'."
-                        )
-                    if stop:
-                        raise StopRequested()
-                emit("step", {"epoch": epoch, "step": step + 1, "steps": steps_per_epoch, "loss": None})
-                if now - last_beat >= 1.0 and dist.is_main:
-                    last_beat = now
-                    ips = seen * dist.world / max(1e-9, now - t0)
-                    left = (total_epochs - epoch) * steps_per_epoch + (steps_per_epoch - step - 1)
-                    write_status(phase="train", epoch=epoch, step=step + 1, lr=opt.param_groups[0]["lr"],
-                                 train_loss=float(loss_sum) / seen, images_per_s=ips,
-                                 eta_s=left * cfg.batch_size * dist.world / max(ips, 1e-9), **_gpu_mem(device))
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            epoch_time = time.time() - t0
-            state.train_time += epoch_time
-            train_loss, train_acc = float(loss_sum) / max(1, seen), float(correct) / max(1, seen)
-
-            write_status(phase="eval", epoch=epoch, step=steps_per_epoch)
-            if len(val_y):
-                val_loss, val_acc, _ = evaluate(model, val_x, val_y, device, amp=amp, channels_last=cfg.channels_last)
-            else:
-                val_loss, val_acc = train_loss, train_acc
-            ips = seen * dist.world / max(1e-9, epoch_time)
-            row = {"epoch": epoch, "stage": si, "stage_name": stage.name, "train_loss": train_loss,
-                   "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
-                   "lr": opt.param_groups[0]["lr"], "epoch_time": epoch_time, "wall": time.time(),
-                   "images_per_s": ips, "trainable_params": counts["trainable"]}
-            if not math.isfinite(val_loss):
-                raise NonFiniteLoss(f"the validation loss is {val_loss} after epoch {epoch}. Hint: lower the learning rate.")
-            monitor = val_loss if cfg.early_stopping_metric == "val_loss" else val_acc
-            best.mode = early_mode
-            is_best = best.update(monitor)
-            if is_best:
-                state.best_epoch = epoch
-            if cfg.schedule == "plateau" and not plateau.update(val_loss) and plateau.bad > cfg.plateau_patience:
-                state.plateau_scale *= cfg.plateau_factor
-                plateau.bad = 0
-            early.update(monitor)
-            stop_early = cfg.early_stopping_patience > 0 and early.bad >= cfg.early_stopping_patience
-            state.epoch, state.stage_epoch = epoch, state.stage_epoch + 1
-            state.stage_done = stop_early or state.stage_epoch >= stage.epochs
-            state.plateau, state.early, state.best = plateau.state(), early.state(), best.state()
-            row["early_stop"] = stop_early
-            if run is not None and dist.is_main:
-                _save_checkpoint(run, model, opt, state, row, is_best)
-                _append_history(run, row)
-            write_status(phase="train", epoch=epoch, step=steps_per_epoch, images_per_s=ips, eta_s=_eta(state, stages, epoch_time),
-                         best_epoch=state.best_epoch, **_gpu_mem(device))
-            emit("epoch_end", row)
-            if stop_early:
-                write_status(note=f"early stopping in stage {si + 1} after epoch {epoch}")
-                break
-
-    # ---- test -------------------------------------------------------------------------------
-    ddp.barrier(dist)
-    if run is None or not dist.is_main:
+        if si > s.state.stage:
+            s.state.start_stage(si)
+        _run_stage(s, si, stage, ckpt)
+    ddp.barrier(s.dist)
+    if s.run is None or not s.dist.is_main:
         return "completed"
-    write_status(phase="test")
-    from safetensors.torch import load_file
-
-    best_path = run.path / "weights_best.safetensors"
-    if best_path.is_file():
-        model.load_state_dict(load_file(str(best_path)))
-    test = splits.test
-    test_loss, test_acc, probs = evaluate(model, test.images, test.labels, device, amp=amp, channels_last=cfg.channels_last)
-    indices = test.indices if test.indices is not None else torch.arange(len(test))
-    run.write_predictions(test.labels.numpy(), probs.numpy(), indices.numpy())
-    hist = run.history()
-    from explorer.io import atomic_write_json
-
-    atomic_write_json(run.path / "metrics.json", {
-        "test_acc": test_acc, "test_loss": test_loss, "test_size": len(test), "best_epoch": state.best_epoch,
-        "best_val_acc": max((h["val_acc"] for h in hist), default=None), "epochs_done": state.epoch,
-        "train_time_s": state.train_time, "wall_time_s": time.time() - t_start,
-        "images_per_s": float(np.mean([h["images_per_s"] for h in hist])) if hist else None,
-        "device": device_label(device), "world_size": dist.world,
-    })  # fmt: skip
-    write_status(status="completed", phase="done", test_acc=test_acc, eta_s=0)
+    _test(s)
     return "completed"
 
 
-def _append_history(run: Run, row: dict[str, Any]) -> None:
-    from explorer.io import append_jsonl
+def _load_data(s: Session) -> None:
+    """The splits and this rank's shard of the training set in a DeviceLoader."""
+    from explorer.data import Augment, DataSpec, DeviceLoader, make_splits
 
-    append_jsonl(run.path / "history.jsonl", row)
+    cfg = s.cfg
+    s.splits = make_splits(DataSpec.from_dict(cfg.data),
+                           progress=lambda done, total: s.report.status(phase=f"data {done}/{total}"))
+    cfg.validate(train_size=len(s.splits.train))
+    x_train, y_train = ddp.shard(s.splits.train.images, s.splits.train.labels, s.dist)
+    augment = Augment.from_dict(cfg.augment) if cfg.augment else None
+    s.loader = DeviceLoader(x_train, y_train, cfg.batch_size, s.device, shuffle=True, augment=augment, seed=cfg.seed)
 
 
-def _eta(state: LoopState, stages: tuple[Stage, ...], epoch_time: float) -> float:
-    left = sum(s.epochs for s in stages) - state.epoch
-    return max(0.0, left * epoch_time)
+def _load_model(s: Session, ckpt: Checkpoint | None) -> None:
+    """The model (pretrained, or the checkpoint's weights and loop state) on the device; the run's model record."""
+    cfg, classes = s.cfg, list(s.splits.classes)
+    model, s.notes = build_from_config(cfg, len(classes), load_pretrained=ckpt is None)
+    if ckpt is not None:
+        model.load_state_dict(ckpt.weights)
+        s.state.load(ckpt.loop)
+        s.notes.append(f"resumed after epoch {s.state.epoch}")
+    s.amp = cfg.amp
+    if s.device.type != "cuda" and s.amp != "none":
+        s.notes.append(f"mixed precision ({s.amp}) is for GPUs; this CPU run uses float32")
+        s.amp = "none"
+    model.to(s.device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if s.run is not None and s.dist.is_main:
+        s.run.update_config(
+            data=s.splits.record, classes=classes, notes=s.notes,
+            model={"name": model.name, "num_classes": len(classes), "input_size": list(model.adaptation.input_size),
+                   "params": sum(p.numel() for p in model.parameters())},
+        )  # fmt: skip
+    s.scaler = torch.amp.GradScaler("cuda") if (s.device.type == "cuda" and s.amp == "fp16") else None
+    s.model = model
 
 
-def _gpu_mem(device: torch.device) -> dict[str, float]:
-    if device.type != "cuda":
-        return {}
-    return {"gpu_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20,
-            "gpu_mem_total_mb": torch.cuda.get_device_properties(device).total_memory / 2**20}
+def _run_stage(s: Session, si: int, stage: Stage, ckpt: Checkpoint | None) -> None:
+    """The remaining epochs of one stage: freeze/unfreeze, optimizer, then train, validate, checkpoint."""
+    cfg, model = s.cfg, s.model
+    counts = apply_stage(model, stage)
+    net: nn.Module = torch.compile(model) if cfg.compile else model
+    if s.dist.enabled:
+        net = nn.parallel.DistributedDataParallel(
+            net, device_ids=[s.device.index] if s.device.type == "cuda" else None,
+            find_unused_parameters=stage.transfer in ("frozen", "last_n"),
+        )  # fmt: skip
+    opt = _make_optimizer(cfg, param_groups(model, stage, stage.lr, cfg.backbone_lr_mult, cfg.weight_decay))
+    if ckpt is not None and ckpt.loop["stage"] == si and not ckpt.loop.get("stage_done"):
+        opt.load_state_dict(ckpt.optimizer)
+    s.report.status(stage=si, stage_name=stage.name, trainable_params=counts["trainable"], frozen_params=counts["frozen"])
+    for _ in range(s.state.stage_epoch, stage.epochs):
+        epoch = s.state.epoch + 1
+        s.report.epoch_started(epoch, si, stage.name)
+        train_loss, train_acc, seen, epoch_time = train_epoch(s, net, opt, stage)
+        s.report.status(phase="eval", epoch=epoch, step=len(s.loader))
+        val_x, val_y = s.splits.val.images, s.splits.val.labels
+        if len(val_y):
+            val_loss, val_acc, _ = validate(model, val_x, val_y, s.device, amp=s.amp, channels_last=cfg.channels_last)
+        else:
+            val_loss, val_acc = train_loss, train_acc
+        row = {"epoch": epoch, "stage": si, "stage_name": stage.name, "train_loss": train_loss,
+               "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
+               "lr": opt.param_groups[0]["lr"], "epoch_time": epoch_time, "wall": time.time(),
+               "images_per_s": seen * s.dist.world / max(1e-9, epoch_time), "trainable_params": counts["trainable"]}
+        if not math.isfinite(val_loss):
+            raise NonFiniteLoss(f"the validation loss is {val_loss} after epoch {epoch}. Hint: lower the learning rate.")
+        if _end_epoch(s, opt, stage, row):
+            s.report.status(note=f"early stopping in stage {si + 1} after epoch {epoch}")
+            break
+
+
+def train_epoch(s: Session, net: nn.Module, opt: torch.optim.Optimizer, stage: Stage) -> tuple[float, float, int, float]:
+    """One epoch over the training shard: (train loss, train accuracy, images seen, seconds)."""
+    cfg, device, steps = s.cfg, s.device, len(s.loader)
+    epoch = s.state.epoch + 1
+    torch.manual_seed(cfg.seed * 1000 + epoch)
+    s.loader.set_epoch(epoch)
+    s.model.train()
+    freeze_bn_of_frozen(s.model)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen, t0 = 0, time.time()
+    check_every = 1 if device.type == "cpu" else 25
+    for step, (x, y) in enumerate(s.loader):
+        f = lr_factor(cfg, s.state.stage_epoch * steps + step, stage.epochs * steps, steps, s.state.plateau_scale)
+        for g in opt.param_groups:
+            g["lr"] = g["base_lr"] * f
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, s.amp):
+            logits = net(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        if s.scaler is not None:
+            s.scaler.scale(loss).backward()
+            s.scaler.step(opt)
+            s.scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.detach().argmax(1) == y).sum()
+        seen += len(y)
+        if step % check_every == 0 or step == steps - 1:
+            _check(s, loss_sum, epoch, step, opt.param_groups[0]["lr"])
+        s.report.step(epoch, step, seen, loss_sum, opt.param_groups[0]["lr"])
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    epoch_time = time.time() - t0
+    s.state.train_time += epoch_time
+    return float(loss_sum) / max(1, seen), float(correct) / max(1, seen), seen, epoch_time
+
+
+def _check(s: Session, loss_sum: torch.Tensor, epoch: int, step: int, lr: float) -> None:
+    """Raise NonFiniteLoss or StopRequested when any rank saw a NaN loss or a STOP request."""
+    bad = not bool(torch.isfinite(loss_sum))
+    stop = s.run is not None and s.run.stop_requested
+    stop, bad = ddp.any_flag([stop, bad], s.dist, s.device)
+    if bad:
+        raise NonFiniteLoss(
+            f"the loss became NaN or infinite in epoch {epoch} (step {step + 1}) at learning rate {lr:.3g}. "
+            "Hint: lower the learning rate (e.g. 10x), add warmup, or switch amp to 'none'/'bf16'."
+        )
+    if stop:
+        raise StopRequested()
+
+
+def _end_epoch(s: Session, opt: torch.optim.Optimizer, stage: Stage, row: dict[str, Any]) -> bool:
+    """Book the epoch in the loop state, checkpoint it with its history row; True to stop the stage early."""
+    epoch_time = row["epoch_time"]
+    is_best, stop_early = s.state.end_epoch(s.cfg, stage.epochs, row["val_loss"], row["val_acc"])
+    row["early_stop"] = stop_early
+    if s.run is not None and s.dist.is_main:
+        s.run.save_checkpoint(s.model.state_dict(), opt.state_dict(), s.state.to_dict(), row, is_best)
+        s.run.append_history(row)
+    s.report.epoch_ended(row, s.state.eta_s(sum(st.epochs for st in s.stages), epoch_time), s.state.best_epoch)
+    return stop_early
+
+
+def _test(s: Session) -> None:
+    """Best weights over the test split: predictions, metrics, status completed (rank 0)."""
+    run, state = s.run, s.state
+    s.report.status(phase="test")
+    best = run.read_weights("best", fallback=False)
+    if best is not None:
+        s.model.load_state_dict(best)
+    test = s.splits.test
+    test_loss, test_acc, probs = validate(s.model, test.images, test.labels, s.device, amp=s.amp,
+                                          channels_last=s.cfg.channels_last)
+    indices = test.indices if test.indices is not None else torch.arange(len(test))
+    run.write_predictions(test.labels.numpy(), probs.numpy(), indices.numpy())
+    hist = run.history()
+    run.write_metrics({
+        "test_acc": test_acc, "test_loss": test_loss, "test_size": len(test), "best_epoch": state.best_epoch,
+        "best_val_acc": max((h["val_acc"] for h in hist), default=None), "epochs_done": state.epoch,
+        "train_time_s": state.train_time, "wall_time_s": time.time() - s.t_start,
+        "images_per_s": float(np.mean([h["images_per_s"] for h in hist])) if hist else None,
+        "device": device_label(s.device), "world_size": s.dist.world,
+    })  # fmt: skip
+    s.report.status(status="completed", phase="done", test_acc=test_acc, eta_s=0)
 
 
 def sync_history(run: Run) -> None:
     """On resume: keep history rows up to the checkpoint's epoch, add the checkpoint's row if missing."""
-    ckpt = _load_checkpoint(run)
-    if ckpt is None:
-        (run.path / "history.jsonl").unlink(missing_ok=True)
-        return
-    done = int(ckpt["loop"]["epoch"])
-    rows = [r for r in run.history() if int(r.get("epoch", 0)) <= done]
-    if not any(int(r.get("epoch", 0)) == done for r in rows) and ckpt.get("history_row"):
-        rows.append(dict(ckpt["history_row"]))
-    import json
-
-    from explorer.io import atomic_write_text
-
-    atomic_write_text(run.path / "history.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    run.sync_history(run.load_checkpoint())
 
 
 def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str | os.PathLike | None = None,
@@ -549,8 +412,8 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
         run = open_run(run_dir)
         cfg = run.train_config()
         if is_main:
-            (run.path / STOP_FILE).unlink(missing_ok=True)
-            if resume or (run.path / "optimizer_last.pt").is_file():
+            run.clear_stop()
+            if resume or run.has_checkpoint():
                 resume = True
                 sync_history(run)
             run.write_status(status="running", pid=os.getpid(), error=None, phase="starting")

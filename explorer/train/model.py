@@ -1,103 +1,25 @@
-"""Build a letters model for a TrainConfig: pretrained weights when cached, the recipe's head,
-He init, and the freezing helpers (frozen backbone, unfreeze last N, lower backbone LR)."""
+"""The freezing helpers of training stages (frozen backbone, unfreeze last N, lower backbone LR); building
+the model of a config is explorer.models.build_from_config."""
 
 from __future__ import annotations
 
 from torch import nn
 
-from explorer.config import Stage, TrainConfig
-from explorer.models import LettersModel, WeightsNotFoundError, build_letters_model
+from explorer.config import Stage
+from explorer.models import LettersModel
+from explorer.models.from_config import (
+    HEAD_ATTR,
+    build_from_config,
+    find_head,
+    he_init,
+    head_name,
+    replace_head,
+)
 
-HEAD_ATTR = "explorer_head"  # LettersModel attribute: name (in model.net) of the classifier head
+prepare_model = build_from_config  # the trainer's older name
 
-
-def find_head(net: nn.Module, num_classes: int) -> str:
-    """Name of the classifier head in `net`: the last nn.Linear, else the last module with direct
-    parameters whose output has `num_classes` units (e.g. SqueezeNet's final 1x1 conv)."""
-    last_linear = ""
-    last_out = ""
-    for name, mod in net.named_modules():
-        if isinstance(mod, nn.Linear):
-            last_linear = name
-        if any(True for _ in mod.parameters(recurse=False)):
-            out = getattr(mod, "out_features", None) or getattr(mod, "out_channels", None)
-            if out == num_classes:
-                last_out = name
-    head = last_linear or last_out
-    if not head:
-        raise ValueError("cannot find a classifier head (no nn.Linear and no layer with num_classes outputs)")
-    return head
-
-
-def head_name(model: LettersModel) -> str:
-    """The head of a prepared letters model (set by prepare_model, else found generically)."""
-    return getattr(model, HEAD_ATTR, None) or find_head(model.net, model.num_classes)
-
-
-def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    parent = root.get_submodule(parent_name) if parent_name else root
-    setattr(parent, child, new)
-
-
-def replace_head(model: LettersModel, kind: str, dropout: float = 0.0, hidden: tuple[int, ...] = (256, 128)) -> str:
-    """Swap the classifier head for `kind` ("default" keeps it; "dropout_linear": Dropout + Linear;
-    "mlp_dropout": len(hidden) dense+ReLU+Dropout layers then Linear) and return its name."""
-    name = find_head(model.net, model.num_classes)
-    old = model.net.get_submodule(name)
-    if kind != "default":
-        if not isinstance(old, nn.Linear):
-            raise ValueError(f"head {kind!r} needs a linear classifier; {model.name}'s head is {type(old).__name__}")
-        layers: list[nn.Module] = []
-        width = old.in_features
-        if kind == "mlp_dropout":
-            for h in hidden:
-                layers += [nn.Linear(width, h), nn.ReLU(inplace=True), nn.Dropout(dropout)]
-                width = h
-        else:
-            layers.append(nn.Dropout(dropout))
-        layers.append(nn.Linear(width, model.num_classes))
-        _set_submodule(model.net, name, nn.Sequential(*layers))
-    setattr(model, HEAD_ATTR, name)
-    return name
-
-
-def he_init(model: nn.Module) -> None:
-    """Variance-scaled (He / Kaiming normal, fan_out, ReLU) init of convs; BN to (1, 0); linears normal(0, 0.01)."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
-
-
-def prepare_model(cfg: TrainConfig, num_classes: int, load_pretrained: bool = True) -> tuple[LettersModel, list[str]]:
-    """Build the model a config describes; returns (model, notes for the user).
-
-    load_pretrained=False skips the ImageNet weights (when the weights are loaded from a run anyway).
-    """
-    notes: list[str] = []
-    model = None
-    if cfg.pretrained and load_pretrained:
-        try:
-            model = build_letters_model(cfg.model, num_classes=num_classes, pretrained=True)
-            notes.append("ImageNet weights loaded from the local cache.")
-        except (WeightsNotFoundError, FileNotFoundError, RuntimeError, ValueError) as exc:
-            first = str(exc).split(". ")[0]
-            notes.append(f"ImageNet weights are not in the local cache, so {cfg.model} trains FROM SCRATCH ({first}).")
-    if model is None:
-        model = build_letters_model(cfg.model, num_classes=num_classes, pretrained=False)
-        if cfg.init == "he":
-            he_init(model)
-            notes.append("He (variance-scaled) initialisation.")
-    replace_head(model, cfg.head, cfg.dropout, cfg.head_hidden)
-    return model, notes
+__all__ = ["HEAD_ATTR", "apply_stage", "build_from_config", "find_head", "freeze_bn_of_frozen", "he_init",
+           "head_name", "param_groups", "param_layers", "prepare_model", "replace_head"]
 
 
 def param_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +10,7 @@ import streamlit as st
 
 from explorer.charts import evaluate as charts
 from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
+from explorer.runs import Run
 from explorer.ui.run_picker import file_stamp
 
 
@@ -43,7 +43,7 @@ def test_set(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """The run's test images and labels with a spinner; an st.error (not a traceback) if they cannot be built."""
     try:
         with st.spinner("Loading the run's test split..."):
-            return cached_test_set(str(run.path), file_stamp(Path(run.path) / "predictions.npz"))
+            return cached_test_set(str(run.path), file_stamp(run.predictions_path))
     except (OSError, ValueError, KeyError) as exc:
         st.error(f"Cannot rebuild the test split of {run.run_id}: {exc}")
         return None
@@ -70,8 +70,8 @@ def weights_error(run: Any, exc: BaseException, which: str = "best") -> str:
 
 def evaluation_or_offer(run: Any) -> Evaluation | None:
     """Return the run's Evaluation; without saved predictions say what is missing and offer to evaluate now."""
-    npz = Path(run.path) / "predictions.npz"
-    if not npz.is_file():
+    npz = run.predictions_path
+    if not run.has_predictions():
         status = run.status.get("status", "unknown")
         if status == "running":
             st.info(f"Run **{run.run_id}** is still training; its test predictions and every metric appear "
@@ -246,7 +246,7 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
     """The seed report's result table with one row per saved run that has test predictions (percent)."""
     rows = []
     for info in infos:
-        npz = Path(info.path) / "predictions.npz"
+        npz = Run(info.path).predictions_path
         if not npz.is_file():
             continue
         try:
