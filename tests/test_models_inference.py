@@ -152,6 +152,7 @@ def _bump(path, seconds: int = 5) -> None:
 
 
 def test_cache_same_object_until_weights_change_and_predict_run_uses_it():
+    from safetensors import safe_open
     from safetensors.torch import save_file
 
     from explorer.evaluate import predict_run
@@ -173,7 +174,9 @@ def test_cache_same_object_until_weights_change_and_predict_run_uses_it():
     other = build_letters_model("small_cnn")
     path = run.weights_path("best")
     size = path.stat().st_size
-    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(path))
+    with safe_open(str(path), framework="pt") as fh:  # keep the checkpoint's metadata (its epoch)
+        meta = fh.metadata()
+    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(path), metadata=meta)
     _bump(path)
     assert path.stat().st_size == size
     m2 = load_run_model(run.run_id)
