@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-runs = pytest.importorskip("explorer.runs")
+import explorer.runs as runs
 
 
 @pytest.fixture(scope="module")

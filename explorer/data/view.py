@@ -69,11 +69,9 @@ def sample_grid(images: torch.Tensor | np.ndarray, index_grid: np.ndarray, scale
 
 
 def model_names() -> list[str]:
-    """Names of the registry's models, or [] when explorer.models is not installed."""
-    try:
-        from explorer.models import list_models
-    except ImportError:
-        return []
+    """Names of the registry's models."""
+    from explorer.models import list_models
+
     return list(list_models())
 
 
@@ -81,7 +79,7 @@ def model_input(x: torch.Tensor, model_name: str) -> tuple[torch.Tensor, str]:
     """The exact tensor a registry model's network sees for letters x (N, 1, 28, 28), and how it was made.
 
     Uses the model's own adapter (explorer.models), so pages never re-implement resizing,
-    channel repeat or normalisation. Raises ImportError when explorer.models is absent.
+    channel repeat or normalisation.
     """
     from explorer.models import LettersAdapter, get_card
 
