@@ -100,7 +100,7 @@ with tab_model:
     v1.altair_chart(pixel_heatmap(x0[0, 0].numpy(), f"Stored sample #{idx} (uint8/255)"))
     v2.altair_chart(pixel_heatmap(x[0, 0].numpy(), "After augmentation: x (1×28×28)"))
     with st.expander("Pixel values of x"):
-        st.dataframe(ui.styled_pixels(x[0, 0].numpy()), key="data_pixels")
+        st.dataframe(dv.styled_pixels(x[0, 0].numpy()), key="data_pixels")
     names = dv.model_names()
     model = st.selectbox("Model", names, index=names.index("resnet18") if "resnet18" in names else 0,
                          key="data_model")  # fmt: skip
@@ -116,6 +116,6 @@ with tab_model:
         if h * w <= 96 * 96:
             st.altair_chart(pixel_heatmap(chan, f"{model} input, channel 0 of {c}", size=420, scheme="viridis"))
         else:
-            st.image(ui.to_display(chan), caption=f"{model} input, channel 0 of {c} (full size, {h}×{w})")
+            st.image(dv.to_display(chan), caption=f"{model} input, channel 0 of {c} (full size, {h}×{w})")
         with st.expander(f"Pixel values of {model}'s input, channel 0"):
-            st.dataframe(ui.styled_pixels(chan) if h * w <= 96 * 96 else chan, key="data_model_pixels")
+            st.dataframe(dv.styled_pixels(chan) if h * w <= 96 * 96 else chan, key="data_model_pixels")

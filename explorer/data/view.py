@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,3 +88,16 @@ def model_input(x: torch.Tensor, model_name: str) -> tuple[torch.Tensor, str]:
     with torch.no_grad():
         out = LettersAdapter(adaptation)(x)
     return out, adaptation.describe()
+
+
+def styled_pixels(image: np.ndarray, digits: int = 3) -> Any:
+    """A DataFrame of pixel values with a background gradient, for st.dataframe."""
+    df = pd.DataFrame(np.asarray(image, dtype=np.float64)).round(digits)
+    return df.style.background_gradient(cmap="gray", axis=None).format(f"{{:.{digits}f}}")
+
+
+def to_display(image: np.ndarray) -> np.ndarray:
+    """Scale any 2-D array to uint8 0..255 (min..max) for st.image."""
+    image = np.asarray(image, dtype=np.float64)
+    lo, hi = image.min(), image.max()
+    return ((image - lo) / (hi - lo if hi > lo else 1.0) * 255).round().astype(np.uint8)

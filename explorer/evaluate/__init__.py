@@ -18,6 +18,7 @@ from explorer.evaluate.metrics import (
     roc_curves,
     seed_result_table,
     top_k_accuracy,
+    worst_classes,
 )
 from explorer.evaluate.predict import predict_proba
 from explorer.evaluate.run import predict_run
@@ -42,4 +43,5 @@ __all__ = [
     "roc_curves",
     "seed_result_table",
     "top_k_accuracy",
+    "worst_classes",
 ]

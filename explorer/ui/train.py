@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.charts.curves import history_frame
 from explorer.config import (
     AMP_MODES,
     EARLY_METRICS,
@@ -25,6 +26,7 @@ from explorer.runs import Run, list_runs, open_run
 from explorer.train.jobs import JobManager
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES
+from explorer.ui.curves import show_training_curves
 
 
 @st.cache_resource(show_spinner=False)
@@ -151,8 +153,6 @@ def _fmt_s(s: float | None) -> str:
 
 def run_panel(run: Run) -> None:
     """Progress bars, numbers and curves of one run (live or finished)."""
-    from explorer.charts.train import history_chart
-
     st_ = run.status
     state = st_["status"]
     epochs, epoch = int(st_.get("epochs") or 0), int(st_.get("epoch") or 0)
@@ -186,7 +186,7 @@ def run_panel(run: Run) -> None:
     c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
     hist = run.history()
     if hist:
-        st.altair_chart(history_chart(hist), width="stretch")
+        show_training_curves(history_frame(hist), metrics=("loss", "accuracy"))
 
 
 def live_panel(root: str) -> None:
