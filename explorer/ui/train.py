@@ -23,16 +23,10 @@ from explorer.config import (
     TrainConfig,
 )
 from explorer.runs import Run, list_runs, open_run
-from explorer.train.jobs import JobManager
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES
 from explorer.ui.curves import show_training_curves
-
-
-@st.cache_resource(show_spinner=False)
-def job_manager() -> JobManager:
-    """The process-wide job manager (one per Streamlit server)."""
-    return JobManager()
+from explorer.ui.jobs import job_manager
 
 
 @st.cache_data(show_spinner=False)
