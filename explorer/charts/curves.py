@@ -110,8 +110,7 @@ def curve_panels(frame: pd.DataFrame, x: str = "epoch", metrics: Sequence[str] =
             enc["color"] = alt.Color("split:N", title=None, sort=splits,
                                      scale=alt.Scale(domain=splits, range=[SPLIT_COLOURS[s] for s in splits]),
                                      legend=None if metric == "lr" else alt.Legend())
-        vs = "" if x == "epoch" else " vs wall time"
-        line = alt.Chart(data, title=f"{title}{vs}").mark_line(point=True).encode(**enc)
+        line = alt.Chart(data, title=f"{title} vs {'epoch' if x == 'epoch' else 'wall time'}").mark_line(point=True).encode(**enc)
         starts = stage_starts(frame) if not several and x == "epoch" and not frame.empty else pd.DataFrame()
         if starts.empty:
             panels.append(line.properties(width=width, height=height))

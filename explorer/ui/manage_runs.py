@@ -10,7 +10,7 @@ import streamlit as st
 from explorer.runs import RunInfo, delete_run, export_run, import_run, list_runs, rename_run, tag_run
 
 
-def runs_table(infos: list[RunInfo]) -> list[dict]:
+def _runs_table(infos: list[RunInfo]) -> list[dict]:
     """One row per run as the panel shows it: id, name, model, data, status, epochs, accuracies, tags."""
     return [{"run": r.run_id, "name": r.name, "model": r.model, "data": r.dataset, "status": r.status,
              "epochs": f"{r.epochs_done}/{r.epochs}", "best val acc": r.best_val_acc, "test acc": r.test_acc,
@@ -45,7 +45,7 @@ def manage_runs_panel(root: str) -> None:
     with st.expander("Manage runs (rename, tag, delete, export, import)"):
         infos = list_runs(root)
         if infos:
-            st.dataframe(runs_table(infos), hide_index=True, width="stretch")
+            st.dataframe(_runs_table(infos), hide_index=True, width="stretch")
             _actions(st.selectbox("Run", [r.run_id for r in infos], key="manage_run"), root)
         upload = st.file_uploader("Import a run zip", type=["zip"], key="manage_import")
         if upload is not None and st.button("Import"):
