@@ -114,10 +114,8 @@ def test_draw_predicts_and_clear_resets(page):
 def _pick_runs(pg, names: list[str]) -> None:
     """Choose exactly these runs on Compare runs (whatever the page preselected: other tests add newer runs)."""
     picker = pg.locator("[data-testid=stMultiSelect]").first
-    clear = picker.get_by_role("button", name="Clear all")
-    if clear.count():
-        clear.click()
-        expect(pg.get_by_text("Pick two or more runs.")).to_be_visible()
+    picker.locator("[aria-label='Clear all']").click()  # the page preselects two runs whenever it has two
+    expect(pg.get_by_text("Pick two or more runs.")).to_be_visible()
     for name in names:
         picker.locator("input").click()
         pg.keyboard.type(name)
