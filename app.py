@@ -24,8 +24,7 @@ PAGES = {
 }
 
 ROOT = Path(__file__).parent
-nav = {
-    section: [st.Page(str(ROOT / path), title=title, icon=icon) for path, title, icon in pages if (ROOT / path).exists()]
+st.navigation({
+    section: [st.Page(str(ROOT / path), title=title, icon=icon) for path, title, icon in pages]
     for section, pages in PAGES.items()
-}
-st.navigation({k: v for k, v in nav.items() if v}).run()
+}).run()

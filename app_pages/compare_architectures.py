@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.charts.inspect import accuracy_vs_compute_chart
-from explorer.inspect.compare import CLASSIC_LINEAGE
+from explorer.inspect.lineage import CLASSIC_LINEAGE
 from explorer.models import list_cards
 from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
 

@@ -100,25 +100,22 @@ with tab_model:
     v1.altair_chart(pixel_heatmap(x0[0, 0].numpy(), f"Stored sample #{idx} (uint8/255)"))
     v2.altair_chart(pixel_heatmap(x[0, 0].numpy(), "After augmentation: x (1×28×28)"))
     with st.expander("Pixel values of x"):
-        st.dataframe(ui.styled_pixels(x[0, 0].numpy()), key="data_pixels")
+        st.dataframe(dv.styled_pixels(x[0, 0].numpy()), key="data_pixels")
     names = dv.model_names()
-    if not names:
-        st.info("The model registry (explorer.models) is not installed: showing x, which every model takes.")
+    model = st.selectbox("Model", names, index=names.index("resnet18") if "resnet18" in names else 0,
+                         key="data_model")  # fmt: skip
+    try:
+        net_in, how = dv.model_input(x, model)
+    except Exception as exc:  # a registry error must not break the page
+        st.error(f"Could not build the input of {model}: {exc}")
     else:
-        model = st.selectbox("Model", names, index=names.index("resnet18") if "resnet18" in names else 0,
-                             key="data_model")  # fmt: skip
-        try:
-            net_in, how = dv.model_input(x, model)
-        except Exception as exc:  # a registry error must not break the page
-            st.error(f"Could not build the input of {model}: {exc}")
+        c, h, w = net_in.shape[1:]
+        st.markdown(f"**{model}** sees a **{c}×{h}×{w}** tensor: {how} "
+                    f"min {net_in.min():.3f}, max {net_in.max():.3f}, mean {net_in.mean():.3f}.")  # fmt: skip
+        chan = net_in[0, 0].numpy()
+        if h * w <= 96 * 96:
+            st.altair_chart(pixel_heatmap(chan, f"{model} input, channel 0 of {c}", size=420, scheme="viridis"))
         else:
-            c, h, w = net_in.shape[1:]
-            st.markdown(f"**{model}** sees a **{c}×{h}×{w}** tensor: {how} "
-                        f"min {net_in.min():.3f}, max {net_in.max():.3f}, mean {net_in.mean():.3f}.")  # fmt: skip
-            chan = net_in[0, 0].numpy()
-            if h * w <= 96 * 96:
-                st.altair_chart(pixel_heatmap(chan, f"{model} input, channel 0 of {c}", size=420, scheme="viridis"))
-            else:
-                st.image(ui.to_display(chan), caption=f"{model} input, channel 0 of {c} (full size, {h}×{w})")
-            with st.expander(f"Pixel values of {model}'s input, channel 0"):
-                st.dataframe(ui.styled_pixels(chan) if h * w <= 96 * 96 else chan, key="data_model_pixels")
+            st.image(dv.to_display(chan), caption=f"{model} input, channel 0 of {c} (full size, {h}×{w})")
+        with st.expander(f"Pixel values of {model}'s input, channel 0"):
+            st.dataframe(dv.styled_pixels(chan) if h * w <= 96 * 96 else chan, key="data_model_pixels")

@@ -4,8 +4,11 @@ training curves, calibration, mistakes, and the seed report's result table rebui
 import streamlit as st
 
 from explorer.charts import evaluate as charts
+from explorer.charts.curves import history_frame
+from explorer.evaluate import worst_classes
 from explorer.runs import list_runs
 from explorer.ui import results as ui
+from explorer.ui.curves import show_training_curves
 from explorer.ui.run_picker import pick_run, run_caption
 
 st.title("Results")
@@ -18,7 +21,7 @@ ev = ui.evaluation_or_offer(run)
 if ev is None:
     if history:
         st.subheader("Training curves so far")
-        ui.training_curves(history, "results_curves_partial")
+        show_training_curves(history_frame(history), "results_curves_partial")
     st.stop()
 
 names = ev.report.classes
@@ -46,7 +49,7 @@ with tabs[1]:
     else:
         st.caption("Unordered pairs with the most mix-ups in either direction (the seed report names G↔Q and "
                    "I↔L). Share: of both classes' test images, the part that went to the other class.")
-        st.dataframe(ui.pairs_table(ev.pairs), hide_index=True, key="results_pairs")
+        st.dataframe(charts.pairs_table(ev.pairs), hide_index=True, key="results_pairs")
         pair = st.selectbox("Examples of pair", list(ev.pairs["pair"]), key="results_pair")
         row = ev.pairs[ev.pairs["pair"] == pair].iloc[0]
         data = ui.test_set(run)
@@ -55,7 +58,7 @@ with tabs[1]:
                 ui.cell_examples(ev, preds.y_true, preds.y_prob, data[0], int(t), int(p), top=8)
 
 with tabs[2]:
-    worst = list(ev.report.per_class[ev.report.per_class["support"] > 0].nsmallest(2, "f1")["class"])
+    worst = worst_classes(ev.report.per_class, 2)
     picked = st.multiselect("Classes (micro and macro averages always shown)", names, default=worst,
                             key="results_curve_classes")
     c1, c2 = st.columns(2)
@@ -63,7 +66,7 @@ with tabs[2]:
     c2.altair_chart(charts.pr_chart(ev.pr, picked), key="results_pr")
     for note in ev.roc.notes + ev.pr.notes:
         st.caption(note)
-    st.dataframe(ui.curve_areas(ev), hide_index=True, key="results_auc",
+    st.dataframe(charts.curve_areas(ev), hide_index=True, key="results_auc",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in ("ROC AUC", "average precision")})
 
@@ -72,12 +75,12 @@ with tabs[3]:
     st.altair_chart(charts.per_class_chart(ev.report.per_class, metric=metric, worst=5, width=900),
                     key="results_per_class_chart")
     st.caption("Click a column header to sort. The 5 classes with the lowest F1 are shaded red.")
-    st.dataframe(ui.per_class_table(ev.report.per_class, worst=5), hide_index=True, key="results_per_class",
+    st.dataframe(charts.per_class_table(ev.report.per_class, worst=5), hide_index=True, key="results_per_class",
                  height=35 * (len(names) + 1) + 3)
 
 with tabs[4]:
     if history:
-        ui.training_curves(history, "results_curves")
+        show_training_curves(history_frame(history), "results_curves")
     else:
         st.info("This run has no training history (history.jsonl is empty or missing).")
 
@@ -102,4 +105,4 @@ with tabs[7]:
     st.caption("The EMNIST-letters seed report's published figures (percent; blank = not published) with "
                "every saved run that has test predictions beneath them. Only runs on emnist-letters are "
                "directly comparable with the seed's figures.")
-    st.dataframe(ui.seed_table_style(table), hide_index=True, key="results_seed_table")
+    st.dataframe(charts.seed_table_style(table), hide_index=True, key="results_seed_table")

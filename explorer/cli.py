@@ -10,8 +10,7 @@ import argparse
 import importlib
 import sys
 
-# Sub-command providers, in the order `--help` lists them. A provider that is not
-# importable (a feature not installed in this checkout) is skipped.
+# Sub-command providers, in the order `--help` lists them.
 PROVIDERS = [
     "explorer.models.cli",
     "explorer.inspect.cli",
@@ -19,7 +18,6 @@ PROVIDERS = [
     "explorer.train.cli",
     "explorer.evaluate.cli",
     "explorer.explain.cli",
-    "explorer.predict_cli",
 ]
 
 
@@ -33,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in PROVIDERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (exc.name == name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        module.add_parsers(sub)
+        importlib.import_module(name).add_parsers(sub)
     return parser
 
 

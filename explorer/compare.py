@@ -332,28 +332,10 @@ def roc_frame(runs: Sequence[RunData], averages: Sequence[str] = ("micro", "macr
 
 
 def curves_frame(runs: Sequence[RunData]) -> pd.DataFrame:
-    """Training history of every run, long form: run, epoch, time_s, metric (loss/accuracy), split, value.
+    """Training history of every run in one long table (explorer.charts.curves.runs_frame, run = its label)."""
+    from explorer.charts.curves import runs_frame
 
-    time_s is wall-clock seconds since the run's training started (end of each epoch).
-    """
-    rows = []
-    for label, r in zip(unique_labels(runs), runs, strict=True):
-        hist = sorted(r.history, key=lambda h: h.get("epoch", 0))
-        start = None
-        elapsed = 0.0
-        for h in hist:
-            elapsed += float(h.get("epoch_time") or 0.0)
-            wall = h.get("wall")
-            if wall is not None and start is None:
-                start = float(wall) - float(h.get("epoch_time") or 0.0)
-            t = float(wall) - start if (wall is not None and start is not None) else elapsed
-            for key, metric, split in (("train_loss", "loss", "train"), ("val_loss", "loss", "validation"),
-                                       ("train_acc", "accuracy", "train"), ("val_acc", "accuracy", "validation")):
-                v = h.get(key)
-                if v is not None and np.isfinite(float(v)):
-                    rows.append({"run": label, "epoch": h.get("epoch"), "time_s": t, "metric": metric,
-                                 "split": split, "value": float(v)})
-    return pd.DataFrame(rows, columns=["run", "epoch", "time_s", "metric", "split", "value"])
+    return runs_frame({label: r.history for label, r in zip(unique_labels(runs), runs, strict=True)})
 
 
 # ------------------------------------------------------------------------------ everything + export

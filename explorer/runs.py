@@ -47,18 +47,13 @@ def runs_root(root: str | os.PathLike | None = None) -> Path:
 
 def versions() -> dict[str, str]:
     """Versions of the libraries a run depends on."""
+    import timm
     import torch
     import torchvision
 
     import explorer
 
-    try:
-        import timm
-
-        timm_v = timm.__version__
-    except ImportError:  # pragma: no cover
-        timm_v = "not installed"
-    return {"torch": torch.__version__, "torchvision": torchvision.__version__, "timm": timm_v,
+    return {"torch": torch.__version__, "torchvision": torchvision.__version__, "timm": timm.__version__,
             "explorer": explorer.__version__, "python": platform.python_version()}
 
 

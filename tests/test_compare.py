@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from explorer.charts import compare as charts
+from explorer.charts.curves import curve_panels
 from explorer.compare import (
     applicability,
     build_comparison,
@@ -105,6 +106,11 @@ def test_different_class_counts_say_what_does_not_apply():
         build_comparison(runs[:1])
 
 
+def _rows(chart, field: str) -> list[dict]:
+    """Every data row of a chart's spec that has `field` (the rows it plots, not its guide lines)."""
+    return [r for rows in chart.to_dict()["datasets"].values() for r in rows if field in r]
+
+
 def test_run_without_predictions_and_charts():
     a = make_run(name="a", epochs=3)
     b = make_run(name="b", seed=1)
@@ -118,9 +124,27 @@ def test_run_without_predictions_and_charts():
     points, areas = roc_frame(runs)
     assert set(areas["run"]) == {"a"}
     comp = build_comparison([load_run_data(a), load_run_data(make_run(name="c", model="resnet18"))])
-    for chart in (charts.overlaid_curves(curves, "epoch"), charts.overlaid_curves(curves, "time_s"),
-                  charts.f1_grouped_chart(comp.f1), charts.f1_diff_chart(comp.f1_diff, "a"),
-                  charts.roc_compare_chart(*roc_frame(comp.runs)), charts.cost_scatter(comp.metrics, "macs"),
-                  charts.confusion_diff_heatmap(confusion_diff(*comp.runs), "a", "c")):
-        assert chart.to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite")
+    loss, acc = curve_panels(curves, "epoch")
+    plotted = loss.data  # the loss panel plots every run's train and validation loss per epoch
+    assert len(plotted) == 3 * 2 + 2 * 2 and set(plotted["metric"]) == {"loss"}
+    assert plotted[(plotted.run == "a") & (plotted.split == "train")]["value"].tolist() == [2.0, 1.0, 2.0 / 3]
+    assert loss.to_dict()["encoding"]["color"]["field"] == "run"
+    assert curve_panels(curves, "time_s")[1].to_dict()["encoding"]["x"]["field"] == "time_s"
+
+    f1_rows = _rows(charts.f1_grouped_chart(comp.f1), "f1")
+    assert len(f1_rows) == 2 * 26
+    assert {(r["class"], r["run"]): r["f1"] for r in f1_rows} == pytest.approx(
+        {(cls, run): comp.f1.at[cls, run] for cls in comp.f1.index for run in comp.f1.columns})
+    diff_rows = _rows(charts.f1_diff_chart(comp.f1_diff, "a"), "diff")
+    assert {r["class"]: r["diff"] for r in diff_rows} == pytest.approx(dict(zip(comp.f1_diff["class"], comp.f1_diff["diff"], strict=True)))
+    assert all(r["change"] == ("better" if r["diff"] > 0 else "worse" if r["diff"] < 0 else "same") for r in diff_rows)
+    points, areas = roc_frame(comp.runs)
+    roc_rows = _rows(charts.roc_compare_chart(points, areas), "label")
+    auc_a = areas.set_index(["run", "curve"]).at[("a", "macro"), "auc"]
+    assert f"a macro (AUC {auc_a:.3f})" in {r["label"] for r in roc_rows} and len(roc_rows) == len(points)
+    cost_rows = _rows(charts.cost_scatter(comp.metrics, "macs"), "macs")
+    assert {r["run"]: r["macs"] for r in cost_rows} == comp.metrics.set_index("run")["macs"].to_dict()
+    cd = confusion_diff(*comp.runs)
+    cd_rows = _rows(charts.confusion_diff_heatmap(cd, "a", "c"), "diff")
+    assert len(cd_rows) == 26 * 26 and sum(r["diff"] for r in cd_rows) == pytest.approx(float(cd["diff"].sum()))
     assert comp.metrics.set_index("run").at["c", "macs"] > comp.metrics.set_index("run").at["a", "macs"]

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
 import pytest
 
 from explorer.charts import evaluate as charts
 from explorer.evaluate import evaluate_all
-
-HISTORY = [
-    {"epoch": 1, "stage": "head", "train_loss": 1.2, "train_acc": 0.6, "val_loss": 1.3, "val_acc": 0.55, "lr": 0.1},
-    {"epoch": 2, "stage": "head", "train_loss": 0.8, "train_acc": 0.75, "val_loss": 0.9, "val_acc": 0.7, "lr": 0.05},
-    {"epoch": 3, "stage": "fine", "train_loss": 0.5, "train_acc": 0.85, "val_loss": None, "val_acc": None,
-     "lr": 0.01},
-]
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +49,6 @@ def test_per_class_worst_highlighted(ev):
     assert worst == expected
     with pytest.raises(ValueError, match="metric"):
         charts.per_class_chart(ev.report.per_class, "auc")
-
-
-def test_training_curves_and_history_frame():
-    df = charts.history_frame(HISTORY)
-    # epochs 1-2: 5 values each; epoch 3: train loss, train acc, lr (validation missing)
-    assert len(df) == 13
-    assert set(df["metric"]) == {"loss", "accuracy", "lr"}
-    chart = charts.training_curves(HISTORY)
-    assert isinstance(chart, alt.HConcatChart) and len(chart.to_dict()["hconcat"]) == 3
 
 
 def test_calibration_chart(ev):

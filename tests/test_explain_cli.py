@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-runs = pytest.importorskip("explorer.runs")
+import explorer.runs as runs
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,6 @@ def test_widgets_change_what_is_shown(at: AppTest) -> None:
 
 
 def test_model_input_uses_the_registry_adapter(at: AppTest) -> None:
-    pytest.importorskip("explorer.models")
     at.selectbox(key="data_model").set_value("densenet121").run()
     assert not at.exception
     assert any("3×64×64" in m.value for m in at.markdown)  # the seed report's DenseNet-121 input

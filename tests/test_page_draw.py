@@ -3,6 +3,10 @@ an upload that is not an image -> a clear message; unreadable runs listed with t
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import page_path
@@ -47,9 +51,21 @@ def test_runs_show_canvas_hint_and_pickers():
     assert not at.exception and "last_drawing" not in at.session_state
 
 
-def test_upload_not_an_image_gets_a_message():
+def test_upload_not_an_image_gets_a_message_and_a_letter_gets_read():
     make_run(name="only")
     at = _app().run()
     at.radio(key="draw_source").set_value("Upload a photo").run()
     assert not at.exception, at.exception
-    assert "Upload a photo" in _text(at)
+    assert "Upload a photo of one handwritten letter" in _text(at)  # nothing uploaded yet
+    at.file_uploader(key="draw_upload").set_value(("notes.txt", b"not an image at all", "text/plain")).run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("That upload cannot be used:") for e in at.error), _text(at)
+    assert "reads:" not in _text(at)
+    letter = np.zeros((56, 56), dtype=np.uint8)
+    letter[8:48, 24:32] = 255  # a light stroke on dark paper: an "I"
+    buf = io.BytesIO()
+    Image.fromarray(letter).save(buf, format="PNG")
+    at.file_uploader(key="draw_upload").set_value(("i.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception, at.exception
+    assert not at.error and "only reads:" in _text(at).replace("**", "")
+    assert at.session_state["last_drawing"].shape == (1, 28, 28)  # what the Explain page's "Last drawing" gets

@@ -1,5 +1,5 @@
-"""Altair charts for the Compare-runs page (and the Draw page's top-k bars). Pure functions:
-DataFrames from explorer.compare / explorer.predict in, ``alt.Chart`` out.
+"""Altair charts for the Compare-runs page (and the Draw page's top-k bars); training curves are
+explorer.charts.curves. Pure functions: DataFrames from explorer.compare / explorer.predict in, ``alt.Chart`` out.
 """
 
 from __future__ import annotations
@@ -14,32 +14,9 @@ __all__ = [
     "cost_scatter",
     "f1_diff_chart",
     "f1_grouped_chart",
-    "overlaid_curves",
     "roc_compare_chart",
     "topk_chart",
 ]
-
-
-def overlaid_curves(curves: pd.DataFrame, x: str = "epoch", width: int = 360, height: int = 240) -> alt.Chart:
-    """Loss and accuracy of every run in one panel each (colour = run, dash = split), against epoch or time_s."""
-    if x not in ("epoch", "time_s"):
-        raise ValueError(f"x must be 'epoch' or 'time_s', got {x!r}")
-    x_enc = (alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)) if x == "epoch"
-             else alt.X("time_s:Q", title="wall time since start (s)"))
-    base = alt.Chart(curves).mark_line(point=True).encode(
-        x=x_enc,
-        color=alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10")),
-        strokeDash=alt.StrokeDash("split:N", title="split", sort=["train", "validation"]),
-        tooltip=["run:N", "split:N", "epoch:Q", alt.Tooltip("time_s:Q", format=".1f", title="time (s)"),
-                 alt.Tooltip("value:Q", format=".4g")],
-    )
-    panels = [
-        base.transform_filter(alt.datum.metric == metric)
-        .encode(y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)))
-        .properties(width=width, height=height, title=f"{title} vs {'epoch' if x == 'epoch' else 'wall time'}")
-        for metric, title in (("loss", "Loss"), ("accuracy", "Accuracy"))
-    ]
-    return alt.hconcat(*panels)
 
 
 def f1_grouped_chart(f1: pd.DataFrame, width: int = 760, height: int = 220) -> alt.Chart:

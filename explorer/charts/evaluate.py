@@ -1,28 +1,33 @@
-"""Altair charts for the Results page: confusion heatmap, ROC/PR curves, per-class F1,
-training curves and the reliability diagram. Pure functions: data in, ``alt.Chart`` out.
+"""Altair charts and display tables for the Results page: confusion heatmap (and its clicked cell),
+ROC/PR curves, per-class F1, the reliability diagram, styled tables (training curves: explorer.charts.curves).
+Pure functions: data in, ``alt.Chart`` / DataFrame / Styler out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from explorer.evaluate.metrics import Calibration, Confusion, Curves
+from explorer.evaluate.metrics import Calibration, Confusion, Curves, Evaluation, worst_classes
 
 __all__ = [
     "CONFUSION_SELECTION",
     "calibration_chart",
     "confusion_heatmap",
+    "curve_areas",
     "curves_chart",
-    "history_frame",
+    "duration_text",
+    "pairs_table",
     "per_class_chart",
+    "per_class_table",
     "pr_chart",
     "roc_chart",
-    "training_curves",
+    "seed_table_style",
+    "selected_cell",
 ]
 
 # The name of the cell selection in the confusion heatmap; with st.altair_chart(on_select="rerun")
@@ -131,12 +136,8 @@ def pr_chart(curves: Curves, classes: Sequence[str] | None = None, **kw: Any) ->
 
 def per_class_chart(per_class: pd.DataFrame, metric: str = "f1", worst: int = 5, width: int = 520) -> alt.Chart:
     """Return a bar per class of one metric (precision/recall/f1), the ``worst`` classes in red."""
-    if metric not in ("precision", "recall", "f1"):
-        raise ValueError(f"metric must be precision, recall or f1, got {metric!r}")
     df = per_class.copy()
-    df["worst"] = False
-    present = df[df["support"] > 0]
-    df.loc[present.nsmallest(worst, metric).index, "worst"] = True
+    df["worst"] = df["class"].isin(worst_classes(per_class, worst, metric))
     return (
         alt.Chart(df)
         .mark_bar()
@@ -154,49 +155,6 @@ def per_class_chart(per_class: pd.DataFrame, metric: str = "f1", worst: int = 5,
         )
         .properties(width=width, height=220, title=f"Per-class {metric} (worst {worst} in red)")
     )
-
-
-def history_frame(history: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Return training history as long form: epoch, stage, metric (loss/accuracy/lr), split, value."""
-    rows = []
-    for h in history:
-        epoch, stage = h.get("epoch"), h.get("stage", "")
-        for key, metric, split in (
-            ("train_loss", "loss", "train"),
-            ("val_loss", "loss", "validation"),
-            ("train_acc", "accuracy", "train"),
-            ("val_acc", "accuracy", "validation"),
-            ("lr", "lr", "lr"),
-        ):
-            v = h.get(key)
-            if v is not None and np.isfinite(float(v)):
-                rows.append({"epoch": epoch, "stage": stage, "metric": metric, "split": split, "value": float(v)})
-    return pd.DataFrame(rows, columns=["epoch", "stage", "metric", "split", "value"])
-
-
-def training_curves(history: Iterable[Mapping[str, Any]], width: int = 300, height: int = 220) -> alt.Chart:
-    """Return loss, accuracy (train vs validation) and learning-rate panels per epoch."""
-    df = history_frame(history)
-    base = alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
-        tooltip=["epoch:Q", "stage:N", "split:N", alt.Tooltip("value:Q", format=".4g")],
-    )
-    panels = []
-    for metric, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
-        panels.append(
-            base.transform_filter(alt.datum.metric == metric)
-            .encode(
-                y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
-                color=alt.Color("split:N", title="split", scale=alt.Scale(domain=["train", "validation"])),
-            )
-            .properties(width=width, height=height, title=title)
-        )
-    panels.append(
-        base.transform_filter(alt.datum.metric == "lr")
-        .encode(y=alt.Y("value:Q", title="learning rate"), color=alt.value("#888"))
-        .properties(width=width, height=height, title="Learning rate")
-    )
-    return alt.hconcat(*panels).resolve_scale(color="independent")
 
 
 def calibration_chart(cal: Calibration, size: int = 360) -> alt.Chart:
@@ -226,3 +184,66 @@ def calibration_chart(cal: Calibration, size: int = 360) -> alt.Chart:
     return (bars + conf + diag).properties(
         width=size, height=size, title=f"Reliability diagram (ECE {cal.ece:.4f}, {cal.n_bins} bins)"
     )
+
+
+# --------------------------------------------------------------------------- tables and selections
+def selected_cell(event: Any) -> tuple[int, int] | None:
+    """(true index, predicted index) of the clicked confusion cell from st.altair_chart's event, or None."""
+    try:
+        selection = event["selection"] if isinstance(event, dict) else event.selection
+        points = selection[CONFUSION_SELECTION]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if not points:
+        return None
+    p = points[0]
+    if "true_index" in p and "predicted_index" in p:
+        return int(p["true_index"]), int(p["predicted_index"])
+    return None
+
+
+def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The most-confused pairs as shown: pair, each direction, total and share (percent)."""
+    out = pairs[["pair", "a_as_b", "b_as_a", "total", "share"]].copy()
+    out = out.rename(columns={"a_as_b": "first as second", "b_as_a": "second as first", "share": "share %"})
+    out["share %"] = (100 * out["share %"]).round(2)
+    return out
+
+
+def curve_areas(ev: Evaluation) -> pd.DataFrame:
+    """One row per class and average: ROC AUC and average precision."""
+    roc, pr = ev.roc.area, ev.pr.area
+    names = list(dict.fromkeys([*roc, *pr]))
+    return pd.DataFrame({"curve": names, "ROC AUC": [roc.get(n, np.nan) for n in names],
+                         "average precision": [pr.get(n, np.nan) for n in names]})
+
+
+def per_class_table(per_class: Any, worst: int = 5) -> Any:
+    """A Styler of the per-class report: the ``worst`` classes by F1 shaded red (st.dataframe sorts it)."""
+    bad = set(worst_classes(per_class, worst, "f1"))
+
+    def shade(row: Any) -> list[str]:
+        return ["background-color: #f8d7da" if row["class"] in bad else ""] * len(row)
+
+    return per_class.style.apply(shade, axis=1).format({"precision": "{:.4f}", "recall": "{:.4f}", "f1": "{:.4f}"})
+
+
+def seed_table_style(table: pd.DataFrame) -> Any:
+    """A Styler of the seed table: two decimals, blank for unpublished figures, your runs shaded."""
+    shown = table.drop(columns=["run_id"])
+
+    def shade(row: Any) -> list[str]:
+        return ["background-color: #e8f0fe" if row["source"] == "your run" else ""] * len(row)
+
+    return shown.style.apply(shade, axis=1).format("{:.2f}", subset=["accuracy", "precision", "recall", "f1"],
+                                                   na_rep="")
+
+
+def duration_text(seconds: float) -> str:
+    """Seconds as '42.0 s', '3 min 05 s' or '1 h 02 min'."""
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(s % 60):02d} s"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"

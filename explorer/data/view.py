@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,11 +70,9 @@ def sample_grid(images: torch.Tensor | np.ndarray, index_grid: np.ndarray, scale
 
 
 def model_names() -> list[str]:
-    """Names of the registry's models, or [] when explorer.models is not installed."""
-    try:
-        from explorer.models import list_models
-    except ImportError:
-        return []
+    """Names of the registry's models."""
+    from explorer.models import list_models
+
     return list(list_models())
 
 
@@ -81,7 +80,7 @@ def model_input(x: torch.Tensor, model_name: str) -> tuple[torch.Tensor, str]:
     """The exact tensor a registry model's network sees for letters x (N, 1, 28, 28), and how it was made.
 
     Uses the model's own adapter (explorer.models), so pages never re-implement resizing,
-    channel repeat or normalisation. Raises ImportError when explorer.models is absent.
+    channel repeat or normalisation.
     """
     from explorer.models import LettersAdapter, get_card
 
@@ -89,3 +88,16 @@ def model_input(x: torch.Tensor, model_name: str) -> tuple[torch.Tensor, str]:
     with torch.no_grad():
         out = LettersAdapter(adaptation)(x)
     return out, adaptation.describe()
+
+
+def styled_pixels(image: np.ndarray, digits: int = 3) -> Any:
+    """A DataFrame of pixel values with a background gradient, for st.dataframe."""
+    df = pd.DataFrame(np.asarray(image, dtype=np.float64)).round(digits)
+    return df.style.background_gradient(cmap="gray", axis=None).format(f"{{:.{digits}f}}")
+
+
+def to_display(image: np.ndarray) -> np.ndarray:
+    """Scale any 2-D array to uint8 0..255 (min..max) for st.image."""
+    image = np.asarray(image, dtype=np.float64)
+    lo, hi = image.min(), image.max()
+    return ((image - lo) / (hi - lo if hi > lo else 1.0) * 255).round().astype(np.uint8)

@@ -18,6 +18,7 @@ from explorer.evaluate.metrics import (
     roc_curves,
     seed_result_table,
     top_k_accuracy,
+    worst_classes,
 )
 from explorer.evaluate.run import predict_run
 from explorer.models.inference import probabilities as predict_proba  # the one inference path
@@ -42,4 +43,5 @@ __all__ = [
     "roc_curves",
     "seed_result_table",
     "top_k_accuracy",
+    "worst_classes",
 ]

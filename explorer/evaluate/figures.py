@@ -11,9 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from explorer.evaluate.metrics import Evaluation
+from explorer.evaluate.metrics import Evaluation, worst_classes
 
 __all__ = ["write_figures", "write_tables"]
 
@@ -85,10 +83,9 @@ def _per_class_png(ev: Evaluation, path: Path, worst: int = 5) -> None:
     """Draw per-class F1 bars, the worst classes in red."""
     plt = _plt()
     df = ev.report.per_class
-    present = df[df["support"] > 0]
-    bad = set(present.nsmallest(worst, "f1").index)
+    bad = set(worst_classes(df, worst, "f1"))
     fig, ax = plt.subplots(figsize=(max(6, 0.3 * len(df)), 3))
-    ax.bar(df["class"], df["f1"], color=["#d62728" if i in bad else "#4c78a8" for i in df.index])
+    ax.bar(df["class"], df["f1"], color=["#d62728" if c in bad else "#4c78a8" for c in df["class"]])
     ax.set_ylim(0, 1)
     ax.set_ylabel("F1")
     ax.set_title(f"Per-class F1 (worst {worst} in red)")
@@ -118,23 +115,20 @@ def _calibration_png(ev: Evaluation, path: Path) -> None:
     plt.close(fig)
 
 
-def _history_png(history: list[Mapping[str, Any]], path: Path) -> None:
-    """Draw loss, accuracy and learning rate per epoch."""
+def _history_png(frame: Any, path: Path) -> None:
+    """Draw the training curves of explorer.charts.curves (same table, same panels) with matplotlib."""
+    from explorer.charts.curves import PANELS, SPLIT_COLOURS
+
     plt = _plt()
-    epochs = [h.get("epoch") for h in history]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
-    for ax, metric in zip(axes[:2], ("loss", "acc"), strict=True):
-        for split in ("train", "val"):
-            ys = [h.get(f"{split}_{metric}") for h in history]
-            if any(v is not None for v in ys):
-                ax.plot(epochs, [np.nan if v is None else v for v in ys], marker="o",
-                        label="train" if split == "train" else "validation")
-        ax.set_title("Loss" if metric == "loss" else "Accuracy")
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(13, 3.5))
+    for ax, (metric, (title, _)) in zip(axes, PANELS.items(), strict=True):
+        for split, rows in frame[frame["metric"] == metric].groupby("split", sort=False):
+            ax.plot(rows["epoch"], rows["value"], marker="o", color=SPLIT_COLOURS[split],
+                    label=None if metric == "lr" else split)
+        ax.set_title(title)
         ax.set_xlabel("epoch")
-        ax.legend()
-    axes[2].plot(epochs, [h.get("lr", np.nan) for h in history], marker="o", color="gray")
-    axes[2].set_title("Learning rate")
-    axes[2].set_xlabel("epoch")
+        if metric != "lr":
+            ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -143,6 +137,7 @@ def _history_png(history: list[Mapping[str, Any]], path: Path) -> None:
 def write_figures(ev: Evaluation, out: Path, history: Iterable[Mapping[str, Any]] = ()) -> list[Path]:
     """Write every figure as PNG and HTML into ``out``; returns the files written."""
     from explorer.charts import evaluate as charts
+    from explorer.charts.curves import PANELS, history_frame, training_curves
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,7 +156,8 @@ def write_figures(ev: Evaluation, out: Path, history: Iterable[Mapping[str, Any]
         ("calibration", lambda p: _calibration_png(ev, p), charts.calibration_chart(ev.calibration)),
     ]
     if history:
-        jobs.append(("training_curves", lambda p: _history_png(history, p), charts.training_curves(history)))
+        frame = history_frame(history)
+        jobs.append(("training_curves", lambda p: _history_png(frame, p), training_curves(frame, metrics=list(PANELS))))
     for name, draw, chart in jobs:
         png, html = out / f"{name}.png", out / f"{name}.html"
         draw(png)

@@ -41,6 +41,7 @@ __all__ = [
     "roc_curves",
     "seed_result_table",
     "top_k_accuracy",
+    "worst_classes",
 ]
 
 
@@ -131,6 +132,14 @@ class Report:
         rows += [(f"top-{k} accuracy", v) for k, v in sorted(self.top_k.items())]
         rows.append(("test images", float(self.n)))
         return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+def worst_classes(per_class: pd.DataFrame, n: int = 5, metric: str = "f1") -> list[str]:
+    """Names of the ``n`` classes with the lowest ``metric``, among classes with test images (ties: table order)."""
+    if metric not in ("precision", "recall", "f1"):
+        raise ValueError(f"metric must be precision, recall or f1, got {metric!r}")
+    present = per_class[per_class["support"] > 0]
+    return [str(c) for c in present.nsmallest(n, metric)["class"]]
 
 
 def top_k_accuracy(y_true: Any, y_prob: Any, k: int) -> float:

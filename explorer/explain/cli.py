@@ -27,10 +27,7 @@ def load_image(run: Any, image: str) -> torch.Tensor:
     path = Path(image)
     if not path.is_file():
         raise FileNotFoundError(f"image file not found: {image} (give a file, or test:N for a test image)")
-    try:
-        from explorer.data import preprocess_image
-    except ImportError:  # the package may not re-export it
-        from explorer.data.preprocess import preprocess_image
+    from explorer.data import preprocess_image
 
     return preprocess_image(path.read_bytes())
 

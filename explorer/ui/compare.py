@@ -22,6 +22,7 @@ from explorer.compare import (
     to_markdown,
 )
 from explorer.runs import RunInfo, list_runs, runs_root
+from explorer.ui.curves import show_training_curves
 
 
 def _stamp(info: RunInfo) -> float:
@@ -100,8 +101,10 @@ def show_curves(runs: Sequence[RunData]) -> None:
         return
     st.subheader("Training curves")
     by_epoch, by_time = st.tabs(["against epoch", "against wall time"])
-    by_epoch.altair_chart(charts.overlaid_curves(df, "epoch"), width="content")
-    by_time.altair_chart(charts.overlaid_curves(df, "time_s"), width="content")
+    with by_epoch:
+        show_training_curves(df, "cmp_curves_epoch", "epoch", ("loss", "accuracy"))
+    with by_time:
+        show_training_curves(df, "cmp_curves_time", "time_s", ("loss", "accuracy"))
 
 
 def show_per_class(comp: Comparison) -> None:

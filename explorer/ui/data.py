@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -48,21 +47,6 @@ def mean_grid(spec_json: str, ncols: int = 13) -> np.ndarray:
     means = dv.mean_images(s.train.images, s.train.labels, len(s.classes))
     means = means * (255.0 / max(float(means.max()), 1e-6))
     return dv.montage(means, ncols, scale=3)
-
-
-def styled_pixels(image: np.ndarray, digits: int = 3) -> Any:
-    """A DataFrame of pixel values with a background gradient, for st.dataframe."""
-    import pandas as pd
-
-    df = pd.DataFrame(np.asarray(image, dtype=np.float64)).round(digits)
-    return df.style.background_gradient(cmap="gray", axis=None).format(f"{{:.{digits}f}}")
-
-
-def to_display(image: np.ndarray) -> np.ndarray:
-    """Scale any 2-D array to uint8 0..255 (min..max) for st.image."""
-    image = np.asarray(image, dtype=np.float64)
-    lo, hi = image.min(), image.max()
-    return ((image - lo) / (hi - lo if hi > lo else 1.0) * 255).round().astype(np.uint8)
 
 
 def show_image_error(exc: Exception) -> None:

@@ -21,6 +21,7 @@ from explorer.predict import (
     predict_image,
 )
 from explorer.runs import RunInfo, open_run, runs_root
+from explorer.ui.jobs import job_manager
 from explorer.ui.progress import epoch_fraction, number
 
 CANVAS_SIZE = 280
@@ -38,14 +39,6 @@ def clear_canvas() -> None:
     """Button callback: a new canvas key remounts an empty canvas; forget the last drawing."""
     st.session_state["draw_canvas_n"] = st.session_state.get("draw_canvas_n", 0) + 1
     st.session_state.pop("last_drawing", None)
-
-
-@st.cache_resource(show_spinner=False)
-def job_manager() -> Any:
-    """The process-wide training JobManager (one per server process)."""
-    from explorer.train import JobManager
-
-    return JobManager()
 
 
 def offer_quick_training(key: str = "draw_train_quick") -> None:

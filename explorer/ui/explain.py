@@ -21,6 +21,7 @@ from explorer.explain import (
     heatmap_rgb,
     overlay,
 )
+from explorer.explain.view import feature_grid
 from explorer.ui.run_picker import file_stamp, page_link_if_exists
 
 METHOD_TITLES = {
@@ -194,20 +195,6 @@ def method_panels(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] 
                               scale=scale)
 
 
-def grid(maps: np.ndarray, ncols: int = 8, scale: int = 3, pad: int = 1) -> np.ndarray:
-    """Tile (C, h, w) maps, each normalised to [0, 1], into one uint8 grey image."""
-    c, h, w = maps.shape
-    rows = -(-c // ncols)
-    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), 255, dtype=np.uint8)
-    for i in range(c):
-        m = maps[i].astype(np.float32)
-        lo, hi = float(m.min()), float(m.max())
-        m = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
-        r, q = divmod(i, ncols)
-        out[r * (h + pad) : r * (h + pad) + h, q * (w + pad) : q * (w + pad) + w] = (m * 255).round()
-    return out.repeat(scale, axis=0).repeat(scale, axis=1)
-
-
 def feature_map_grid(model: Any, x: Any, layer: str, limit: int = 64, ncols: int = 8) -> None:
     """Show a layer's channels for this image, the most active first."""
     try:
@@ -217,7 +204,7 @@ def feature_map_grid(model: Any, x: Any, layer: str, limit: int = 64, ncols: int
         return
     shown = fm.ordered(limit)
     scale = max(1, 48 // max(shown.shape[1], 1))
-    st.image(grid(shown, ncols=ncols, scale=scale),
+    st.image(feature_grid(shown, ncols=ncols, scale=scale),
              caption=f"{layer}: {len(shown)} of {fm.maps.shape[0]} channels, most active first "
                      f"(each scaled to its own min..max)")
 
@@ -229,7 +216,7 @@ def first_filters(model: Any, ncols: int = 8) -> None:
     except ExplainError as exc:
         st.warning(str(exc))
         return
-    st.image(grid(w.mean(axis=1), ncols=ncols, scale=max(1, 32 // w.shape[-1])),
+    st.image(feature_grid(w.mean(axis=1), ncols=ncols, scale=max(1, 32 // w.shape[-1])),
              caption=f"{name}: {w.shape[0]} filters of {w.shape[2]}×{w.shape[3]}")
 
 
@@ -250,5 +237,5 @@ def weights_stamp(run: Any) -> float:
 
 
 __all__ = ["METHOD_TITLES", "SOURCES", "as_image", "cached_explanation", "explanation_panel",
-           "feature_map_grid", "first_filters", "grid", "heatmap_rgb", "image_from_upload", "layer_options",
+           "feature_map_grid", "first_filters", "heatmap_rgb", "image_from_upload", "layer_options",
            "method_panels", "model_or_error", "pick_input", "show_image", "top_k_frame", "weights_stamp"]

@@ -181,6 +181,6 @@ def summary_or_error(name: str, letters: bool, size: tuple[int, int, int], class
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_architecture_row(name: str) -> dict:
     """One comparison row, computed once per model."""
-    from explorer.inspect.compare import architecture_row
+    from explorer.inspect.lineage import architecture_row
 
     return architecture_row(name)

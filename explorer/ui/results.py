@@ -115,46 +115,13 @@ def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
     for col, (label, value) in zip(st.columns(len(rows[0])), rows[0], strict=True):
         col.metric(label, f"{value:.2%}")
     train_s = m.get("train_time_s")
-    rows[1] += [("Test images", f"{r.n:,}"), ("Training time", _duration(train_s) if train_s is not None else "—")]
+    rows[1] += [("Test images", f"{r.n:,}"), ("Training time", charts.duration_text(train_s) if train_s is not None else "—")]
     for col, (label, value) in zip(st.columns(5), rows[1], strict=False):
         col.metric(label, value)
     st.caption(f"Device: {m.get('device') or 'not recorded'}. Precision, recall and F1: macro = mean over classes, "
                "weighted = by each class's number of test images.")
     for note in r.notes:
         st.caption(note)
-
-
-def training_curves(history: list[dict[str, Any]], key: str) -> None:
-    """Loss, accuracy (train vs validation) and learning rate per epoch, one column each (fits any width)."""
-    chart = charts.training_curves(history)  # hconcat of three panels; the concat holds their shared data
-    panels = chart.hconcat
-    for i, (col, panel) in enumerate(zip(st.columns(len(panels)), panels, strict=True)):
-        col.altair_chart(panel.properties(data=charts.history_frame(history), width="container"), key=f"{key}_{i}")
-
-
-def _duration(seconds: float) -> str:
-    """Seconds as '42.0 s', '3 min 05 s' or '1 h 02 min'."""
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.1f} s"
-    if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60):02d} s"
-    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
-
-
-def selected_cell(event: Any) -> tuple[int, int] | None:
-    """(true index, predicted index) of the clicked confusion cell from st.altair_chart's event, or None."""
-    try:
-        selection = event["selection"] if isinstance(event, dict) else event.selection
-        points = selection[charts.CONFUSION_SELECTION]
-    except (AttributeError, KeyError, TypeError):
-        return None
-    if not points:
-        return None
-    p = points[0]
-    if "true_index" in p and "predicted_index" in p:
-        return int(p["true_index"]), int(p["predicted_index"])
-    return None
 
 
 def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int, int]:
@@ -164,7 +131,7 @@ def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int
     the selectboxes once, so the boxes and the chart never disagree. Default: the most confused cell.
     """
     names = ev.report.classes
-    cell = selected_cell(st.session_state.get(chart_key))
+    cell = charts.selected_cell(st.session_state.get(chart_key))
     if cell is not None and cell != st.session_state.get(f"{key}_clicked"):
         st.session_state[f"{key}_true"], st.session_state[f"{key}_pred"] = names[cell[0]], names[cell[1]]
     st.session_state[f"{key}_clicked"] = cell
@@ -215,33 +182,6 @@ def mistakes_gallery(names: list[str], y_true: np.ndarray, y_prob: np.ndarray, i
     image_gallery(images, idx, [f"{names[y_true[i]]}→{names[pred[i]]} {y_prob[i, pred[i]]:.2f}" for i in idx])
 
 
-def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The most-confused pairs as shown: pair, each direction, total and share (percent)."""
-    out = pairs[["pair", "a_as_b", "b_as_a", "total", "share"]].copy()
-    out = out.rename(columns={"a_as_b": "first as second", "b_as_a": "second as first", "share": "share %"})
-    out["share %"] = (100 * out["share %"]).round(2)
-    return out
-
-
-def curve_areas(ev: Evaluation) -> pd.DataFrame:
-    """One row per class and average: ROC AUC and average precision."""
-    roc, pr = ev.roc.area, ev.pr.area
-    names = list(dict.fromkeys([*roc, *pr]))
-    return pd.DataFrame({"curve": names, "ROC AUC": [roc.get(n, np.nan) for n in names],
-                         "average precision": [pr.get(n, np.nan) for n in names]})
-
-
-def per_class_table(per_class: Any, worst: int = 5) -> Any:
-    """A Styler of the per-class report: the ``worst`` classes by F1 shaded red (st.dataframe sorts it)."""
-    present = per_class[per_class["support"] > 0]
-    bad = set(present.nsmallest(worst, "f1").index)
-
-    def shade(row: Any) -> list[str]:
-        return ["background-color: #f8d7da" if row.name in bad else ""] * len(row)
-
-    return per_class.style.apply(shade, axis=1).format({"precision": "{:.4f}", "recall": "{:.4f}", "f1": "{:.4f}"})
-
-
 def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFrame:
     """The seed report's result table with one row per saved run that has test predictions (percent)."""
     rows = []
@@ -258,14 +198,3 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
                      "precision": getattr(rep, f"precision_{average}"), "recall": getattr(rep, f"recall_{average}"),
                      "f1": getattr(rep, f"f1_{average}")})
     return seed_result_table(rows, average=average)
-
-
-def seed_table_style(table: pd.DataFrame) -> Any:
-    """A Styler of the seed table: two decimals, blank for unpublished figures, your runs shaded."""
-    shown = table.drop(columns=["run_id"])
-
-    def shade(row: Any) -> list[str]:
-        return ["background-color: #e8f0fe" if row["source"] == "your run" else ""] * len(row)
-
-    return shown.style.apply(shade, axis=1).format("{:.2f}", subset=["accuracy", "precision", "recall", "f1"],
-                                                   na_rep="")

@@ -22,10 +22,8 @@ def run_label(info: RunInfo) -> str:
 
 
 def page_link_if_exists(page: str, label: str, icon: str | None = None) -> None:
-    """st.page_link to app_pages/<page>.py when the app's navigation has that page; otherwise (a page
-    run on its own, as in AppTest) the text says where to go."""
-    if not (ROOT / "app_pages" / f"{page}.py").is_file():
-        return
+    """st.page_link to app_pages/<page>.py; where the app's navigation is not running (a page run on
+    its own, as in AppTest) the text says where to go."""
     try:
         st.page_link(f"app_pages/{page}.py", label=label, icon=icon)
     except StreamlitAPIException:

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.charts.curves import history_frame
 from explorer.config import (
     AMP_MODES,
     EARLY_METRICS,
@@ -22,16 +23,11 @@ from explorer.config import (
     TrainConfig,
 )
 from explorer.runs import Run, list_runs, open_run
-from explorer.train.jobs import JobManager
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES
+from explorer.ui.curves import show_training_curves
+from explorer.ui.jobs import job_manager
 from explorer.ui.progress import clamp01, epoch_fraction, number
-
-
-@st.cache_resource(show_spinner=False)
-def job_manager() -> JobManager:
-    """The process-wide job manager (one per Streamlit server)."""
-    return JobManager()
 
 
 @st.cache_data(show_spinner=False)
@@ -153,8 +149,6 @@ def _fmt_s(value: Any) -> str:
 
 def run_panel(run: Run) -> None:
     """Progress bars, numbers and curves of one run (live or finished)."""
-    from explorer.charts.train import history_chart
-
     st_ = run.status
     state = st_["status"]
     epochs, epoch = int(number(st_.get("epochs"))), int(number(st_.get("epoch")))
@@ -188,7 +182,7 @@ def run_panel(run: Run) -> None:
     c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
     hist = run.history()
     if hist:
-        st.altair_chart(history_chart(hist), width="stretch")
+        show_training_curves(history_frame(hist), metrics=("loss", "accuracy"))
 
 
 def live_panel(root: str) -> None:

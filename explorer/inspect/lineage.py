@@ -1,8 +1,7 @@
-"""Several architectures in one table: reference cost and accuracy, and cost as letters models."""
+"""The classic lineage of architectures, one row each: reference cost and accuracy, and cost as letters models."""
 
 from __future__ import annotations
 
-import pandas as pd
 import torch
 
 from explorer.inspect.summary import summarize
@@ -27,8 +26,3 @@ def architecture_row(name: str) -> dict:
         "letters policy": card.letters.policy, "letters input": "×".join(map(str, card.letters.input_size)),
         "letters params": let.params, "letters MMACs": let.macs / 1e6,
     }
-
-
-def compare_architectures(names: list[str]) -> pd.DataFrame:
-    """The comparison table for `names` (registry names), in the given order."""
-    return pd.DataFrame([architecture_row(n) for n in names])

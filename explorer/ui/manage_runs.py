@@ -1,0 +1,59 @@
+"""The Train page's manage-runs panel: the runs table, rename, tag, delete, export and import."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from explorer.runs import RunInfo, delete_run, export_run, import_run, list_runs, rename_run, tag_run
+
+
+def _runs_table(infos: list[RunInfo]) -> list[dict]:
+    """One row per run as the panel shows it: id, name, model, data, status, epochs, accuracies, tags."""
+    return [{"run": r.run_id, "name": r.name, "model": r.model, "data": r.dataset, "status": r.status,
+             "epochs": f"{r.epochs_done}/{r.epochs}", "best val acc": r.best_val_acc, "test acc": r.test_acc,
+             "tags": ", ".join(r.tags)} for r in infos]  # fmt: skip
+
+
+def _actions(pick: str, root: str) -> None:
+    """Rename, tag, delete (confirmed) and export the chosen run."""
+    c1, c2, c3 = st.columns(3)
+    new_name = c1.text_input("New name", key="manage_name")
+    if c1.button("Rename", disabled=not new_name):
+        rename_run(pick, new_name, root)
+        st.rerun()
+    tag = c2.text_input("Add tag", key="manage_tag")
+    if c2.button("Tag", disabled=not tag):
+        tag_run(pick, add=[tag], root=root)
+        st.rerun()
+    sure_key = f"manage_sure_{pick}"  # a confirmation belongs to the run it names
+    sure = c3.checkbox(f"Yes, delete {pick}", key=sure_key)
+    if c3.button("Delete", disabled=not sure, type="secondary") and sure:
+        try:
+            delete_run(pick, root, confirm=True)
+            st.session_state.pop(sure_key, None)
+            st.rerun()
+        except ValueError as exc:
+            st.error(str(exc))
+    if st.button("Prepare export zip"):
+        path = export_run(pick, tempfile.mkdtemp(), root)
+        st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, mime="application/zip")
+
+
+def manage_runs_panel(root: str) -> None:
+    """An expander to rename, tag, delete, export and import the runs under ``root``."""
+    with st.expander("Manage runs (rename, tag, delete, export, import)"):
+        infos = list_runs(root)
+        if infos:
+            st.dataframe(_runs_table(infos), hide_index=True, width="stretch")
+            _actions(st.selectbox("Run", [r.run_id for r in infos], key="manage_run"), root)
+        upload = st.file_uploader("Import a run zip", type=["zip"], key="manage_import")
+        if upload is not None and st.button("Import"):
+            tmp = Path(tempfile.mkdtemp()) / "run.zip"
+            tmp.write_bytes(upload.getvalue())
+            try:
+                st.success(f"Imported {import_run(tmp, root).run_id}")
+            except ValueError as exc:
+                st.error(str(exc))
