@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import page_path
-from tests.page_runs import make_run
+from tests.run_fixtures import make_page_run as make_run
 
 
 @pytest.fixture(scope="module")
