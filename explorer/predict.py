@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from torch import nn
 
-import explorer.models.zoo  # noqa: F401  (fills the registry at import: its lazy fill races between threads)
 from explorer.data import preprocess_image
 from explorer.runs import Run, RunInfo, list_runs, open_run
 

@@ -1,5 +1,10 @@
-"""The model registry: every architecture of the seed documents, with its card."""
+"""The model registry: every architecture of the seed documents, with its card.
 
+Package face: re-exports the registry and imports the model modules eagerly (as timm does), so
+every entry is registered before any caller can list or build one.
+"""
+
+from explorer.models import zoo  # noqa: F401  (model modules register themselves on import)
 from explorer.models.registry import (
     POLICIES,
     Adaptation,
