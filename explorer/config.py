@@ -77,7 +77,7 @@ class TrainConfig:
     epochs: int = _f(3, label="Epochs", help="training epochs", lo=1, hi=1000, why="zero epochs would train nothing")
     batch_size: int = _f(128, label="Batch size", help="images per step", lo=1, hi=65536)
     optimizer: str = _f("sgd", label="Optimizer", help="optimizer", choices=OPTIMIZERS)
-    lr: float = _f(0.05, label="Learning rate", help="peak learning rate", lo=0.0, hi=10.0, lo_open=True)
+    lr: float = _f(0.05, label="Learning rate", help="peak learning rate", lo=0.0, hi=1e6, lo_open=True)
     momentum: float = _f(0.9, label="Momentum (SGD)", help="SGD momentum", lo=0.0, hi=1.0, hi_open=True)
     nesterov: bool = _f(True, label="Nesterov", help="Nesterov momentum (SGD)")
     weight_decay: float = _f(5e-4, label="Weight decay", help="L2 weight decay (not on biases and norms)", lo=0.0,
