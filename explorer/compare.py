@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import explorer.models.zoo  # noqa: F401  (fills the registry at import: its lazy fill races between threads)
 from explorer.runs import Predictions, Run, config_classes, open_run
 
 __all__ = [

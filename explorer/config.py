@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replace
 from typing import Any
+
+from explorer.data.spec import Augment, DataSpec
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
@@ -25,9 +27,23 @@ INITS = ("default", "he")
 EARLY_METRICS = ("val_loss", "val_acc")
 
 
-def default_data() -> dict[str, Any]:
-    """The default data spec (built-in letters), as a plain dict."""
-    return {"name": "letters-builtin", "root": None, "size": None, "seed": 0, "val_fraction": 0.1, "gen_seed": 0}
+SEED_MAX = 2**31 - 1
+
+
+def default_data() -> DataSpec:
+    """The default data spec (built-in letters)."""
+    return DataSpec()
+
+
+def _f(default: Any = MISSING, *, help: str, label: str = "", lo: float | None = None, hi: float | None = None,
+       lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] = (), why: str = "",
+       cli: bool = True, factory: Any = MISSING, alias: str = "") -> Any:
+    """A dataclass field whose metadata (help, bounds, choices) drives validate(), the CLI and the form."""
+    meta = {"help": help, "label": label, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open,
+            "choices": choices, "why": why, "cli": cli, "alias": alias}
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -55,40 +71,60 @@ class Stage:
 class TrainConfig:
     """Everything a training run needs: model, data, recipe, precision, seed, device."""
 
-    model: str = "small_cnn"
-    data: dict[str, Any] = field(default_factory=default_data)
-    name: str = ""
-    epochs: int = 3
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    schedule: str = "onecycle"
-    warmup_epochs: float = 0.0
-    step_size: int = 0  # "step": epochs between LR drops (0 = a third of the epochs)
-    gamma: float = 0.1  # "step": LR factor at each drop
-    plateau_factor: float = 0.5  # "plateau": LR factor when the val loss stalls
-    plateau_patience: int = 1
-    label_smoothing: float = 0.0
-    early_stopping_metric: str = "val_loss"
-    early_stopping_patience: int = 0  # 0 = off
-    transfer: str = "scratch"
-    pretrained: bool = False  # ImageNet weights from the local cache when there (else from scratch, said plainly)
-    unfreeze_last_n: int = 0
-    backbone_lr_mult: float = 0.1
-    stages: tuple[Stage, ...] = ()
-    head: str = "default"
-    dropout: float = 0.0
-    head_hidden: tuple[int, ...] = (256, 128)
-    init: str = "default"
-    augment: dict[str, Any] | None = None
-    amp: str = "none"
-    channels_last: bool = False
-    compile: bool = False
-    seed: int = 0
-    device: str = "auto"
+    model: str = _f("small_cnn", label="Model", help="registry model name, e.g. small_cnn or resnet18")
+    data: DataSpec = _f(factory=DataSpec, help="which dataset and split", cli=False)
+    name: str = _f("", label="Run name (optional)", help="run name (made safe)", cli=False)
+    epochs: int = _f(3, label="Epochs", help="training epochs", lo=1, hi=1000, why="zero epochs would train nothing")
+    batch_size: int = _f(128, label="Batch size", help="images per step", lo=1, hi=65536)
+    optimizer: str = _f("sgd", label="Optimizer", help="optimizer", choices=OPTIMIZERS)
+    lr: float = _f(0.05, label="Learning rate", help="peak learning rate", lo=0.0, hi=1e6, lo_open=True)
+    momentum: float = _f(0.9, label="Momentum (SGD)", help="SGD momentum", lo=0.0, hi=1.0, hi_open=True)
+    nesterov: bool = _f(True, label="Nesterov", help="Nesterov momentum (SGD)")
+    weight_decay: float = _f(5e-4, label="Weight decay", help="L2 weight decay (not on biases and norms)", lo=0.0,
+                             hi=1.0)
+    schedule: str = _f("onecycle", label="LR schedule", help="learning-rate schedule", choices=SCHEDULES)
+    warmup_epochs: float = _f(0.0, label="Warmup epochs", help="linear LR warmup, in epochs", lo=0.0, hi=100.0,
+                              alias="--warmup")
+    step_size: int = _f(0, label="Step size", help="'step' schedule: epochs between LR drops (0 = a third of the "
+                        "epochs)", lo=0, hi=1000)
+    gamma: float = _f(0.1, label="Step gamma", help="'step' schedule: LR factor at each drop", lo=0.0, hi=1.0,
+                      lo_open=True)
+    plateau_factor: float = _f(0.5, label="Plateau factor", help="'plateau' schedule: LR factor when the val loss "
+                               "stalls", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    plateau_patience: int = _f(1, label="Plateau patience", help="'plateau' schedule: epochs without improvement "
+                               "before the LR drops", lo=0, hi=100)
+    label_smoothing: float = _f(0.0, label="Label smoothing", help="label smoothing of the cross-entropy", lo=0.0,
+                                hi=1.0, hi_open=True)
+    early_stopping_metric: str = _f("val_loss", label="Early stopping on", help="early stopping metric",
+                                    choices=EARLY_METRICS, alias="--early-stopping")
+    early_stopping_patience: int = _f(0, label="Patience (0 = off)", help="early stopping patience in epochs "
+                                      "(0 = off)", lo=0, hi=100, alias="--patience")
+    transfer: str = _f("scratch", label="Transfer mode", help="what trains", choices=TRANSFER_MODES)
+    pretrained: bool = _f(False, label="ImageNet weights (local cache only)", help="ImageNet weights from the "
+                          "local cache when there (else from scratch, said plainly)")
+    unfreeze_last_n: int = _f(0, label="Unfreeze last N layers", help="transfer 'last_n': parameterised layers "
+                              "to unfreeze", lo=0, hi=10000, alias="--unfreeze-last")
+    backbone_lr_mult: float = _f(0.1, label="Backbone LR x (fine-tune)", help="transfer 'finetune': backbone LR "
+                                 "factor", lo=0.0, hi=10.0, lo_open=True)
+    stages: tuple[Stage, ...] = _f((), help="stages of a multi-stage run", cli=False)
+    head: str = _f("default", label="Head", help="classifier head", choices=HEADS)
+    dropout: float = _f(0.0, label="Dropout (head)", help="dropout in the head", lo=0.0, hi=1.0, hi_open=True)
+    head_hidden: tuple[int, ...] = _f((256, 128), help="'mlp_dropout' head: hidden layer widths", lo=1, hi=65536,
+                                      cli=False)
+    init: str = _f("default", label="Init", help="weight init when training from scratch", choices=INITS)
+    augment: Augment | None = _f(None, help="batch augmentation (None = off)", cli=False)
+    amp: str = _f("none", label="Mixed precision (GPU)", help="mixed precision (GPU)", choices=AMP_MODES)
+    channels_last: bool = _f(False, label="channels_last", help="channels_last memory format")
+    compile: bool = _f(False, label="torch.compile", help="torch.compile the model")
+    seed: int = _f(0, label="Seed", help="random seed", lo=0, hi=SEED_MAX)
+    device: str = _f("auto", help="auto (default), cpu, cuda, cuda:N")
+
+    def __post_init__(self) -> None:
+        """Accept the dict forms of data and augment (config.json of existing runs) and store them typed."""
+        if not isinstance(self.data, DataSpec):
+            object.__setattr__(self, "data", DataSpec.from_dict(self.data or {}))
+        if self.augment is not None and not isinstance(self.augment, Augment):
+            object.__setattr__(self, "augment", Augment.from_dict(self.augment))
 
     # ---- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +132,8 @@ class TrainConfig:
         d = asdict(self)
         d["stages"] = [s.to_dict() for s in self.stages]
         d["head_hidden"] = list(self.head_hidden)
+        d["data"] = self.data.to_dict()
+        d["augment"] = self.augment.to_dict() if self.augment is not None else None
         return d
 
     @classmethod
@@ -107,10 +145,6 @@ class TrainConfig:
             d["stages"] = tuple(s if isinstance(s, Stage) else Stage.from_dict(s) for s in d["stages"] or ())
         if "head_hidden" in d:
             d["head_hidden"] = tuple(int(v) for v in d["head_hidden"])
-        if "data" in d and d["data"] is not None and not isinstance(d["data"], dict):
-            d["data"] = d["data"].to_dict()
-        if "data" in d:
-            d["data"] = {**default_data(), **(d["data"] or {})}
         return cls(**d)
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -136,29 +170,16 @@ class TrainConfig:
         train_size: images in the training split (refuses a larger batch); num_trainable_layers:
         parameterised layers in the model (refuses unfreezing more than it has).
         """
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("transfer", self.transfer, TRANSFER_MODES)
-        _choice("amp", self.amp, AMP_MODES)
-        _choice("head", self.head, HEADS)
-        _choice("init", self.init, INITS)
-        _choice("early_stopping_metric", self.early_stopping_metric, EARLY_METRICS)
-        if not isinstance(self.model, str) or not self.model.strip():
+        for f in fields(self):
+            if f.name in ("epochs", "lr") and self.stages:
+                continue  # the stages carry them
+            check_field(f, f.name, getattr(self, f.name))
+        if not self.model.strip():
             raise ValueError("model must be a registry name, e.g. small_cnn or resnet18")
-        _whole("batch_size", self.batch_size, 1)
-        _whole("seed", self.seed, 0)
-        _whole("early_stopping_patience", self.early_stopping_patience, 0)
-        _whole("step_size", self.step_size, 0)
-        _whole("plateau_patience", self.plateau_patience, 0)
-        _whole("unfreeze_last_n", self.unfreeze_last_n, 0)
-        if not self.stages:
-            _whole("epochs", self.epochs, 1, "zero epochs would train nothing")
-            _positive("lr", self.lr)
+        own = {f.name: f for f in fields(self)}
         for i, s in enumerate(self.stages):
-            _whole(f"stage {i + 1} ({s.name}) epochs", s.epochs, 1, "zero epochs would train nothing")
-            _positive(f"stage {i + 1} ({s.name}) lr", s.lr)
-            _choice(f"stage {i + 1} ({s.name}) transfer", s.transfer, TRANSFER_MODES)
-            _whole(f"stage {i + 1} ({s.name}) unfreeze_last_n", s.unfreeze_last_n, 0)
+            for key in ("epochs", "lr", "transfer", "unfreeze_last_n"):
+                check_field(own[key], f"stage {i + 1} ({s.name}) {key}", getattr(s, key))
         for st in self.stage_list():
             if st.transfer == "last_n" and st.unfreeze_last_n < 1:
                 raise ValueError("transfer 'last_n' needs unfreeze_last_n >= 1 (how many layers to unfreeze)")
@@ -167,17 +188,9 @@ class TrainConfig:
                     f"cannot unfreeze the last {st.unfreeze_last_n} layers of {self.model}: it has only "
                     f"{num_trainable_layers} parameterised layers"
                 )
-        _range("momentum", self.momentum, 0.0, 1.0, hi_open=True)
-        _range("weight_decay", self.weight_decay, 0.0, math.inf)
-        _range("label_smoothing", self.label_smoothing, 0.0, 1.0, hi_open=True)
-        _range("dropout", self.dropout, 0.0, 1.0, hi_open=True)
-        _range("warmup_epochs", self.warmup_epochs, 0.0, math.inf)
         if self.warmup_epochs >= max(1, self.total_epochs) and self.warmup_epochs > 0:
             raise ValueError(f"warmup_epochs ({self.warmup_epochs}) must be shorter than the run ({self.total_epochs} epochs)")
-        _range("gamma", self.gamma, 0.0, 1.0, lo_open=True)
-        _range("plateau_factor", self.plateau_factor, 0.0, 1.0, lo_open=True, hi_open=True)
-        _range("backbone_lr_mult", self.backbone_lr_mult, 0.0, math.inf, lo_open=True)
-        if any(int(h) < 1 for h in self.head_hidden) or (self.head == "mlp_dropout" and not self.head_hidden):
+        if self.head == "mlp_dropout" and not self.head_hidden:
             raise ValueError(f"head_hidden must be positive layer widths, got {list(self.head_hidden)}")
         if self.nesterov and self.optimizer == "sgd" and self.momentum <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
@@ -188,14 +201,6 @@ class TrainConfig:
                 f"batch_size {self.batch_size} is larger than the training data ({train_size} images); "
                 f"use at most {train_size}"
             )
-        if self.augment is not None:
-            from explorer.data import Augment
-
-            Augment.from_dict(self.augment)
-        if self.data:
-            from explorer.data import DataSpec
-
-            DataSpec.from_dict(self.data)
         return self
 
 
@@ -211,21 +216,40 @@ def _choice(label: str, value: Any, options: tuple[str, ...]) -> None:
         raise ValueError(f"{label} must be one of {', '.join(options)}; got {value!r}")
 
 
-def _whole(label: str, value: Any, low: int, why: str = "") -> None:
+def check_field(f: Field, label: str, value: Any) -> None:
+    """Check one value against its field's metadata (type, choices, bounds); ValueError names the rule."""
+    meta, kind = f.metadata, str(f.type)
+    if meta.get("choices"):
+        _choice(label, value, meta["choices"])
+    elif kind == "bool" and not isinstance(value, bool):
+        raise ValueError(f"{label} must be true or false, got {value!r}")
+    elif kind == "str" and not isinstance(value, str):
+        raise ValueError(f"{label} must be text, got {value!r}")
+    elif kind == "int":
+        _whole(label, value, int(meta["lo"]), meta.get("why", ""), hi=meta["hi"])
+    elif kind == "float":
+        _range(label, value, meta["lo"], meta["hi"], meta["lo_open"], meta["hi_open"])
+    elif kind.startswith("tuple[int"):
+        if not isinstance(value, tuple | list) or len(value) > 16:
+            raise ValueError(f"{label} must be a list of at most 16 whole numbers, got {value!r}")
+        for v in value:
+            _whole(label, v, int(meta["lo"]), hi=meta["hi"])
+
+
+def _whole(label: str, value: Any, low: int, why: str = "", hi: float | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         extra = f" ({why})" if why and isinstance(value, int) and value < low else ""
         raise ValueError(f"{label} must be a whole number >= {low}, got {value!r}{extra}")
-
-
-def _positive(label: str, value: Any) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{label} must be a finite number > 0, got {value!r}")
+    if hi is not None and value > hi:
+        raise ValueError(f"{label} must be a whole number <= {int(hi)}, got {value!r}")
 
 
 def _range(label: str, value: Any, lo: float, hi: float, lo_open: bool = False, hi_open: bool = False) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
         ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
     if not ok:
+        if lo == 0 and lo_open and not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{label} must be a finite number > 0, got {value!r}")
         lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
-        raise ValueError(f"{label} must be in {lb}{lo}, {hi}{rb}, got {value!r}")
+        raise ValueError(f"{label} must be in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")

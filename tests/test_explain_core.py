@@ -279,3 +279,12 @@ def test_concurrent_explanations_on_one_shared_model():
     assert not errors
     assert len(maps) == 15 and all(np.allclose(m, ref, atol=1e-5) for m in maps)
     assert all(not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks for m in model.modules())
+
+
+def test_every_attribution_class_carries_its_title():
+    from explorer.explain import METHODS, method_title
+
+    titles = {name: cls.title for name, cls in METHODS.items()}
+    assert titles["gradcam"] == "Grad-CAM" and titles["integrated_gradients"] == "Integrated Gradients"
+    assert all(titles.values()) and len(set(titles.values())) == len(titles)
+    assert method_title("guided_gradcam") == "Guided Grad-CAM" and method_title("nope") == "nope"

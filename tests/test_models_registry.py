@@ -53,6 +53,24 @@ def test_every_card_is_complete():
 
 
 @pytest.mark.parametrize("name", list_models())
+def test_card_names_first_conv_and_classifier_of_the_built_net(name):
+    card = get_card(name)
+    for in_chans, small in ((card.letters.input_size[0], card.letters.policy == "stem"), (3, False)):
+        with torch.device("meta"):
+            net = build_model(name, num_classes=7, in_chans=in_chans, small_input=small)
+        first = net.get_submodule(card.first_conv)
+        assert isinstance(first, torch.nn.Conv2d) and first.in_channels == in_chans
+        convs = [n for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d)]
+        assert convs[0] == card.first_conv, (name, convs[:2])
+        head = net.get_submodule(card.classifier)
+        assert isinstance(head, torch.nn.Linear | torch.nn.Conv2d), type(head)
+        out = head.out_features if isinstance(head, torch.nn.Linear) else head.out_channels
+        assert out == 7
+        if isinstance(head, torch.nn.Conv2d):  # only the all-convolutional nets end in a 1x1 conv
+            assert card.family in ("SqueezeNet", "NiN") and head.kernel_size == (1, 1)
+
+
+@pytest.mark.parametrize("name", list_models())
 def test_letters_models_take_28x28(name):
     with torch.device("meta"):
         model = build_letters_model(name)

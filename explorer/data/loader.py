@@ -10,54 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-@dataclass(frozen=True)
-class Augment:
-    """Random per-sample geometric augmentation, applied on the device to whole batches."""
-
-    rotation_deg: float = 10.0  # rotation uniform in +-rotation_deg
-    zoom: float = 0.1  # scale uniform in 1 +- zoom
-    shift: float = 0.1  # translation uniform in +- shift x image size, per axis
-    shear_deg: float = 0.0  # horizontal shear uniform in +- shear_deg
-    elastic: float = 0.0  # max smooth elastic displacement, in pixels (0 = off)
-    hflip: float = 0.0  # probability of a horizontal flip (0 for letters: see the module docstring)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"Augment.{f.name} must be a finite number >= 0, got {value!r}")
-        if self.zoom >= 1:
-            raise ValueError(f"Augment.zoom must be < 1, got {self.zoom}")
-        if self.hflip > 1:
-            raise ValueError(f"Augment.hflip is a probability (0..1), got {self.hflip}")
-
-    @property
-    def enabled(self) -> bool:
-        """True if any augmentation is switched on."""
-        return any(getattr(self, f.name) > 0 for f in fields(self))
-
-    def to_dict(self) -> dict[str, float]:
-        """Plain dict for JSON configs."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> Augment:
-        """Build from a dict made by to_dict (unknown keys are an error)."""
-        d = dict(d or {})
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown Augment keys {sorted(unknown)}; valid keys: {sorted(names)}")
-        return cls(**{k: float(v) for k, v in d.items()})
+from explorer.data.spec import Augment
 
 
 @lru_cache(maxsize=8)

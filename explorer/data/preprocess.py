@@ -16,12 +16,15 @@ uploads, the built-in generator and scikit-learn's digits -- so that they all lo
 from __future__ import annotations
 
 import io
+import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import torch
 
 SIZE = 28  # output frame (pixels)
 MARGIN = 2  # empty border kept around the letter's bounding box (pixels)
@@ -118,7 +121,8 @@ def to_gray(image: Any) -> np.ndarray:
         image = load_image_bytes(bytes(image))
     if isinstance(image, Image.Image):
         return _gray_from_pil(image)
-    if isinstance(image, torch.Tensor):
+    torch_mod = sys.modules.get("torch")  # a tensor can only exist once torch is imported
+    if torch_mod is not None and isinstance(image, torch_mod.Tensor):
         image = image.detach().cpu().numpy()
     if not isinstance(image, np.ndarray):
         raise ImageError(
@@ -240,4 +244,6 @@ def preprocess_image(image: Any, center: str = "box") -> torch.Tensor:
 
     Raises ImageError for unusable input and BlankImageError ("draw a letter") when there is no ink.
     """
+    import torch
+
     return torch.from_numpy(preprocess_array(image, center=center)).float().div_(255.0).unsqueeze(0)

@@ -15,6 +15,7 @@ from explorer.explain.core import (
     first_layer_filters,
     get_layer,
     heatmap_rgb,
+    method_title,
     model_guard,
     normalize_map,
     overlay,
@@ -24,6 +25,7 @@ from explorer.explain.core import (
 
 __all__ = [
     "METHODS",
+    "method_title",
     "Attribution",
     "ExplainError",
     "Explanation",

@@ -29,6 +29,7 @@ from explorer.models.inference import model_lock, probabilities, softmax_output
 
 __all__ = [
     "METHODS",
+    "method_title",
     "Attribution",
     "ExplainError",
     "Explanation",
@@ -279,6 +280,7 @@ class Attribution:
     """
 
     name: ClassVar[str] = ""
+    title: ClassVar[str] = ""  # how the UI and reports name the method, e.g. "Grad-CAM"
     uses_layer: ClassVar[bool] = False
     # captum's first forward call is on the original image (not on scaled/perturbed copies)
     first_call_is_input: ClassVar[bool] = True
@@ -354,6 +356,7 @@ class GradCAM(Attribution):
     """Grad-CAM (captum LayerGradCam): channel weights = mean gradient, ReLU of the weighted sum."""
 
     name = "gradcam"
+    title = "Grad-CAM"
     uses_layer = True
     reduce = "relu"
 
@@ -368,6 +371,7 @@ class GuidedGradCAM(Attribution):
     """Guided Grad-CAM (captum GuidedGradCam): guided backprop × upsampled Grad-CAM."""
 
     name = "guided_gradcam"
+    title = "Guided Grad-CAM"
     uses_layer = True
 
     def attribute(self, x: torch.Tensor) -> torch.Tensor:
@@ -385,6 +389,7 @@ class SaliencyMap(Attribution):
     """Saliency (captum Saliency): |d logit / d input|."""
 
     name = "saliency"
+    title = "Saliency"
 
     def attribute(self, x: torch.Tensor) -> torch.Tensor:
         """Return the (1, C, H, W) absolute input gradient."""
@@ -397,6 +402,7 @@ class IntegratedGradientsMap(Attribution):
     """Integrated Gradients (captum) from a black baseline."""
 
     name = "integrated_gradients"
+    title = "Integrated Gradients"
     first_call_is_input = False
     n_steps: ClassVar[int] = 32
 
@@ -413,6 +419,7 @@ class OcclusionMap(Attribution):
     """Occlusion (captum): drop of the target's logit when a patch is blacked out."""
 
     name = "occlusion"
+    title = "Occlusion"
     reduce = "relu"
 
     def attribute(self, x: torch.Tensor) -> torch.Tensor:
@@ -436,6 +443,11 @@ class OcclusionMap(Attribution):
 METHODS: dict[str, type[Attribution]] = {
     cls.name: cls for cls in (GradCAM, GuidedGradCAM, SaliencyMap, IntegratedGradientsMap, OcclusionMap)
 }
+
+
+def method_title(method: str) -> str:
+    """The display title of an attribution method (its class's `title`), e.g. "Grad-CAM"."""
+    return METHODS[method].title if method in METHODS else method
 
 
 def _resolve_class(value: int | str | None, classes: Sequence[str] | None, what: str) -> int | None:

@@ -1,5 +1,10 @@
-"""The model registry: every architecture of the seed documents, with its card; the one inference path."""
+"""The model registry: every architecture of the seed documents, with its card; the one inference path.
 
+Package face: re-exports the registry and imports the model modules eagerly (as timm does), so
+every entry is registered before any caller can list or build one.
+"""
+
+from explorer.models import zoo  # noqa: F401  (model modules register themselves on import)
 from explorer.models.from_config import build_from_config
 from explorer.models.inference import (
     eval_mode,

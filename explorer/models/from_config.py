@@ -8,7 +8,7 @@ from typing import Protocol
 
 from torch import nn
 
-from explorer.models.registry import LettersModel, WeightsNotFoundError, build_letters_model
+from explorer.models.registry import LettersModel, WeightsNotFoundError, build_letters_model, get_card
 
 
 class ModelConfig(Protocol):
@@ -22,30 +22,9 @@ class ModelConfig(Protocol):
     head_hidden: tuple[int, ...]
 
 
-HEAD_ATTR = "explorer_head"  # LettersModel attribute: name (in model.net) of the classifier head
-
-
-def find_head(net: nn.Module, num_classes: int) -> str:
-    """Name of the classifier head in `net`: the last nn.Linear, else the last module with direct
-    parameters whose output has `num_classes` units (e.g. SqueezeNet's final 1x1 conv)."""
-    last_linear = ""
-    last_out = ""
-    for name, mod in net.named_modules():
-        if isinstance(mod, nn.Linear):
-            last_linear = name
-        if any(True for _ in mod.parameters(recurse=False)):
-            out = getattr(mod, "out_features", None) or getattr(mod, "out_channels", None)
-            if out == num_classes:
-                last_out = name
-    head = last_linear or last_out
-    if not head:
-        raise ValueError("cannot find a classifier head (no nn.Linear and no layer with num_classes outputs)")
-    return head
-
-
 def head_name(model: LettersModel) -> str:
-    """The head of a prepared letters model (set by prepare_model, else found generically)."""
-    return getattr(model, HEAD_ATTR, None) or find_head(model.net, model.num_classes)
+    """Name (in model.net) of the classifier head: the model card's `classifier` (as timm's pretrained_cfg)."""
+    return get_card(model.name).classifier
 
 
 def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
@@ -57,7 +36,7 @@ def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
 def replace_head(model: LettersModel, kind: str, dropout: float = 0.0, hidden: tuple[int, ...] = (256, 128)) -> str:
     """Swap the classifier head for `kind` ("default" keeps it; "dropout_linear": Dropout + Linear;
     "mlp_dropout": len(hidden) dense+ReLU+Dropout layers then Linear) and return its name."""
-    name = find_head(model.net, model.num_classes)
+    name = head_name(model)
     old = model.net.get_submodule(name)
     if kind != "default":
         if not isinstance(old, nn.Linear):
@@ -72,7 +51,6 @@ def replace_head(model: LettersModel, kind: str, dropout: float = 0.0, hidden: t
             layers.append(nn.Dropout(dropout))
         layers.append(nn.Linear(width, model.num_classes))
         _set_submodule(model.net, name, nn.Sequential(*layers))
-    setattr(model, HEAD_ATTR, name)
     return name
 
 

@@ -1,5 +1,8 @@
 """One registry of networks: name -> builder + card (the metadata lives beside the builder, as in timm).
 
+The registry never imports model modules: they call `register` when imported, and the package face
+(explorer/models/__init__.py) imports them eagerly, so the registry is complete once explorer.models is.
+
 `build_model(name, num_classes, in_chans, ...)` builds the network for any input;
 `build_letters_model(name)` wraps it with the per-family adaptation to 1x28x28 letters.
 """
@@ -7,7 +10,6 @@
 from __future__ import annotations
 
 import difflib
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,6 +81,8 @@ class ModelCard:
     ref_gmacs: float | None = None  # torchvision weights.meta["_ops"] (GMACs)
     weights: str | None = None  # torchvision weights enum entry, e.g. "ResNet18_Weights.IMAGENET1K_V1"
     min_size: int | None = None  # smallest square input the network accepts
+    first_conv: str = ""  # module path (in the built net) of the conv that takes the image channels
+    classifier: str = ""  # module path of the classifier head (nn.Linear; a 1x1 conv for SqueezeNet/NiN)
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -97,40 +101,23 @@ def register(card: ModelCard, builder: Builder) -> None:
     """Add a network to the registry. builder(num_classes, in_chans, small_input, pretrained)."""
     if card.name in _REGISTRY:
         raise ValueError(f"model {card.name!r} registered twice")
+    if not card.first_conv or not card.classifier:
+        raise ValueError(f"model {card.name!r}: the card must name its first_conv and classifier modules")
     _REGISTRY[card.name] = (card, builder)
-
-
-_LOAD_LOCK = threading.Lock()
-_LOADED = False
-
-
-def _ensure_loaded() -> None:
-    """Import the zoo once; other threads (Streamlit sessions) wait until it is complete."""
-    global _LOADED
-    if _LOADED:
-        return
-    with _LOAD_LOCK:
-        if not _LOADED:
-            from explorer.models import zoo  # noqa: F401  (registers every entry on import)
-
-            _LOADED = True
 
 
 def list_models(family: str | None = None) -> list[str]:
     """Names of all registered networks, in lineage order (optionally one family)."""
-    _ensure_loaded()
     return [n for n, (c, _) in _REGISTRY.items() if family is None or c.family == family]
 
 
 def list_cards() -> list[ModelCard]:
     """Cards of all registered networks, in lineage order."""
-    _ensure_loaded()
     return [c for c, _ in _REGISTRY.values()]
 
 
 def resolve_name(name: str) -> str:
     """Return the registry name for `name` (case/dash-insensitive) or raise UnknownModelError."""
-    _ensure_loaded()
     if name in _REGISTRY:
         return name
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
@@ -164,7 +151,7 @@ def build_model(name: str, num_classes: int = 1000, in_chans: int = 3, pretraine
     the head is replaced when num_classes != 1000 and the first conv when in_chans != 3.
     small_input=True swaps in the family's small-input stem (see the card's letters policy).
     """
-    card, builder = _REGISTRY[resolve_name(name)]  # resolve_name loads the zoo
+    card, builder = _REGISTRY[resolve_name(name)]
     _check_dims(num_classes, in_chans)
     if small_input and card.letters.policy != "stem":
         raise ValueError(f"{card.title} has no small-input stem; its letters policy is {card.letters.policy!r}")

@@ -35,10 +35,6 @@ def _set(model: nn.Module, path: str, module: nn.Module) -> None:
     setattr(model.get_submodule(parent) if parent else model, leaf, module)
 
 
-def _first_conv_path(model: nn.Module) -> str:
-    return next(n for n, m in model.named_modules() if isinstance(m, nn.Conv2d))
-
-
 def _replace_conv(model: nn.Module, path: str, in_chans: int, stride: int | None = None,
                   kernel: int | None = None) -> None:
     """Replace the conv at `path` by one taking `in_chans` channels (optionally new stride/kernel).
@@ -70,10 +66,10 @@ def _maybe_load(model: nn.Module, filename: str | None, pretrained: bool) -> Non
 # Builders.
 
 
-def _torchvision(fn: str, weights: str, stem: str | None = None, stem_kernel: int | None = None,
+def _torchvision(fn: str, weights: str, first_conv: str, stem_kernel: int | None = None,
                  **kw) -> Callable[..., nn.Module]:
-    """A builder over torchvision.models.<fn>; `stem` is the path of the conv the small-input stem
-    replaces (stride 1, 1 channel)."""
+    """A builder over torchvision.models.<fn>; `first_conv` (the card's) is the conv that takes
+    `in_chans` and that the small-input stem replaces (stride 1, optionally `stem_kernel`)."""
 
     def build(num_classes: int, in_chans: int, small_input: bool, pretrained: bool) -> nn.Module:
         import torchvision
@@ -90,16 +86,17 @@ def _torchvision(fn: str, weights: str, stem: str | None = None, stem_kernel: in
             w = torchvision.models.get_weight(weights)
             _maybe_load(model, w.url.rsplit("/", 1)[-1], True)
         if small_input:
-            _replace_conv(model, stem or _first_conv_path(model), in_chans, stride=1, kernel=stem_kernel)
+            _replace_conv(model, first_conv, in_chans, stride=1, kernel=stem_kernel)
         elif in_chans != 3:
-            _replace_conv(model, _first_conv_path(model), in_chans)
+            _replace_conv(model, first_conv, in_chans)
         return model
 
     return build
 
 
-def _timm(name: str, stem: str | None = None) -> Callable[..., nn.Module]:
-    """A builder over timm.create_model(name); pretrained weights from <weights_dir>/<name>.safetensors."""
+def _timm(name: str, first_conv: str) -> Callable[..., nn.Module]:
+    """A builder over timm.create_model(name); pretrained weights from <weights_dir>/<name>.safetensors;
+    the small-input stem replaces `first_conv` (the card's)."""
 
     def build(num_classes: int, in_chans: int, small_input: bool, pretrained: bool) -> nn.Module:
         import timm
@@ -110,7 +107,7 @@ def _timm(name: str, stem: str | None = None) -> Callable[..., nn.Module]:
             fname = f"{name}.safetensors" if (weights_dir() / f"{name}.safetensors").exists() else f"{name}.pth"
             _maybe_load(model, fname, True)
         if small_input:
-            _replace_conv(model, stem or _first_conv_path(model), in_chans, stride=1)
+            _replace_conv(model, first_conv, in_chans, stride=1)
         return model
 
     return build
@@ -243,12 +240,12 @@ def _card(name: str, title: str, family: str, paper_key: str, source: str, input
 
 
 def _tv_entry(name: str, title: str, family: str, paper_key: str, weights: str, letters: Adaptation,
-              stem: str | None = None, stem_kernel: int | None = None, idea_key: str | None = None,
+              first_conv: str, classifier: str, stem_kernel: int | None = None, idea_key: str | None = None,
               size: int = 224, notes: str = "", **build_kw) -> None:
     register(
         _card(name, title, family, paper_key, "torchvision", (3, size, size), letters, idea_key=idea_key,
-              notes=notes, **_tv_meta(weights)),
-        _torchvision(name, weights, stem=stem, stem_kernel=stem_kernel, **build_kw),
+              notes=notes, first_conv=first_conv, classifier=classifier, **_tv_meta(weights)),
+        _torchvision(name, weights, first_conv, stem_kernel=stem_kernel, **build_kw),
     )
 
 
@@ -259,19 +256,20 @@ def _register_all() -> None:
                    notes="Faithful to the paper: C3 uses the sparse connection table (1,516 parameters) and "
                          "S2/S4 are trainable subsampling layers (2 parameters per map). The RBF output layer "
                          "(84x10 = 840 parameters) is replaced by a linear layer (850 for 10 classes).",
-                   tags=("classic", "hand-written")),
+                   tags=("classic", "hand-written"), first_conv="c1", classifier="output"),
              _classic(classic.LeNet5))
     register(_card("lenet_keras", "LeNet (seed Keras variant)", "LeNet", "lenet", "explorer", (1, 28, 28),
                    Adaptation("native", (1, 28, 28)),
                    notes="The seeds' Keras model: 28x28x1 input, max pooling, dense C5; 44,426 parameters "
-                         "for 10 classes.", tags=("classic", "hand-written")),
+                         "for 10 classes.", tags=("classic", "hand-written"), first_conv="0", classifier="11"),
              _classic(classic.LeNetKeras))
     register(_card("small_cnn", "Quick CNN", "Quick CNN", "small_cnn", "explorer", (1, 28, 28),
-                   Adaptation("native", (1, 28, 28)), tags=("letters", "hand-written")),
+                   Adaptation("native", (1, 28, 28)), tags=("letters", "hand-written"),
+                   first_conv="features.0", classifier="head.2"),
              _classic(classic.SmallCNN))
     # AlexNet.
     _tv_entry("alexnet", "AlexNet (torchvision)", "AlexNet", "alexnet", "AlexNet_Weights.IMAGENET1K_V1",
-              STEM28, stem="features.0", stem_kernel=3,
+              STEM28, first_conv="features.0", classifier="classifier.6", stem_kernel=3,
               notes="torchvision's AlexNet follows the 'one weird trick' variant (64-192-384-256-256 filters, "
                     "61.1M parameters); the 2012 single-tower layout of the seed table is 'alexnet_2012'.")
     register(_card("alexnet_2012", "AlexNet (2012 paper, seed table)", "AlexNet", "alexnet", "explorer",
@@ -280,7 +278,7 @@ def _register_all() -> None:
                    "(40.7% / 18.2% error)",
                    notes="Single-tower 96-256-384-384-256 layout with LRN, as in the seed table (62.4M "
                          "parameters; the seed's total 62,369,152 omits the fully connected biases).",
-                   tags=("classic", "hand-written")),
+                   tags=("classic", "hand-written"), first_conv="features.0", classifier="classifier.7"),
              _classic(classic.AlexNet2012))
     # VGG.
     for depth in (11, 13, 16, 19):
@@ -288,71 +286,80 @@ def _register_all() -> None:
             n = f"vgg{depth}{'_bn' if bn else ''}"
             _tv_entry(n, f"VGG-{depth}{' (BN)' if bn else ''}", "VGG", "vgg",
                       f"VGG{depth}{'_BN' if bn else ''}_Weights.IMAGENET1K_V1",
-                      _resize(32, "Five 2x2 poolings need at least 32x32."))
+                      _resize(32, "Five 2x2 poolings need at least 32x32."),
+                      first_conv="features.0", classifier="classifier.6")
     # NiN: hand-written.
     register(_card("nin", "Network in Network", "NiN", "nin", "explorer", (3, 224, 224), STEM28,
                    notes="ImageNet layout as in d2l.ai (96-256-384-K mlpconv blocks); the 28x28 stem uses a "
-                         "5x5 stride-1 first convolution.", tags=("classic", "hand-written")),
+                         "5x5 stride-1 first convolution.", tags=("classic", "hand-written"),
+                   first_conv="features.0.0", classifier="features.7.4"),
              _classic(classic.NiN))
     # Inception family.
     _tv_entry("googlenet", "GoogLeNet (Inception v1)", "Inception", "googlenet", "GoogLeNet_Weights.IMAGENET1K_V1",
-              STEM28, stem="conv1.conv", aux_logits=False)
+              STEM28, first_conv="conv1.conv", classifier="fc", aux_logits=False)
     _tv_entry("inception_v3", "Inception-v3", "Inception", "inception_v3", "Inception_V3_Weights.IMAGENET1K_V1",
-              _resize(75, "75x75 is the smallest input Inception v3 accepts (299 is its reference)."), size=299)
-    for n, title, idea, top1, top5 in (
-        ("inception_v4", "Inception-v4", "inception_v4", 80.0, 95.0),
-        ("inception_resnet_v2", "Inception-ResNet-v2", "inception_resnet_v2", 80.1, 95.1),
+              _resize(75, "75x75 is the smallest input Inception v3 accepts (299 is its reference)."), size=299,
+              first_conv="Conv2d_1a_3x3.conv", classifier="fc")
+    for n, title, idea, top1, top5, first_conv, classifier in (
+        ("inception_v4", "Inception-v4", "inception_v4", 80.0, 95.0, "features.0.conv", "last_linear"),
+        ("inception_resnet_v2", "Inception-ResNet-v2", "inception_resnet_v2", 80.1, 95.1, "conv2d_1a.conv", "classif"),
     ):
         register(_card(n, title, "Inception", "inception_v4", "timm", (3, 299, 299),
                        _resize(75, "75x75 is the smallest input the stem and reduction blocks accept."),
                        idea_key=idea, top1=top1, top5=top5,
-                       accuracy_source="Szegedy et al. 2016, Table 2 (single crop, ILSVRC-2012 val)", min_size=75),
-                 _timm(n))
+                       accuracy_source="Szegedy et al. 2016, Table 2 (single crop, ILSVRC-2012 val)", min_size=75,
+                       first_conv=first_conv, classifier=classifier),
+                 _timm(n, first_conv))
     # ResNet family.
     for depth in (18, 34, 50, 101, 152):
         _tv_entry(f"resnet{depth}", f"ResNet-{depth}", "ResNet", "resnet", f"ResNet{depth}_Weights.IMAGENET1K_V1",
                   Adaptation("stem", (1, 28, 28), "As in the seed report: conv1 is a 3x3 stride-1 convolution "
                                                   "followed by BN, ReLU and max pooling."),
-                  stem="conv1", stem_kernel=3)
+                  first_conv="conv1", classifier="fc", stem_kernel=3)
     _tv_entry("resnext50_32x4d", "ResNeXt-50 32x4d", "ResNet", "resnext", "ResNeXt50_32X4D_Weights.IMAGENET1K_V1",
-              STEM28, stem="conv1", stem_kernel=3)
+              STEM28, first_conv="conv1", classifier="fc", stem_kernel=3)
     _tv_entry("wide_resnet50_2", "Wide ResNet-50-2", "ResNet", "wrn", "Wide_ResNet50_2_Weights.IMAGENET1K_V1",
-              STEM28, stem="conv1", stem_kernel=3)
+              STEM28, first_conv="conv1", classifier="fc", stem_kernel=3)
     # DenseNet.
     for depth in (121, 169, 201):
         _tv_entry(f"densenet{depth}", f"DenseNet-{depth}", "DenseNet", "densenet",
                   f"DenseNet{depth}_Weights.IMAGENET1K_V1",
-                  _resize(64, "64x64 RGB as in the seed report's DenseNet-121 recipe."))
+                  _resize(64, "64x64 RGB as in the seed report's DenseNet-121 recipe."),
+                  first_conv="features.conv0", classifier="classifier")
     # Xception (timm's port of the original Keras model).
     register(_card("xception", "Xception", "Xception", "xception", "timm", (3, 299, 299),
                    _resize(71, "71x71x3 as in the seed report (the smallest Keras Xception accepts)."),
                    top1=79.0, top5=94.5, accuracy_source="Chollet 2017, Table 1 (ImageNet val)", min_size=71,
-                   notes="timm 'legacy_xception': the original Keras architecture."),
-             _timm("legacy_xception"))
+                   notes="timm 'legacy_xception': the original Keras architecture.",
+                   first_conv="conv1", classifier="fc"),
+             _timm("legacy_xception", "conv1"))
     # MobileNets.
     register(_card("mobilenet_v1", "MobileNet v1", "MobileNet", "mobilenet_v1", "timm", (3, 224, 224), STEM28,
                    top1=70.6, accuracy_source="Howard et al. 2017, Table 8 (1.0 MobileNet-224)",
-                   notes="timm 'mobilenetv1_100'."),
-             _timm("mobilenetv1_100", stem="conv_stem"))
+                   notes="timm 'mobilenetv1_100'.", first_conv="conv_stem", classifier="classifier"),
+             _timm("mobilenetv1_100", "conv_stem"))
     _tv_entry("mobilenet_v2", "MobileNet v2", "MobileNet", "mobilenet_v2", "MobileNet_V2_Weights.IMAGENET1K_V1",
-              STEM28, stem="features.0.0")
+              STEM28, first_conv="features.0.0", classifier="classifier.1")
     _tv_entry("mobilenet_v3_large", "MobileNet v3 Large", "MobileNet", "mobilenet_v3",
-              "MobileNet_V3_Large_Weights.IMAGENET1K_V1", STEM28, stem="features.0.0")
+              "MobileNet_V3_Large_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0",
+              classifier="classifier.3")
     _tv_entry("mobilenet_v3_small", "MobileNet v3 Small", "MobileNet", "mobilenet_v3",
-              "MobileNet_V3_Small_Weights.IMAGENET1K_V1", STEM28, stem="features.0.0")
+              "MobileNet_V3_Small_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0",
+              classifier="classifier.3")
     # EfficientNet B0..B7 (reference resolutions from torchvision's weights).
     for b, size in enumerate((224, 240, 288, 300, 380, 456, 528, 600)):
         _tv_entry(f"efficientnet_b{b}", f"EfficientNet-B{b}", "EfficientNet", "efficientnet",
-                  f"EfficientNet_B{b}_Weights.IMAGENET1K_V1", STEM28, stem="features.0.0", size=size)
+                  f"EfficientNet_B{b}_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0",
+                  classifier="classifier.1", size=size)
     # Small mobile nets.
     _tv_entry("squeezenet1_0", "SqueezeNet 1.0", "SqueezeNet", "squeezenet", "SqueezeNet1_0_Weights.IMAGENET1K_V1",
-              STEM28, stem="features.0")
+              STEM28, first_conv="features.0", classifier="classifier.1")
     _tv_entry("squeezenet1_1", "SqueezeNet 1.1", "SqueezeNet", "squeezenet", "SqueezeNet1_1_Weights.IMAGENET1K_V1",
-              STEM28, stem="features.0")
+              STEM28, first_conv="features.0", classifier="classifier.1")
     _tv_entry("shufflenet_v2_x1_0", "ShuffleNet V2 1.0x", "ShuffleNet", "shufflenet",
-              "ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1", STEM28, stem="conv1.0")
+              "ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1", STEM28, first_conv="conv1.0", classifier="fc")
     _tv_entry("mnasnet1_0", "MNASNet 1.0", "MNASNet", "mnasnet", "MNASNet1_0_Weights.IMAGENET1K_V1",
-              STEM28, stem="layers.0")
+              STEM28, first_conv="layers.0", classifier="classifier.1")
 
 
 _register_all()

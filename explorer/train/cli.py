@@ -9,9 +9,11 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import Field, fields, replace
 from typing import Any
 
-from explorer.config import AMP_MODES, HEADS, OPTIMIZERS, SCHEDULES, TRANSFER_MODES, TrainConfig
+from explorer.config import TrainConfig
+from explorer.data.spec import Augment
 
 
 def _progress_callback(enabled: bool) -> Any:
@@ -52,31 +54,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             cfg = TrainConfig.from_dict(json.load(fh))
     else:
         cfg = get_recipe(args.recipe)
-    simple = {
-        "model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
-        "lr": args.lr, "momentum": args.momentum, "nesterov": args.nesterov, "weight_decay": args.weight_decay,
-        "schedule": args.schedule, "warmup_epochs": args.warmup, "label_smoothing": args.label_smoothing,
-        "early_stopping_metric": args.early_stopping, "early_stopping_patience": args.patience,
-        "transfer": args.transfer, "unfreeze_last_n": args.unfreeze_last, "backbone_lr_mult": args.backbone_lr_mult,
-        "pretrained": args.pretrained, "head": args.head, "dropout": args.dropout, "amp": args.amp,
-        "channels_last": args.channels_last, "compile": args.compile, "seed": args.seed, "device": args.device,
-        "name": args.name,
-    }  # fmt: skip
-    changes = {k: v for k, v in simple.items() if v is not None}
+    changes = {f.name: getattr(args, f.name) for f in cli_fields() if getattr(args, f.name) is not None}
+    if args.name is not None:
+        changes["name"] = args.name
     if args.model and args.model != cfg.model and args.recipe == "quick" and not args.config:
         changes.setdefault("channels_last", True)
     if (args.epochs is not None or args.lr is not None) and cfg.stages and not args.keep_stages:
         changes["stages"] = ()  # explicit epochs/lr on a staged recipe: one stage
-    data = dict(cfg.data)
-    for key, value in (("name", args.data), ("size", args.size), ("val_fraction", args.val_fraction),
-                       ("root", args.data_root)):
-        if value is not None:
-            data[key] = value
-    changes["data"] = data
+    data = {k: v for k, v in (("name", args.data), ("size", args.size), ("val_fraction", args.val_fraction),
+                              ("root", args.data_root)) if v is not None}
+    changes["data"] = replace(cfg.data, **data)
     if args.augment is not None:
-        from explorer.data import Augment
-
-        changes["augment"] = Augment().to_dict() if args.augment else None
+        changes["augment"] = Augment() if args.augment else None
     return cfg.replace(**changes)
 
 
@@ -164,40 +153,41 @@ def cmd_runs(args: argparse.Namespace) -> int:
     raise ValueError(f"unknown runs command {act!r}")  # pragma: no cover
 
 
+def cli_fields() -> list[Field]:
+    """The TrainConfig fields offered as `--<field-name>` options (their metadata gives help and choices)."""
+    return [f for f in fields(TrainConfig) if f.metadata.get("cli")]
+
+
+def _add_field_option(p: argparse.ArgumentParser, f: Field) -> None:
+    """One option from a config field: --field-name (plus a former spelling), type, choices and bounds in the help."""
+    meta, kind = f.metadata, str(f.type)
+    flags = [f"--{f.name.replace('_', '-')}"] + ([meta["alias"]] if meta.get("alias") else [])
+    bounds = ""
+    if meta.get("lo") is not None:
+        lb, rb = "(" if meta["lo_open"] else "[", ")" if meta["hi_open"] else "]"
+        bounds = f" {lb}{meta['lo']:g}, {meta['hi']:g}{rb}"
+    helptext = f"{meta['help']}{bounds} (default: the recipe's)"
+    if kind == "bool":
+        p.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=helptext)
+    elif meta.get("choices"):
+        p.add_argument(*flags, dest=f.name, choices=list(meta["choices"]), help=helptext)
+    else:
+        p.add_argument(*flags, dest=f.name, type={"int": int, "float": float}.get(kind, str), help=helptext)
+
+
 def _add_train_options(p: argparse.ArgumentParser) -> None:
     from explorer.train.recipes import RECIPES
 
     p.add_argument("--recipe", default="quick", choices=list(RECIPES), help="preset to start from (default quick)")
     p.add_argument("--config", help="a TrainConfig JSON file to start from instead of a recipe")
-    p.add_argument("--model", help="registry model name (default: the recipe's; quick: small_cnn)")
-    p.add_argument("--data", help="dataset name (default letters-builtin)")
-    p.add_argument("--size", type=int, help="letters-builtin: training images per class")
-    p.add_argument("--val-fraction", type=float)
-    p.add_argument("--data-root")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--momentum", type=float)
-    p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--warmup", type=float, help="warmup epochs")
-    p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--early-stopping", choices=("val_loss", "val_acc"), help="early stopping metric")
-    p.add_argument("--patience", type=int, help="early stopping patience in epochs (0 = off)")
-    p.add_argument("--transfer", choices=TRANSFER_MODES)
-    p.add_argument("--unfreeze-last", type=int)
-    p.add_argument("--backbone-lr-mult", type=float)
-    p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--head", choices=HEADS)
-    p.add_argument("--dropout", type=float)
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--amp", choices=AMP_MODES)
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--data", help="dataset name (DataSpec.name; default letters-builtin)")
+    p.add_argument("--size", type=int, help="letters-builtin: training images per class (DataSpec.size)")
+    p.add_argument("--val-fraction", type=float, help="validation fraction of the train split (DataSpec.val_fraction)")
+    p.add_argument("--data-root", help="data folder (DataSpec.root; default $EXPLORER_DATA or ./data)")
+    for f in cli_fields():
+        _add_field_option(p, f)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="batch augmentation (Augment() defaults: rotate/zoom/shift)")
     p.add_argument("--keep-stages", action="store_true", help="keep a staged recipe's stages despite --epochs/--lr")
 
 

@@ -69,17 +69,7 @@ def device_label(device: torch.device | str) -> str:
 
 def expected_train_size(cfg: TrainConfig) -> int | None:
     """Training images after the validation split, from the dataset card (no loading)."""
-    from explorer.data import get_dataset_info
-    from explorer.data.builtin import DEFAULT_SIZE
-
-    data = cfg.data or {}
-    info = get_dataset_info(data.get("name", "letters-builtin"), data.get("root"))
-    n = info.train_size
-    if info.name == "letters-builtin":
-        n = int(data.get("size") or DEFAULT_SIZE) * len(info.classes)
-    if n is None:
-        return None
-    return n - math.ceil(n * float(data.get("val_fraction", 0.1)))
+    return cfg.data.expected_train_size()
 
 
 def precheck(cfg: TrainConfig) -> TrainConfig:

@@ -8,9 +8,7 @@ from torch import nn
 from explorer.config import Stage
 from explorer.models import LettersModel
 from explorer.models.from_config import (
-    HEAD_ATTR,
     build_from_config,
-    find_head,
     he_init,
     head_name,
     replace_head,
@@ -18,7 +16,7 @@ from explorer.models.from_config import (
 
 prepare_model = build_from_config  # the trainer's older name
 
-__all__ = ["HEAD_ATTR", "apply_stage", "build_from_config", "find_head", "freeze_bn_of_frozen", "he_init",
+__all__ = ["apply_stage", "build_from_config", "freeze_bn_of_frozen", "he_init",
            "head_name", "param_groups", "param_layers", "prepare_model", "replace_head"]
 
 

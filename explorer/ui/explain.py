@@ -19,18 +19,12 @@ from explorer.explain import (
     feature_maps,
     first_layer_filters,
     heatmap_rgb,
+    method_title,
     overlay,
 )
 from explorer.explain.view import feature_grid
 from explorer.ui.run_picker import file_stamp, page_link_if_exists
 
-METHOD_TITLES = {
-    "gradcam": "Grad-CAM",
-    "guided_gradcam": "Guided Grad-CAM",
-    "saliency": "Saliency",
-    "integrated_gradients": "Integrated Gradients",
-    "occlusion": "Occlusion",
-}
 SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
@@ -173,13 +167,13 @@ def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target
         ex = cached_explanation(str(run.path), stamp, x.astype(np.float32).tobytes(), method, target, layer,
                                 contrast)
     except ExplainError as exc:
-        st.warning(f"{METHOD_TITLES.get(method, method)}: {exc}")
+        st.warning(f"{method_title(method)}: {exc}")
         return
     names = list(classes) if classes is not None else [str(i) for i in range(len(ex.probs))]
     what = f"{names[ex.target]} and not {names[ex.contrast]}" if ex.contrast is not None else names[ex.target]
     where = f" at {ex.layer}" if ex.layer else ""
     st.image(overlay(x, ex.heatmap, scale=scale), width="stretch",
-             caption=f"{title or METHOD_TITLES.get(method, method)}: {what}{where} (p={ex.probs[ex.target]:.2f})")
+             caption=f"{title or method_title(method)}: {what}{where} (p={ex.probs[ex.target]:.2f})")
     for note in ex.notes:
         st.caption(note)
 
@@ -236,6 +230,6 @@ def weights_stamp(run: Any) -> float:
         return 0.0
 
 
-__all__ = ["METHOD_TITLES", "SOURCES", "as_image", "cached_explanation", "explanation_panel",
+__all__ = ["SOURCES", "as_image", "cached_explanation", "explanation_panel",
            "feature_map_grid", "first_filters", "heatmap_rgb", "image_from_upload", "layer_options",
            "method_panels", "model_or_error", "pick_input", "show_image", "top_k_frame", "weights_stamp"]

@@ -7,21 +7,14 @@ folder, so page switches and browser reloads neither stop nor lose a job.
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 from typing import Any
 
 import streamlit as st
 
 from explorer.charts.curves import history_frame
-from explorer.config import (
-    AMP_MODES,
-    EARLY_METRICS,
-    HEADS,
-    OPTIMIZERS,
-    SCHEDULES,
-    TRANSFER_MODES,
-    TRANSFER_TEXT,
-    TrainConfig,
-)
+from explorer.config import TRANSFER_TEXT, Stage, TrainConfig
+from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment, DataSpec
 from explorer.runs import Run, list_runs, open_run
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES
@@ -55,77 +48,80 @@ def _idx(options: list[Any], value: Any) -> int:
     return options.index(value) if value in options else 0
 
 
+# The form's rows: TrainConfig field names, four columns each; labels, help, bounds and choices come
+# from the fields' metadata (the same metadata gives the CLI options and validate()'s rules).
+FORM_ROWS: tuple[tuple[str, ...], ...] = (
+    ("epochs", "batch_size", "optimizer", "lr"),
+    ("momentum", "weight_decay", "schedule", "warmup_epochs"),
+    ("step_size", "gamma", "plateau_factor", "plateau_patience"),
+    ("label_smoothing", "early_stopping_metric", "early_stopping_patience", "seed"),
+    ("transfer", "unfreeze_last_n", "backbone_lr_mult", "pretrained"),
+    ("head", "dropout", "amp", "init"),
+    ("nesterov", "channels_last", "compile"),
+)
+STAGED = ("epochs", "lr", "transfer")  # set per stage when a recipe has stages
+_FIELDS = {f.name: f for f in fields(TrainConfig)}
+
+
+def field_input(col: Any, name: str, value: Any, key: str, disabled: bool = False) -> Any:
+    """One widget for a TrainConfig field, from its metadata: select box, checkbox or bounded number."""
+    f = _FIELDS[name]
+    meta, kind = f.metadata, str(f.type)
+    common = {"key": key, "help": meta["help"], "disabled": disabled}
+    if meta["choices"]:
+        options = list(meta["choices"])
+        fmt = TRANSFER_TEXT.__getitem__ if name == "transfer" else str
+        return col.selectbox(meta["label"], options, index=_idx(options, value), format_func=fmt, **common)
+    if kind == "bool":
+        return bool(col.checkbox(meta["label"], bool(value), **common))
+    lo = min(meta["lo"], 0)  # below-range values reach validate(), which says why they are refused
+    if kind == "int":
+        return int(col.number_input(meta["label"], int(lo), int(meta["hi"]), int(value), **common))
+    hi = meta["hi"] - (1e-3 if meta["hi_open"] else 0.0)
+    return float(col.number_input(meta["label"], float(lo), float(hi), float(value), format="%g", **common))
+
+
+def _data_row(base: TrainConfig, k: str) -> tuple[str, DataSpec, str]:
+    c1, c2, c3, c4 = st.columns(4)
+    models = model_names()
+    model = c1.selectbox("Model", models, index=_idx(models, base.model), key=k + "model",
+                         help=_FIELDS["model"].metadata["help"])
+    datasets = dataset_names()
+    data_name = c2.selectbox("Dataset", datasets, index=_idx(datasets, base.data.name), key=k + "data")
+    size = c3.number_input("Built-in: images per class", 1, MAX_BUILTIN_SIZE, int(base.data.size or BUILTIN_DEFAULT_SIZE),
+                           key=k + "size", help="letters-builtin only; 1,000 per class = 26,000 images")
+    name = c4.text_input("Run name (optional)", "", key=k + "name")
+    data = replace(base.data, name=data_name, size=int(size) if data_name == "letters-builtin" else None)
+    return model, data, name
+
+
 def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
     """The settings form, prefilled from `recipe`; returns (config or None, run name, Start pressed).
 
-    Invalid settings show st.error with the reason and return config None.
+    Invalid settings (TrainConfig.validate, the same rules as the CLI) show st.error and return config None.
     """
     base = RECIPES[recipe]
     k = f"{recipe}:"
     with st.form(f"train_form_{recipe}", enter_to_submit=False):
-        c1, c2, c3, c4 = st.columns(4)
-        models = model_names()
-        model = c1.selectbox("Model", models, index=_idx(models, base.model), key=k + "model")
-        datasets = dataset_names()
-        data_name = c2.selectbox("Dataset", datasets, index=_idx(datasets, base.data["name"]), key=k + "data")
-        size = c3.number_input("Built-in: images per class", 1, 10000, int(base.data.get("size") or 1000), key=k + "size",
-                               help="letters-builtin only; 1,000 per class = 26,000 images")
-        name = c4.text_input("Run name (optional)", "", key=k + "name")
-        c1, c2, c3, c4 = st.columns(4)
-        epochs = c1.number_input("Epochs", 0, 1000, base.epochs, key=k + "epochs",
-                                 disabled=bool(base.stages))
-        batch = c2.number_input("Batch size", 0, 65536, base.batch_size, key=k + "batch")
-        optimizer = c3.selectbox("Optimizer", OPTIMIZERS, index=_idx(list(OPTIMIZERS), base.optimizer), key=k + "opt")
-        lr = c4.number_input("Learning rate", value=float(base.lr), format="%g", step=None, key=k + "lr",
-                             disabled=bool(base.stages))
-        c1, c2, c3, c4 = st.columns(4)
-        momentum = c1.number_input("Momentum (SGD)", 0.0, 0.999, float(base.momentum), key=k + "mom")
-        nesterov = c1.checkbox("Nesterov", base.nesterov, key=k + "nesterov")
-        wd = c2.number_input("Weight decay", 0.0, 1.0, float(base.weight_decay), format="%g", key=k + "wd")
-        schedule = c3.selectbox("LR schedule", SCHEDULES, index=_idx(list(SCHEDULES), base.schedule), key=k + "sched")
-        warmup = c4.number_input("Warmup epochs", 0.0, 100.0, float(base.warmup_epochs), key=k + "warm")
-        c1, c2, c3, c4 = st.columns(4)
-        smoothing = c1.number_input("Label smoothing", 0.0, 0.99, float(base.label_smoothing), key=k + "ls")
-        early_metric = c2.selectbox("Early stopping on", EARLY_METRICS, index=_idx(list(EARLY_METRICS), base.early_stopping_metric),
-                                    key=k + "esm")
-        patience = c3.number_input("Patience (0 = off)", 0, 100, base.early_stopping_patience, key=k + "pat")
-        seed = c4.number_input("Seed", 0, 2**31 - 1, base.seed, key=k + "seed")
-        c1, c2, c3, c4 = st.columns(4)
-        transfer = c1.selectbox("Transfer mode", TRANSFER_MODES, index=_idx(list(TRANSFER_MODES), base.transfer),
-                                format_func=lambda m: TRANSFER_TEXT[m], key=k + "transfer", disabled=bool(base.stages))
-        unfreeze = c2.number_input("Unfreeze last N layers", 0, 10000, base.unfreeze_last_n, key=k + "unfreeze")
-        bb_mult = c3.number_input("Backbone LR x (fine-tune)", 0.0, 10.0, float(base.backbone_lr_mult), format="%g", key=k + "bb")
-        pretrained = c4.checkbox("ImageNet weights (local cache only)", base.pretrained, key=k + "pre")
-        c1, c2, c3, c4 = st.columns(4)
-        head = c1.selectbox("Head", HEADS, index=_idx(list(HEADS), base.head), key=k + "head")
-        dropout = c2.number_input("Dropout (head)", 0.0, 0.95, float(base.dropout), key=k + "drop")
-        amp = c3.selectbox("Mixed precision (GPU)", AMP_MODES, index=_idx(list(AMP_MODES), base.amp), key=k + "amp")
-        augment = c4.checkbox("Augment (rotate/zoom/shift)", base.augment is not None, key=k + "aug")
-        c1, c2, _, _ = st.columns(4)
-        channels_last = c1.checkbox("channels_last", base.channels_last, key=k + "cl")
-        compile_ = c2.checkbox("torch.compile", base.compile, key=k + "compile")
+        model, data, name = _data_row(base, k)
+        values: dict[str, Any] = {}
+        for row in FORM_ROWS:
+            for col, field_name in zip(st.columns(4), row, strict=False):
+                disabled = bool(base.stages) and field_name in STAGED
+                values[field_name] = field_input(col, field_name, getattr(base, field_name), k + field_name, disabled)
+        augment = st.checkbox("Augment (rotate/zoom/shift)", base.augment is not None, key=k + "augment")
         stages_json = ""
         if base.stages:
             stages_json = st.text_area("Stages (JSON: name, epochs, lr, transfer, unfreeze_last_n)",
                                        json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages")
         start = st.form_submit_button("Start", type="primary")
-    data = {**base.data, "name": data_name, "size": int(size) if data_name == "letters-builtin" else None}
-    changes: dict[str, Any] = {
-        "model": model, "data": data, "epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer,
-        "lr": float(lr), "momentum": float(momentum), "nesterov": bool(nesterov and optimizer == "sgd"),
-        "weight_decay": float(wd), "schedule": schedule, "warmup_epochs": float(warmup),
-        "label_smoothing": float(smoothing), "early_stopping_metric": early_metric,
-        "early_stopping_patience": int(patience), "seed": int(seed), "transfer": transfer,
-        "unfreeze_last_n": int(unfreeze), "backbone_lr_mult": float(bb_mult), "pretrained": bool(pretrained),
-        "head": head, "dropout": float(dropout), "amp": amp, "channels_last": bool(channels_last),
-        "compile": bool(compile_), "name": name,
-        "augment": (base.augment or {"rotation_deg": 10.0, "zoom": 0.1, "shift": 0.1}) if augment else None,
-    }  # fmt: skip
+    values["nesterov"] = values["nesterov"] and values["optimizer"] == "sgd"
+    changes = {**values, "model": model, "data": data, "name": name,
+               "augment": (base.augment or Augment()) if augment else None}
     try:
         if stages_json:
-            changes["stages"] = json.loads(stages_json)
-        cfg = TrainConfig.from_dict({**base.to_dict(), **changes})
-        cfg.validate()
+            changes["stages"] = tuple(Stage.from_dict(s) for s in json.loads(stages_json))
+        cfg = base.replace(**changes).validate()
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
         st.error(f"Invalid settings: {exc}")
         return None, name, False

@@ -1,0 +1,121 @@
+"""What data a run uses, as typed frozen dataclasses: DataSpec (dataset, split) and Augment.
+
+No torch here: explorer.config builds on these, and commands like `--help` stay light.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from explorer.data.registry import DEFAULT_DATASET, check_name, get_dataset_card
+
+BUILTIN_DEFAULT_SIZE = 1000  # letters-builtin: training images per class (explorer.data.builtin.DEFAULT_SIZE)
+MAX_BUILTIN_SIZE = 10_000  # letters-builtin: at most 260,000 generated training images
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data a run uses: dataset, data root, built-in size, split seed, validation fraction."""
+
+    name: str = DEFAULT_DATASET
+    root: str | None = None
+    size: int | None = None  # letters-builtin: training images per class (None = default)
+    seed: int = 0  # seed of the train/validation split
+    val_fraction: float = 0.1
+    gen_seed: int = 0  # letters-builtin: seed of the generated images
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        if not isinstance(self.val_fraction, int | float) or not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction!r}")
+        if self.size is not None and (not _whole(self.size) or not 1 <= self.size <= MAX_BUILTIN_SIZE):
+            raise ValueError(f"size must be a whole number of images per class in [1, {MAX_BUILTIN_SIZE:,}], got {self.size!r}")
+        for label in ("seed", "gen_seed"):
+            value = getattr(self, label)
+            if not _whole(value) or not 0 <= value <= 2**31 - 1:
+                raise ValueError(f"DataSpec.{label} must be a whole number in [0, 2**31 - 1], got {value!r}")
+        if self.root is not None and not isinstance(self.root, str):
+            raise ValueError(f"DataSpec.root must be a folder path (text), got {self.root!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON configs."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | DataSpec) -> DataSpec:
+        """Build from a dict made by to_dict (missing keys take the defaults; unknown keys are an error)."""
+        if isinstance(d, DataSpec):
+            return d
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown DataSpec keys {sorted(unknown)}; valid keys: {sorted(names)}")
+        return cls(**d)
+
+    def load_options(self) -> dict[str, Any]:
+        """The load_dataset options this spec implies."""
+        if self.name == "letters-builtin":
+            return {"size": self.size or BUILTIN_DEFAULT_SIZE, "seed": self.gen_seed}
+        return {}
+
+    def expected_train_size(self) -> int | None:
+        """Training images after the validation split, from the dataset card (nothing is loaded)."""
+        card = get_dataset_card(self.name)
+        n = card.train_size
+        if self.name == "letters-builtin":
+            n = int(self.size or BUILTIN_DEFAULT_SIZE) * len(card.classes)
+        if n is None:
+            return None
+        return n - math.ceil(n * float(self.val_fraction))
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Random per-sample geometric augmentation, applied on the device to whole batches."""
+
+    rotation_deg: float = 10.0  # rotation uniform in +-rotation_deg
+    zoom: float = 0.1  # scale uniform in 1 +- zoom
+    shift: float = 0.1  # translation uniform in +- shift x image size, per axis
+    shear_deg: float = 0.0  # horizontal shear uniform in +- shear_deg
+    elastic: float = 0.0  # max smooth elastic displacement, in pixels (0 = off)
+    hflip: float = 0.0  # probability of a horizontal flip (0 for letters: see the module docstring)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"Augment.{f.name} must be a finite number >= 0, got {value!r}")
+        if self.zoom >= 1:
+            raise ValueError(f"Augment.zoom must be < 1, got {self.zoom}")
+        for name, hi in (("rotation_deg", 180.0), ("shift", 1.0), ("shear_deg", 89.0), ("elastic", 28.0)):
+            if getattr(self, name) > hi:
+                raise ValueError(f"Augment.{name} must be <= {hi:g}, got {getattr(self, name)}")
+        if self.hflip > 1:
+            raise ValueError(f"Augment.hflip is a probability (0..1), got {self.hflip}")
+
+    @property
+    def enabled(self) -> bool:
+        """True if any augmentation is switched on."""
+        return any(getattr(self, f.name) > 0 for f in fields(self))
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain dict for JSON configs."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | Augment | None) -> Augment:
+        """Build from a dict made by to_dict (missing keys take the defaults; unknown keys are an error)."""
+        if isinstance(d, Augment):
+            return d
+        d = dict(d or {})
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown Augment keys {sorted(unknown)}; valid keys: {sorted(names)}")
+        return cls(**{k: float(v) for k, v in d.items()})

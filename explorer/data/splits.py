@@ -1,0 +1,95 @@
+"""Loaded data: one split as uint8 tensors (LetterData), and the seeded train/val/test Splits of a DataSpec."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from explorer.data.registry import load_dataset
+from explorer.data.spec import DataSpec
+
+
+@dataclass
+class LetterData:
+    """One split of a dataset: uint8 (N, 28, 28) images, int64 (N,) labels, class names."""
+
+    name: str
+    split: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: list[str]
+    indices: torch.Tensor | None = None  # positions in the dataset's original split (val: in train)
+    source: str = ""
+
+    def __len__(self) -> int:
+        """Number of images."""
+        return len(self.labels)
+
+    def subset(self, idx: np.ndarray | torch.Tensor, split: str | None = None) -> LetterData:
+        """The samples at positions `idx` (kept in `indices` relative to the original split)."""
+        idx_t = torch.as_tensor(np.asarray(idx), dtype=torch.int64)
+        base = self.indices if self.indices is not None else torch.arange(len(self))
+        return LetterData(
+            self.name, split or self.split, self.images[idx_t], self.labels[idx_t], self.classes, base[idx_t], self.source
+        )
+
+
+@dataclass
+class Splits:
+    """Train / validation / test splits and the record that reproduces them."""
+
+    train: LetterData
+    val: LetterData
+    test: LetterData
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names."""
+        return self.train.classes
+
+
+def indices_hash(indices: np.ndarray | torch.Tensor) -> str:
+    """sha256 (hex, first 16 chars) of sorted int64 indices: identifies a split exactly."""
+    arr = np.sort(np.asarray(indices, dtype=np.int64))
+    return hashlib.sha256(arr.astype("<i8").tobytes()).hexdigest()[:16]
+
+
+def make_splits(spec: DataSpec, progress: Callable[[int, int], None] | None = None) -> Splits:
+    """Load a dataset and carve a seeded, stratified validation split out of its training split."""
+    from sklearn.model_selection import train_test_split
+
+    options = spec.load_options()
+    if progress and spec.name == "letters-builtin":
+        options["progress"] = progress
+    full = load_dataset(spec.name, "train", spec.root, **options)
+    options.pop("progress", None)
+    test = load_dataset(spec.name, "test", spec.root, **options)
+    idx = np.arange(len(full))
+    labels = full.labels.numpy()
+    if spec.val_fraction > 0:
+        counts = np.bincount(labels)
+        stratify = labels if counts[counts > 0].min() >= 2 else None
+        tr_idx, va_idx = train_test_split(idx, test_size=spec.val_fraction, stratify=stratify, random_state=spec.seed)
+        tr_idx, va_idx = np.sort(tr_idx), np.sort(va_idx)
+    else:
+        tr_idx, va_idx = idx, idx[:0]
+    train, val = full.subset(tr_idx, "train"), full.subset(va_idx, "val")
+    test.indices = torch.arange(len(test))
+    record = {
+        "spec": spec.to_dict(),
+        "dataset": spec.name,
+        "source": full.source,
+        "classes": list(full.classes),
+        "counts": {"train": len(train), "val": len(val), "test": len(test)},
+        "val_method": "sklearn.model_selection.train_test_split(stratify=labels, random_state=spec.seed) on the "
+        "dataset's train split",
+        "val_indices_sha256": indices_hash(va_idx),
+        "train_full_size": len(full),
+    }
+    return Splits(train, val, test, record)
