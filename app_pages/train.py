@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from explorer.runs import delete_run, export_run, import_run, list_runs, runs_root
+from explorer.runs import delete_run, export_run_bytes, import_run, list_runs, runs_root
 from explorer.train.jobs import JobBusyError
 from explorer.ui import train as ui
+from explorer.ui.text import md_escape
 
 st.title("Train")
 root = str(runs_root())
@@ -26,7 +27,7 @@ if start and cfg is not None:
     except JobBusyError as exc:
         st.warning(f"One job per device: {exc}")
     except (ValueError, KeyError, FileNotFoundError) as exc:
-        st.error(f"Cannot start: {exc.args[0] if exc.args else exc}")
+        st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
 
 with st.expander("Manage runs (rename, tag, delete, export, import)"):
     infos = list_runs(root)
@@ -57,20 +58,13 @@ with st.expander("Manage runs (rename, tag, delete, export, import)"):
                 delete_run(pick, root, confirm=True)
                 st.rerun()
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(md_escape(exc))
         if st.button("Prepare export zip"):
-            import tempfile
-
-            path = export_run(pick, tempfile.mkdtemp(), root)
-            st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, mime="application/zip")
+            file_name, payload = export_run_bytes(pick, root)  # built in memory: no file left behind
+            st.download_button(f"Download {file_name}", payload, file_name=file_name, mime="application/zip")
     upload = st.file_uploader("Import a run zip", type=["zip"], key="manage_import")
     if upload is not None and st.button("Import"):
-        import tempfile
-        from pathlib import Path
-
-        tmp = Path(tempfile.mkdtemp()) / "run.zip"
-        tmp.write_bytes(upload.getvalue())
         try:
-            st.success(f"Imported {import_run(tmp, root).run_id}")
+            st.success(f"Imported {import_run(upload.getvalue(), root).run_id}")
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))

@@ -25,6 +25,9 @@ from explorer.runs import Run, list_runs, open_run
 from explorer.train.jobs import JobManager
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES
+from explorer.ui.text import md_code, md_escape
+
+MAX_STAGES_TEXT = 20_000  # characters of the Stages JSON field
 
 
 @st.cache_resource(show_spinner=False)
@@ -125,12 +128,18 @@ def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
         "augment": (base.augment or {"rotation_deg": 10.0, "zoom": 0.1, "shift": 0.1}) if augment else None,
     }  # fmt: skip
     try:
+        if len(stages_json) > MAX_STAGES_TEXT:
+            raise ValueError(f"the Stages field is {len(stages_json):,} characters; at most {MAX_STAGES_TEXT:,}")
         if stages_json:
             changes["stages"] = json.loads(stages_json)
         cfg = TrainConfig.from_dict({**base.to_dict(), **changes})
         cfg.validate()
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        st.error(f"Invalid settings: {exc}")
+    except RecursionError:
+        st.error("Invalid settings: the Stages field is nested too deeply; give a flat JSON list of stages "
+                 "like the one the recipe fills in.")
+        return None, name, False
+    except (ValueError, TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
+        st.error(f"Invalid settings: {md_escape(exc)}")
         return None, name, False
     return cfg, name, start
 
@@ -161,24 +170,26 @@ def run_panel(run: Run) -> None:
             "stopped": ":material/stop_circle:", "failed": ":material/error:",
             "interrupted": ":material/warning:"}.get(state, "")
     cfg = run.config
-    st.markdown(f"**{icon} {cfg.get('name') or run.run_id}** — `{run.run_id}` — {cfg['train']['model']} on "
-                f"{cfg['train']['data']['name']} — **{state}** ({st_.get('phase', '')})")
+    train = cfg.get("train") or {}
+    st.markdown(f"**{icon} {md_escape(cfg.get('name') or run.run_id)}** — {md_code(run.run_id)} — "
+                f"{md_escape(train.get('model'))} on {md_escape((train.get('data') or {}).get('name'))} — "
+                f"**{md_escape(state)}** ({md_escape(st_.get('phase', ''))})")
     if state == "failed":
-        st.error(st_.get("error") or "failed")
+        st.error(md_escape(st_.get("error") or "failed"))
     if state == "interrupted":
         st.warning("This run's process is gone (killed or crashed). Resume continues from its last completed epoch.")
     for note in st_.get("notes") or []:
-        (st.warning if "FROM SCRATCH" in note else st.info)(note)
+        (st.warning if "FROM SCRATCH" in str(note) else st.info)(md_escape(note))
     if epochs:
         st.progress(min(1.0, (epoch - (1 if state == "running" and step < steps else 0)) / epochs),
-                    text=f"epoch {epoch} of {epochs}" + (f" — stage: {st_.get('stage_name')}" if st_.get("stage_name") else ""))
+                    text=f"epoch {epoch} of {epochs}" + (f" — stage: {md_escape(st_.get('stage_name'))}" if st_.get("stage_name") else ""))
     if steps and state == "running":
         st.progress(min(1.0, step / steps), text=f"step {step} of {steps}")
     c = st.columns(5)
     c[0].metric("images/s", f"{st_.get('images_per_s') or 0:,.0f}")
     c[1].metric("ETA", _fmt_s(st_.get("eta_s")) if state == "running" else "-")
     label = str(st_.get("device_label") or st_.get("device") or "-")
-    c[2].metric("device", label.split(" (")[0], help=label)
+    c[2].metric("device", label.split(" (")[0][:40], help=md_escape(label))
     mem = st_.get("gpu_mem_mb")
     c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem else "n/a (CPU)")
     metrics = run.metrics() or {}
