@@ -17,6 +17,32 @@ MAX_MESSAGE = 2000  # an error text or one note
 # Letters and digits of any script, space and a little punctuation: no HTML, markdown, links or formulas.
 _PLAIN = re.compile(r"[\w .,:;'()/+-]*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&^=\"'%@/;?])")
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def md_escape(value: Any) -> str:
+    """Any value -> markdown that renders as exactly its text (every ASCII punctuation backslash-escaped,
+    line breaks and control characters as one space)."""
+    text = _LINE_BREAKS.sub(" ", "" if value is None else str(value))
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+_MD_TEXT_SPECIAL = re.compile(r"([\\`*\[\]<>|!~$&:])")
+
+
+def md_text(value: Any) -> str:
+    """Lighter escaping for Markdown files people read raw: no HTML, links, images, code or tables
+    (backslash-escapes \\ ` * [ ] < > | ! ~ $ & : and the dot of www.), other punctuation kept."""
+    text = _LINE_BREAKS.sub(" ", "" if value is None else str(value))
+    return re.sub(r"(?i)(www)\.", r"\1\\.", _MD_TEXT_SPECIAL.sub(r"\\\1", text))
+
+
+def md_code(value: Any) -> str:
+    """Any value -> an inline code span that shows it as text (backticks and line breaks removed)."""
+    text = _LINE_BREAKS.sub(" ", "" if value is None else str(value)).replace("`", "'")
+    return f"`{text}`" if text.strip() else "` `"
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
