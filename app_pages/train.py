@@ -62,7 +62,8 @@ with st.expander("Manage runs (rename, tag, delete, export, import)"):
         if st.button("Prepare export zip"):
             file_name, payload = export_run_bytes(pick, root)  # built in memory: no file left behind
             st.download_button(f"Download {file_name}", payload, file_name=file_name, mime="application/zip")
-    upload = st.file_uploader("Import a run zip", type=["zip"], key="manage_import")
+    upload = st.file_uploader("Import a run zip (up to 25 MB here; larger: `python -m explorer runs import FILE`)",
+                              type=["zip"], key="manage_import")
     if upload is not None and st.button("Import"):
         try:
             st.success(f"Imported {import_run(upload.getvalue(), root).run_id}")

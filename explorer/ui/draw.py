@@ -12,6 +12,7 @@ import torch
 
 from explorer.charts.compare import topk_chart
 from explorer.data import BlankImageError, ImageError, load_image_bytes
+from explorer.data.preprocess import UPLOAD_TYPES
 from explorer.predict import (
     Prediction,
     WeightsError,
@@ -121,7 +122,8 @@ def canvas(stroke_width: int, key: str) -> np.ndarray | None:
 
 def upload() -> bytes | None:
     """A photo of a handwritten letter (any file; a non-image gets a clear message later)."""
-    f = st.file_uploader("Upload a photo of one handwritten letter (PNG, JPEG, ...)", key="draw_upload")
+    f = st.file_uploader("Upload a photo of one handwritten letter (PNG, JPEG, ...)", type=UPLOAD_TYPES,
+                         key="draw_upload")
     return f.getvalue() if f is not None else None
 
 
@@ -146,10 +148,16 @@ def to_prediction(model: Any, image: Any, classes: Sequence[str] | None) -> tupl
     return None
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def decoded_upload(data: bytes) -> Any:
+    """The upload decoded and shrunk once per file (the cache key is a hash of its bytes); ImageError if unusable."""
+    return load_image_bytes(data)
+
+
 def upload_image(data: bytes) -> Any:
     """Open uploaded bytes as an image, or show why it cannot be used (None)."""
     try:
-        return load_image_bytes(data)
+        return decoded_upload(data)
     except ImageError as exc:
         st.error(f"That upload cannot be used: {md_escape(exc)}")
         return None

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from explorer.data.preprocess import UPLOAD_TYPES
 from explorer.explain import (
     METHODS,
     ExplainError,
@@ -32,7 +33,6 @@ METHOD_TITLES = {
     "occlusion": "Occlusion",
 }
 SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing")
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -72,8 +72,10 @@ def as_image(value: Any) -> np.ndarray:
     return np.ascontiguousarray(arr.reshape(1, *arr.shape[-2:]))
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
 def image_from_upload(data: bytes) -> np.ndarray:
-    """Uploaded file bytes -> float32 (1, 28, 28); raises ImageError with a message for the user."""
+    """Uploaded file bytes -> float32 (1, 28, 28), once per file (cached by a hash of the bytes); raises
+    ImageError with a message for the user."""
     from explorer.data import preprocess_image
 
     return as_image(preprocess_image(data))
