@@ -17,15 +17,22 @@ MAX_MESSAGE = 2000  # an error text or one note
 # Letters and digits of any script, space and a little punctuation: no HTML, markdown, links or formulas.
 _PLAIN = re.compile(r"[\w .,:;'()/+-]*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&^=\"'%@/;?])")
+_MD_ALWAYS = re.compile(r"([\\`*{}\[\]<>#|~$!&])")  # HTML, links, images, code, emphasis, tables, math
+_MD_COLON = re.compile(r":(?=[A-Za-z/])")  # autolinks (http://) and directives (:red[...], :material/x:)
+_MD_UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)")  # emphasis; intraword underscores (small_cnn) stay
+_MD_LEADING = re.compile(r"^(\s*)(\d*)([-+=>.)])")  # list, quote or heading markers at the start
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def md_escape(value: Any) -> str:
-    """Any value -> markdown that renders as exactly its text (every ASCII punctuation backslash-escaped,
-    line breaks and control characters as one space)."""
+    """Any value -> markdown that renders as exactly its text: no HTML, link, image, code, emphasis,
+    directive or block marker (line breaks and control characters become one space)."""
     text = _LINE_BREAKS.sub(" ", "" if value is None else str(value))
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_ALWAYS.sub(r"\\\1", text)
+    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    text = _MD_COLON.sub(r"\\:", text)
+    text = re.sub(r"(?i)(www)\.", r"\1\\.", text)
+    return _MD_LEADING.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}", text, count=1)
 
 
 _MD_TEXT_SPECIAL = re.compile(r"([\\`*\[\]<>|!~$&:])")
