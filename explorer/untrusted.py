@@ -159,10 +159,12 @@ def csv_cell(value: Any) -> Any:
 
 def csv_safe_frame(df: Any) -> Any:
     """A copy of a DataFrame whose text cells, column names and index labels are spreadsheet-inert."""
+    import pandas as pd
+
     out = df.copy()
     out.columns = [csv_cell(c) for c in out.columns]
     out.index = [csv_cell(i) for i in out.index]
     for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(csv_cell)
+        if not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map(csv_cell)  # object and str columns (pandas 3 infers str)
     return out
