@@ -3,6 +3,7 @@ path box is confined to the data root, and the Train form survives a hostile Sta
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -87,10 +88,8 @@ def test_eps_named_png_never_starts_ghostscript(tmp_path, monkeypatch):
     # the stand-in works: Pillow's EPS plugin, reached without the allow-list, would have started it
     from PIL import Image
 
-    try:
+    with contextlib.suppress(OSError):  # the stand-in exits 1: Pillow says gs failed
         Image.open(io.BytesIO(EPS)).load()
-    except Exception:
-        pass
     assert calls.exists()
 
 
