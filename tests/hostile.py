@@ -37,17 +37,17 @@ def zip_of_run(run_path: Path, config: dict[str, Any] | None = None, status: dic
 
 def element_texts(at: Any) -> list[str]:
     """Every text an AppTest page sends to the browser as markdown (bodies, labels, captions, helps,
-    metric values) -- not select options, which render as plain text."""
+    metric values) -- not the options and chosen values of selects, which render as plain text."""
     out: list[str] = []
 
     def strings(msg: Any) -> None:
         for fd, value in msg.ListFields():
-            if fd.name in ("options", "default", "data", "spec", "arrow_data"):
+            if fd.name in ("options", "default", "raw_value", "raw_values", "data", "spec", "arrow_data"):
                 continue
             if fd.type == fd.TYPE_STRING:
-                out.extend(value if fd.label == fd.LABEL_REPEATED else [value])
+                out.extend(value if fd.is_repeated else [value])
             elif fd.type == fd.TYPE_MESSAGE:
-                for m in value if fd.label == fd.LABEL_REPEATED else [value]:
+                for m in value if fd.is_repeated else [value]:
                     strings(m)
 
     def walk(node: Any) -> None:
