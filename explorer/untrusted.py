@@ -17,7 +17,7 @@ MAX_MESSAGE = 2000  # an error text or one note
 # Letters and digits of any script, space and a little punctuation: no HTML, markdown, links or formulas.
 _PLAIN = re.compile(r"[\w .,:;'()/+-]*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MD_ALWAYS = re.compile(r"([\\`*{}\[\]<>#|~$!&])")  # HTML, links, images, code, emphasis, tables, math
+_MD_ALWAYS = re.compile(r"([\\`*{}\[\]<#|~$!&])")  # HTML (a tag needs <), links, images, code, emphasis, tables, math
 _MD_COLON = re.compile(r":(?=[A-Za-z/])")  # autolinks (http://) and directives (:red[...], :material/x:)
 _MD_UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)")  # emphasis; intraword underscores (small_cnn) stay
 _MD_LEADING = re.compile(r"^(\s*)(\d*)([-+=>.)])")  # list, quote or heading markers at the start
