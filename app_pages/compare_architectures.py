@@ -7,6 +7,7 @@ from explorer.charts.inspect import accuracy_vs_compute_chart
 from explorer.inspect.lineage import CLASSIC_LINEAGE
 from explorer.models import list_cards
 from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
+from explorer.untrusted import csv_safe_frame
 
 st.title("Compare architectures")
 st.caption("Reference cost at each network's ImageNet input size (1000 classes) beside its published "
@@ -44,4 +45,4 @@ st.altair_chart(accuracy_vs_compute_chart(df), width="content")
 if missing:
     st.caption(f"Not plotted (no published ImageNet accuracy): {', '.join(missing)}.")
 st.info(FLOPS_NOTE)
-st.download_button("Download CSV", df.to_csv(index=False).encode(), "architectures.csv", "text/csv")
+st.download_button("Download CSV", csv_safe_frame(df).to_csv(index=False).encode(), "architectures.csv", "text/csv")

@@ -6,9 +6,11 @@ import streamlit as st
 import torch
 
 from explorer.charts.data import class_balance_chart, pixel_heatmap
-from explorer.data import Augment, DataSpec, augment_batch, builtin, list_datasets, load_dataset
+from explorer.data import Augment, DataSpec, augment_batch, builtin, data_root, list_datasets, load_dataset
 from explorer.data import view as dv
+from explorer.data.confine import OutsideDataRootError, not_here_message, path_under_root
 from explorer.ui import data as ui
+from explorer.ui.text import md_code, md_escape
 
 st.title("Data")
 infos = {i.name: i for i in list_datasets()}
@@ -22,14 +24,18 @@ st.caption(f"{info.description} Source: {info.source}.")
 if not info.available:
     st.warning(f"**{info.title} is not on this machine.** {info.how_to_get}")
     if name.startswith("emnist"):
-        path = st.text_input("Path to gzip.zip, or a folder with its .gz or idx files", key="data_emnist_path")
+        path = st.text_input("Path to gzip.zip, or a folder with its .gz or idx files, inside the data folder "
+                             f"{md_code(data_root().resolve())}", key="data_emnist_path")
         if st.button("Use these files", key="data_use_path", disabled=not path):
             try:
+                inside = path_under_root(path, data_root())  # never a path outside the data folder
                 with st.spinner("Checking and extracting EMNIST (md5, sizes, counts)..."):
-                    load_dataset(name, "train", path=path)
+                    load_dataset(name, "train", path=inside)
                 st.rerun()
-            except (ValueError, FileNotFoundError, OSError) as exc:
+            except OutsideDataRootError as exc:
                 st.error(str(exc))
+            except (ValueError, FileNotFoundError, OSError) as exc:  # inside the data folder: say what is wrong
+                st.error(f"{not_here_message(data_root())} ({md_escape(exc)})")
     if st.button(f"Try to download {info.title}", key="data_download"):
         try:
             with st.spinner("Downloading..."):

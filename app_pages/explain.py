@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.explain import METHODS, ExplainError, conv_layers, default_target_layer, top_k
 from explorer.ui import explain as ui
 from explorer.ui.run_picker import pick_run, run_caption
+from explorer.ui.text import md_escape
 
 st.title("Explain")
 run = pick_run("explain_run")
@@ -15,7 +16,7 @@ run_caption(run)
 classes = list(run.config.get("classes") or [])
 model, problem = ui.model_or_error(run)
 if problem:
-    st.error(problem)
+    st.error(md_escape(problem))
 
 picked = ui.pick_input(run, classes)
 if picked is None:
@@ -35,7 +36,7 @@ left, mid, right = st.columns([1, 1, 2])
 with left:
     ui.show_image(x, f"{described}, as the model sees it (28×28)")
 with mid:
-    st.metric("Predicted", classes[predicted])
+    st.metric("Predicted", md_escape(classes[predicted]))
     st.caption(f"with probability {ranked[0][2]:.2%}")
 with right:
     st.dataframe(ui.top_k_frame(ranked), hide_index=True, key="explain_topk",
@@ -49,7 +50,7 @@ shapes = {i.name: "×".join(map(str, i.out_shape)) + ("" if i.spatial else ", no
 try:
     default = default_target_layer(model, x)
 except ExplainError as exc:
-    st.warning(str(exc))
+    st.warning(md_escape(exc))
     default = names[-1] if names else None
 if not names:
     st.warning("This model has no conv layer: Grad-CAM and feature maps need one.")
@@ -76,14 +77,14 @@ if layer in spatial:
     with cols[2]:
         ui.explanation_panel(run, stamp, x, "guided_gradcam", chosen, layer, contrast, classes)
 else:
-    st.warning(f"Layer {layer} outputs {shapes[layer]}: Grad-CAM has nothing to localise there. Choose a layer "
+    st.warning(f"Layer {md_escape(layer)} outputs {shapes[layer]}: Grad-CAM has nothing to localise there. Choose a layer "
                f"with spatial output, e.g. {', '.join(spatial[-3:]) or '(none in this model)'}.")
 st.caption("Grad-CAM (captum LayerGradCam): the layer's channels weighted by their mean gradient, ReLU, "
            "upsampled to 28×28 and overlaid (red = most evidence). Guided Grad-CAM multiplies it with "
            "guided backpropagation for pixel-level detail.")
 
 st.subheader("Compare attribution methods")
-st.caption(f"All for class {classes[chosen]}" + (f" against {classes[contrast]}" if contrast is not None else "")
+st.caption(f"All for class {md_escape(classes[chosen])}" + (f" against {md_escape(classes[contrast])}" if contrast is not None else "")
            + ": saliency = |∂logit/∂pixel|; Integrated Gradients from a black image (32 steps); occlusion = drop "
            "of the logit when a 4×4 patch is blacked out.")
 methods = [m for m in METHODS if layer in spatial or not METHODS[m].uses_layer]

@@ -10,6 +10,7 @@ from explorer.runs import list_runs
 from explorer.ui import results as ui
 from explorer.ui.curves import show_training_curves
 from explorer.ui.run_picker import pick_run, run_caption
+from explorer.ui.text import md_escape
 
 st.title("Results")
 run = pick_run("results_run")
@@ -65,7 +66,7 @@ with tabs[2]:
     c1.altair_chart(charts.roc_chart(ev.roc, picked), key="results_roc")
     c2.altair_chart(charts.pr_chart(ev.pr, picked), key="results_pr")
     for note in ev.roc.notes + ev.pr.notes:
-        st.caption(note)
+        st.caption(md_escape(note))
     st.dataframe(charts.curve_areas(ev), hide_index=True, key="results_auc",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in ("ROC AUC", "average precision")})

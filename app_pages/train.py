@@ -7,6 +7,7 @@ from explorer.train.jobs import JobBusyError
 from explorer.ui import train as ui
 from explorer.ui.jobs import job_manager
 from explorer.ui.manage_runs import manage_runs_panel
+from explorer.ui.text import md_escape
 
 st.title("Train")
 root = str(runs_root())
@@ -28,6 +29,6 @@ if start and cfg is not None:
     except JobBusyError as exc:
         st.warning(f"One job per device: {exc}")
     except (ValueError, KeyError, FileNotFoundError) as exc:
-        st.error(f"Cannot start: {exc.args[0] if exc.args else exc}")
+        st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
 
 manage_runs_panel(root)

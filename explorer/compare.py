@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.runs import Predictions, Run, config_classes, open_run
+from explorer.untrusted import csv_safe_frame, md_code, md_text
 
 __all__ = [
     "COMPARISONS",
@@ -393,14 +394,15 @@ def _cell(v: Any) -> Any:
 
 
 def to_csv(comp: Comparison) -> str:
-    """The comparison as CSV text: section, item, one column per run (metrics, differing settings, per-class F1)."""
+    """The comparison as CSV text: section, item, one column per run (metrics, differing settings, per-class F1);
+    text cells that a spreadsheet would run as a formula (= + - @ tab CR) start with a quote."""
     buf = io.StringIO()
-    side_by_side(comp).to_csv(buf, index=False)
+    csv_safe_frame(side_by_side(comp)).to_csv(buf, index=False)
     return buf.getvalue()
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    head = [str(c) for c in df.columns]
+    head = [md_text(c) for c in df.columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(_md(v) for v in row) + " |")
@@ -410,14 +412,14 @@ def _md_table(df: pd.DataFrame) -> str:
 def _md(v: Any) -> str:
     v = _cell(v)
     if isinstance(v, float):
-        v = f"{v:.4f}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
+        return f"{v:.4f}"
+    return md_text(v)  # run strings are text: no HTML, links or images in the report
 
 
 def to_markdown(comp: Comparison) -> str:
     """The comparison as a Markdown report: metrics, differing settings, equal settings, F1 changes, notes."""
     parts = [f"# Comparison of {len(comp.runs)} runs", ""]
-    parts += [f"- **{lab}**: `{r.run_id}` ({r.model} on {r.dataset})" for lab, r in zip(comp.labels, comp.runs, strict=True)]
+    parts += [f"- **{md_text(lab)}**: {md_code(r.run_id)} ({md_text(r.model)} on {md_text(r.dataset)})" for lab, r in zip(comp.labels, comp.runs, strict=True)]
     table = side_by_side(comp)
     parts += ["", "## Final metrics", "", _md_table(table[table.section == "metric"].drop(columns="section"))]
     diff = table[table.section == "config (differs)"].drop(columns="section")
@@ -425,14 +427,14 @@ def to_markdown(comp: Comparison) -> str:
     parts += [_md_table(diff) if len(diff) else "All compared settings are equal."]
     eq = comp.config.equal
     parts += ["", f"## Settings equal in every run ({len(eq)})", ""]
-    parts += [", ".join(f"`{k}`={v}" for k, v in eq["value"].items()) if len(eq) else "none"]
+    parts += [", ".join(f"{md_code(k)}={md_text(v)}" for k, v in eq["value"].items()) if len(eq) else "none"]
     if len(comp.f1_diff):
-        parts += ["", f"## Per-class F1 change against {comp.labels[0]}", ""]
+        parts += ["", f"## Per-class F1 change against {md_text(comp.labels[0])}", ""]
         d = comp.f1_diff.sort_values("diff")
         shown = pd.concat([d.head(5), d.tail(5)]).drop_duplicates()
         parts += [_md_table(shown.rename(columns={"base_f1": f"F1 {comp.labels[0]}"}))]
     skipped = {COMPARISONS[k]: why for k, why in comp.notes.items() if why}
     if skipped:
         parts += ["", "## Comparisons that do not apply", ""]
-        parts += [f"- {what}: {why}" for what, why in skipped.items()]
+        parts += [f"- {md_text(what)}: {md_text(why)}" for what, why in skipped.items()]
     return "\n".join(parts) + "\n"

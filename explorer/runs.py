@@ -12,6 +12,7 @@ whose heartbeat is stale) is reported as "interrupted". Nothing here unpickles u
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -22,11 +23,12 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from explorer.io import append_jsonl, atomic_path, atomic_write_json, atomic_write_text, read_jsonl, safe_name
+from explorer.untrusted import CREATED_FORMAT, parse_created, run_strings_problems
 
 RUNS_ENV = "EXPLORER_RUNS"
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
@@ -323,7 +325,7 @@ class Run:
         return RunInfo(
             run_id=self.run_id, name=cfg.get("name") or self.run_id, model=train.get("model", "?"),
             dataset=(train.get("data") or {}).get("name", "?"), status=self.status["status"],
-            created=cfg.get("created", ""), epochs_done=len(hist), epochs=epochs,
+            created=parse_created(cfg.get("created")), epochs_done=len(hist), epochs=epochs,
             best_val_acc=max(vals) if vals else None, test_acc=metrics.get("test_acc"),
             tags=list(cfg.get("tags") or []), path=str(self.path),
         )  # fmt: skip
@@ -439,10 +441,11 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
     else:  # pragma: no cover
         raise RuntimeError(f"could not create a run folder under {root_p}")
     path = root_p / run_id
+    clean = safe_name(label, default=run_id, max_len=80) if label else ""  # one cleaned name, top level and train
     atomic_write_json(path / CONFIG, {
-        "run_id": run_id, "name": safe_name(label, default=run_id, max_len=80) if label else run_id,
+        "run_id": run_id, "name": clean or run_id,
         "tags": [safe_name(t, default="tag", max_len=40) for t in tags or []],
-        "created": time.strftime("%Y-%m-%d %H:%M:%S"), "train": config.to_dict(), "data": {},
+        "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
         "model": {"name": config.model}, "classes": [], "versions": versions(),
     })  # fmt: skip
     atomic_write_json(path / STATUS, {
@@ -582,16 +585,18 @@ def _verify_file(path: Path) -> None:
         raise ValueError(f"refused: {name} is not a valid {path.suffix} file ({type(exc).__name__}: {exc})") from exc
 
 
-def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = None) -> Run:
-    """Import a run zip made by export_run; every member is checked (names, sizes, formats) before
-    anything lands in the runs root. A clashing run id gets a suffix."""
-    zip_path = Path(zip_path)
-    if not zipfile.is_zipfile(zip_path):
-        raise ValueError(f"{zip_path} is not a zip file")
-    with zipfile.ZipFile(zip_path) as zf:
+def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.PathLike | None = None) -> Run:
+    """Import a run zip made by export_run (a path, or its bytes: nothing is written outside the runs
+    root); every member is checked (names, sizes, formats, display strings) before anything lands in
+    the runs root. The data root becomes the local one. A clashing run id gets a suffix."""
+    label = "the upload" if isinstance(zip_path, bytes | bytearray) or hasattr(zip_path, "read") else str(zip_path)
+    source: Any = io.BytesIO(zip_path) if isinstance(zip_path, bytes | bytearray) else zip_path
+    if not zipfile.is_zipfile(source):
+        raise ValueError(f"{label} is not a zip file; choose a run zip made by Export (runs export)")
+    with zipfile.ZipFile(source) as zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if not infos:
-            raise ValueError(f"{zip_path} is empty")
+            raise ValueError(f"{label} is empty")
         folders = {_check_member(i)[0] for i in infos}
         if len(folders) != 1:
             raise ValueError(f"refused: the zip holds {len(folders)} top-level folders; expected one run")
@@ -617,10 +622,20 @@ def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = Non
             cfg = json.loads((staging / CONFIG).read_text("utf-8"))
             if not isinstance(cfg, dict) or not isinstance(cfg.get("train"), dict):
                 raise ValueError("refused: config.json has no 'train' section")
-            cfg["run_id"] = run_id
-            atomic_write_json(staging / CONFIG, cfg)
             st = staging / STATUS
             status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
+            if not isinstance(status, dict):
+                raise ValueError("refused: status.json is not a JSON object")
+            problems = run_strings_problems(cfg, status)
+            if problems:
+                raise ValueError("refused: names, class names, tags and messages must be short plain text: "
+                                 + "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
+            cfg["run_id"] = run_id
+            if cfg.get("created"):
+                cfg["created"] = min(cfg["created"], time.strftime(CREATED_FORMAT))  # not in the future
+            if isinstance(cfg["train"].get("data"), dict):
+                cfg["train"]["data"]["root"] = None  # the local data root, never a path from elsewhere
+            atomic_write_json(staging / CONFIG, cfg)
             status.pop("pid", None)  # a pid from another machine means nothing here
             atomic_write_json(st, status)
             os.replace(staging, root_p / run_id)
@@ -628,3 +643,15 @@ def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = Non
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return Run(root_p / run_id)
+
+
+def export_run_bytes(ref: str | Run, root: str | os.PathLike | None = None) -> tuple[str, bytes]:
+    """The run zip of export_run built in memory (no file left anywhere) -> (file name, bytes)."""
+    run = open_run(ref, root)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(RUN_FILES):
+            f = run.path / name
+            if f.is_file():
+                zf.write(f, f"{run.run_id}/{name}")
+    return f"{run.run_id}.zip", buf.getvalue()

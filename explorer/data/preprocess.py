@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 SIZE = 28  # output frame (pixels)
 MARGIN = 2  # empty border kept around the letter's bounding box (pixels)
 SUPERSAMPLE = 4  # work at 4x resolution before the final bicubic downsampling
-MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-MAX_PIXELS = 89_478_485  # Pillow's DecompressionBombWarning limit; refused here, not only warned
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # .streamlit/config.toml server.maxUploadSize (MB) matches this
+MAX_PIXELS = 16_000_000  # refused from the header, before decoding (a 12-megapixel phone photo fits)
+MAX_SIDE = 1024  # larger images are shrunk to this longer side before any array is made
+# Raster formats only, named to Image.open: EPS/PS (Ghostscript), PDF, SVG and the rest never get a parser.
+RASTER_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]  # the file-name list for uploaders
 INK_THRESHOLD = 0.2  # fraction of the strongest ink that counts as ink for the bounding box
 MIN_CONTRAST = 0.08  # below this (0..1) the image is considered blank
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
@@ -48,7 +52,9 @@ class BlankImageError(ImageError):
 
 
 def load_image_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open PNG/JPEG/... bytes as a PIL image with safety checks (size, bombs, animation, 16-bit)."""
+    """Open PNG/JPEG/... bytes as a PIL image with safety checks: size and pixel count from the header
+    before decoding, raster formats only, no animation or 16-bit; shrunk to at most MAX_SIDE pixels a side.
+    The one place where images from users are opened (uploads, the CLI)."""
     if not data:
         raise ImageError("The file is empty (0 bytes); upload a PNG or JPEG image of one letter.")
     if len(data) > MAX_UPLOAD_BYTES:
@@ -59,12 +65,13 @@ def load_image_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=RASTER_FORMATS)  # lazy: reads the header only
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(
-                    f"The image is {width}x{height} = {width * height:,} pixels, over the limit of "
-                    f"{max_pixels:,} (a possible decompression bomb). Upload a smaller image."
+                    f"The image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} "
+                    f"(about {max_pixels / 1e6:.0f} megapixels). A letter needs far fewer: crop or shrink it "
+                    "and upload it again."
                 )
             if getattr(image, "is_animated", False) or getattr(image, "n_frames", 1) > 1:
                 raise ImageError(
@@ -76,16 +83,24 @@ def load_image_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
                     f"The image has {image.mode!r} pixels (16/32-bit); save it as an 8-bit grayscale or RGB "
                     "PNG/JPEG and upload it again."
                 )
+            if image.format == "JPEG":
+                image.draft(image.mode, (MAX_SIDE, MAX_SIDE))  # decode JPEG at a reduced scale
             image.load()
+            image = ImageOps.exif_transpose(image)
+            if max(image.size) > MAX_SIDE:
+                image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
     except ImageError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise ImageError(f"The image is too large (a possible decompression bomb): {exc}") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError("The file is not an image Pillow can read; upload a PNG or JPEG.") from exc
+        raise ImageError(
+            f"The file is not an image in a supported format ({', '.join(RASTER_FORMATS)}); "
+            "upload a PNG or JPEG of one letter."
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"The image file is corrupt or truncated ({exc}); upload it again.") from exc
-    return ImageOps.exif_transpose(image)
+    return image
 
 
 def _gray_from_pil(image: Image.Image) -> np.ndarray:

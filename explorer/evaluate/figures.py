@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.evaluate.metrics import Evaluation, worst_classes
+from explorer.untrusted import csv_safe_frame
 
 __all__ = ["write_figures", "write_tables"]
 
@@ -187,6 +188,6 @@ def write_tables(ev: Evaluation, out: Path) -> list[Path]:
     report["ece"] = ev.calibration.ece
     paths = [out / "report.json", out / "per_class.csv", out / "confused_pairs.csv"]
     paths[0].write_text(json.dumps(_no_nan(report), indent=1), encoding="utf-8")
-    ev.report.per_class.to_csv(paths[1], index=False)
-    ev.pairs.to_csv(paths[2], index=False)
+    csv_safe_frame(ev.report.per_class).to_csv(paths[1], index=False)  # class names can start with = + - @
+    csv_safe_frame(ev.pairs).to_csv(paths[2], index=False)
     return paths

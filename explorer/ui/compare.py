@@ -23,6 +23,7 @@ from explorer.compare import (
 )
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.curves import show_training_curves
+from explorer.ui.text import md_escape
 
 
 def _stamp(info: RunInfo) -> float:
@@ -60,7 +61,7 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
             try:
                 out.append(cached_run_data(by_id[r].path, _stamp(by_id[r])))
             except (OSError, ValueError, KeyError) as exc:
-                st.warning(f"Run {r} is unreadable and left out: {exc}")
+                st.warning(f"Run {md_escape(r)} is unreadable and left out: {md_escape(exc)}")
     return out if len(out) >= 2 else []
 
 
@@ -68,7 +69,7 @@ def show_notes(notes: dict[str, str | None]) -> None:
     """Say which comparisons do not apply to these runs, and why."""
     for key, why in notes.items():
         if why:
-            st.warning(f"**{COMPARISONS[key].capitalize()}**: {why}")
+            st.warning(f"**{COMPARISONS[key].capitalize()}**: {md_escape(why)}")
 
 
 def _fmt_metrics(df: pd.DataFrame) -> pd.DataFrame:
@@ -118,8 +119,8 @@ def show_per_class(comp: Comparison) -> None:
     better = d[d["diff"] > 0].tail(5)[::-1]
     worse = d[d["diff"] < 0].head(5)
     c1, c2 = st.columns(2)
-    c1.markdown("**Got better:** " + (", ".join(f"{r['class']} ({r['diff']:+.2f}, {r['run']})" for _, r in better.iterrows()) or "none"))
-    c2.markdown("**Got worse:** " + (", ".join(f"{r['class']} ({r['diff']:+.2f}, {r['run']})" for _, r in worse.iterrows()) or "none"))
+    c1.markdown("**Got better:** " + (", ".join(f"{md_escape(r['class'])} ({r['diff']:+.2f}, {md_escape(r['run'])})" for _, r in better.iterrows()) or "none"))
+    c2.markdown("**Got worse:** " + (", ".join(f"{md_escape(r['class'])} ({r['diff']:+.2f}, {md_escape(r['run'])})" for _, r in worse.iterrows()) or "none"))
 
 
 def show_confusion(comp: Comparison) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from explorer.data.preprocess import UPLOAD_TYPES
 from explorer.explain import (
     METHODS,
     ExplainError,
@@ -24,9 +25,9 @@ from explorer.explain import (
 )
 from explorer.explain.view import feature_grid
 from explorer.ui.run_picker import file_stamp, page_link_if_exists
+from explorer.ui.text import md_escape
 
 SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing")
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
 def model_or_error(run: Any, which: str = "best") -> tuple[Any, str | None]:
@@ -60,8 +61,10 @@ def as_image(value: Any) -> np.ndarray:
     return to_batch(value)[0].cpu().numpy()
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
 def image_from_upload(data: bytes) -> np.ndarray:
-    """Uploaded file bytes -> float32 (1, 28, 28); raises ImageError with a message for the user."""
+    """Uploaded file bytes -> float32 (1, 28, 28), once per file (cached by a hash of the bytes); raises
+    ImageError with a message for the user."""
     from explorer.data import preprocess_image
 
     return as_image(preprocess_image(data))
@@ -84,7 +87,7 @@ def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
         try:
             return image_from_upload(up.getvalue()), f"upload {up.name}"
         except ImageError as exc:
-            st.error(f"Cannot use {up.name}: {exc}")
+            st.error(f"Cannot use {md_escape(up.name)}: {md_escape(exc)}")
             return None
     if source == "Last drawing":
         drawing = st.session_state.get("last_drawing")
@@ -117,9 +120,9 @@ def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
     cls = c1.selectbox("Class", classes, key="explain_class")
     of_class = np.flatnonzero(labels == classes.index(cls))
     if len(of_class) == 0:
-        st.info(f"The test split has no image of class {cls}.")
+        st.info(f"The test split has no image of class {md_escape(cls)}.")
         return None
-    k = int(c2.number_input(f"Index among the {len(of_class)} test images of {cls}", 0, len(of_class) - 1, 0,
+    k = int(c2.number_input(f"Index among the {len(of_class)} test images of {md_escape(cls)}", 0, len(of_class) - 1, 0,
                             key="explain_index"))
     i = int(of_class[min(k, len(of_class) - 1)])
     return as_image(images[i]), f"test image #{i} (true {cls})"
@@ -156,7 +159,7 @@ def layer_options(model: Any) -> list[str]:
 def show_image(x: np.ndarray, caption: str, scale: int = 6) -> None:
     """Show a (1, 28, 28) [0, 1] image enlarged (nearest neighbour) with a caption."""
     img = (np.clip(x[0], 0, 1) * 255).round().astype(np.uint8)
-    st.image(img.repeat(scale, axis=0).repeat(scale, axis=1), caption=caption, width=28 * scale)
+    st.image(img.repeat(scale, axis=0).repeat(scale, axis=1), caption=md_escape(caption), width=28 * scale)
 
 
 def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target: int | None = None,
@@ -167,15 +170,16 @@ def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target
         ex = cached_explanation(str(run.path), stamp, x.astype(np.float32).tobytes(), method, target, layer,
                                 contrast)
     except ExplainError as exc:
-        st.warning(f"{method_title(method)}: {exc}")
+        st.warning(f"{method_title(method)}: {md_escape(exc)}")
         return
     names = list(classes) if classes is not None else [str(i) for i in range(len(ex.probs))]
-    what = f"{names[ex.target]} and not {names[ex.contrast]}" if ex.contrast is not None else names[ex.target]
-    where = f" at {ex.layer}" if ex.layer else ""
+    what = (f"{md_escape(names[ex.target])} and not {md_escape(names[ex.contrast])}" if ex.contrast is not None
+            else md_escape(names[ex.target]))
+    where = f" at {md_escape(ex.layer)}" if ex.layer else ""
     st.image(overlay(x, ex.heatmap, scale=scale), width="stretch",
              caption=f"{title or method_title(method)}: {what}{where} (p={ex.probs[ex.target]:.2f})")
     for note in ex.notes:
-        st.caption(note)
+        st.caption(md_escape(note))
 
 
 def method_panels(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] = tuple(METHODS),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 
-from explorer.runs import RunInfo, delete_run, export_run, import_run, list_runs, rename_run, tag_run
+from explorer.runs import RunInfo, delete_run, export_run_bytes, import_run, list_runs, rename_run, tag_run
+from explorer.ui.text import md_escape
 
 
 def _runs_table(infos: list[RunInfo]) -> list[dict]:
@@ -36,10 +34,10 @@ def _actions(pick: str, root: str) -> None:
             st.session_state.pop(sure_key, None)
             st.rerun()
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
     if st.button("Prepare export zip"):
-        path = export_run(pick, tempfile.mkdtemp(), root)
-        st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, mime="application/zip")
+        file_name, payload = export_run_bytes(pick, root)  # built in memory: no file left behind
+        st.download_button(f"Download {file_name}", payload, file_name=file_name, mime="application/zip")
 
 
 def manage_runs_panel(root: str) -> None:
@@ -49,11 +47,10 @@ def manage_runs_panel(root: str) -> None:
         if infos:
             st.dataframe(_runs_table(infos), hide_index=True, width="stretch")
             _actions(st.selectbox("Run", [r.run_id for r in infos], key="manage_run"), root)
-        upload = st.file_uploader("Import a run zip", type=["zip"], key="manage_import")
+        upload = st.file_uploader("Import a run zip (up to 25 MB here; larger: `python -m explorer runs import FILE`)",
+                                  type=["zip"], key="manage_import")
         if upload is not None and st.button("Import"):
-            tmp = Path(tempfile.mkdtemp()) / "run.zip"
-            tmp.write_bytes(upload.getvalue())
             try:
-                st.success(f"Imported {import_run(tmp, root).run_id}")
+                st.success(f"Imported {import_run(upload.getvalue(), root).run_id}")
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(md_escape(exc))

@@ -12,6 +12,7 @@ from explorer.charts import evaluate as charts
 from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
 from explorer.runs import Run
 from explorer.ui.run_picker import file_stamp
+from explorer.ui.text import md_code, md_escape
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -45,7 +46,7 @@ def test_set(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
         with st.spinner("Loading the run's test split..."):
             return cached_test_set(str(run.path), file_stamp(run.predictions_path))
     except (OSError, ValueError, KeyError) as exc:
-        st.error(f"Cannot rebuild the test split of {run.run_id}: {exc}")
+        st.error(f"Cannot rebuild the test split of {md_escape(run.run_id)}: {md_escape(exc)}")
         return None
 
 
@@ -90,16 +91,16 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
             with st.spinner("Predicting the test split with the run's saved weights..."):
                 predict_run(run)
         except FileNotFoundError as exc:
-            st.error(f"Could not evaluate {run.run_id}: {exc}")
+            st.error(f"Could not evaluate {md_escape(run.run_id)}: {md_escape(exc)}")
             return None
         except Exception as exc:  # corrupt weights, architecture mismatch: say which file and why
-            st.error(weights_error(run, exc))
+            st.error(md_escape(weights_error(run, exc)))
             return None
         st.success(f"Saved the test predictions of {run.run_id} to `predictions.npz`.")
     try:
         return cached_evaluation(str(run.path), npz.stat().st_mtime)
     except (OSError, ValueError, KeyError) as exc:
-        st.error(f"Cannot read `{npz}`: {exc}")
+        st.error(f"Cannot read {md_code(npz)}: {md_escape(exc)}")
         return None
 
 
@@ -118,10 +119,10 @@ def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
     rows[1] += [("Test images", f"{r.n:,}"), ("Training time", charts.duration_text(train_s) if train_s is not None else "—")]
     for col, (label, value) in zip(st.columns(5), rows[1], strict=False):
         col.metric(label, value)
-    st.caption(f"Device: {m.get('device') or 'not recorded'}. Precision, recall and F1: macro = mean over classes, "
+    st.caption(f"Device: {md_escape(m.get('device') or 'not recorded')}. Precision, recall and F1: macro = mean over classes, "
                "weighted = by each class's number of test images.")
     for note in r.notes:
-        st.caption(note)
+        st.caption(md_escape(note))
 
 
 def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int, int]:
@@ -164,10 +165,10 @@ def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images
     """Show the misclassified images of one confusion cell, most confident first."""
     names = ev.report.classes
     if true_idx == pred_idx:
-        st.info(f"{names[true_idx]} → {names[pred_idx]} is the diagonal: those are correct predictions.")
+        st.info(f"{md_escape(names[true_idx])} → {md_escape(names[pred_idx])} is the diagonal: those are correct predictions.")
         return
     idx = mistakes(y_true, y_prob, top=top, true_class=true_idx, pred_class=pred_idx)
-    st.markdown(f"**True {names[true_idx]}, predicted {names[pred_idx]}**: "
+    st.markdown(f"**True {md_escape(names[true_idx])}, predicted {md_escape(names[pred_idx])}**: "
                 f"{int(ev.confusion.counts[true_idx, pred_idx])} images (showing {len(idx)})")
     image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx], per_row=per_row)
 
@@ -179,7 +180,8 @@ def mistakes_gallery(names: list[str], y_true: np.ndarray, y_prob: np.ndarray, i
     total = int((y_prob.argmax(axis=1) != y_true).sum())
     st.markdown(f"**{total} misclassified test images**, the most confident first (showing {len(idx)}).")
     pred = y_prob.argmax(axis=1)
-    image_gallery(images, idx, [f"{names[y_true[i]]}→{names[pred[i]]} {y_prob[i, pred[i]]:.2f}" for i in idx])
+    image_gallery(images, idx, [f"{md_escape(names[y_true[i]])}→{md_escape(names[pred[i]])} {y_prob[i, pred[i]]:.2f}"
+                                for i in idx])
 
 
 def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFrame:

@@ -10,6 +10,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
+from explorer.ui.text import md_code, md_escape
+from explorer.untrusted import parse_created
 
 SHARED_KEY = "explorer_run_id"  # plain session key (not a widget key), so it survives page switches
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +46,7 @@ def pick_run(key: str, label: str = "Run") -> Any:
     try:
         infos = list_runs()
     except OSError as exc:
-        st.error(f"Cannot read the runs folder `{runs_root()}`: {exc}")
+        st.error(f"Cannot read the runs folder {md_code(runs_root())}: {md_escape(exc)}")
         return None
     if not infos:
         no_runs_message()
@@ -60,7 +62,7 @@ def pick_run(key: str, label: str = "Run") -> Any:
     try:
         return open_run(by_id[run_id].path)
     except (OSError, ValueError) as exc:
-        st.error(f"Cannot open run {run_id}: {exc}")
+        st.error(f"Cannot open run {md_escape(run_id)}: {md_escape(exc)}")
         return None
 
 
@@ -69,11 +71,12 @@ def run_caption(run: Any) -> None:
     cfg, status = run.config, run.status
     train = cfg.get("train", {})
     st.caption(
-        f"`{run.run_id}` · model **{train.get('model', '?')}** · data **{(train.get('data') or {}).get('name', '?')}**"
-        f" · status **{status.get('status', '?')}** · created {cfg.get('created', '?')}"
+        f"{md_code(run.run_id)} · model **{md_escape(train.get('model', '?'))}** · data "
+        f"**{md_escape((train.get('data') or {}).get('name', '?'))}** · status **{md_escape(status.get('status', '?'))}**"
+        f" · created {md_escape(parse_created(cfg.get('created')) or '?')}"
     )
     if status.get("error"):
-        st.warning(f"This run ended with an error: {status['error']}")
+        st.warning(f"This run ended with an error: {md_escape(status['error'])}")
 
 
 def file_stamp(path: Path) -> float:

@@ -21,6 +21,9 @@ from explorer.train.recipes import DESCRIPTIONS, RECIPES
 from explorer.ui.curves import show_training_curves
 from explorer.ui.jobs import job_manager
 from explorer.ui.progress import clamp01, epoch_fraction, number
+from explorer.ui.text import md_code, md_escape
+
+MAX_STAGES_TEXT = 20_000  # characters of the Stages JSON field
 
 
 @st.cache_data(show_spinner=False)
@@ -119,11 +122,17 @@ def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
     changes = {**values, "model": model, "data": data, "name": name,
                "augment": (base.augment or Augment()) if augment else None}
     try:
+        if len(stages_json) > MAX_STAGES_TEXT:
+            raise ValueError(f"the Stages field is {len(stages_json):,} characters; at most {MAX_STAGES_TEXT:,}")
         if stages_json:
             changes["stages"] = tuple(Stage.from_dict(s) for s in json.loads(stages_json))
         cfg = base.replace(**changes).validate()
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        st.error(f"Invalid settings: {exc}")
+    except RecursionError:
+        st.error("Invalid settings: the Stages field is nested too deeply; give a flat JSON list of stages "
+                 "like the one the recipe fills in.")
+        return None, name, False
+    except (ValueError, TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
+        st.error(f"Invalid settings: {md_escape(exc)}")
         return None, name, False
     return cfg, name, start
 
@@ -153,24 +162,26 @@ def run_panel(run: Run) -> None:
             "stopped": ":material/stop_circle:", "failed": ":material/error:",
             "interrupted": ":material/warning:"}.get(state, "")
     cfg = run.config
-    st.markdown(f"**{icon} {cfg.get('name') or run.run_id}** — `{run.run_id}` — {cfg['train']['model']} on "
-                f"{cfg['train']['data']['name']} — **{state}** ({st_.get('phase', '')})")
+    train = cfg.get("train") or {}
+    st.markdown(f"**{icon} {md_escape(cfg.get('name') or run.run_id)}** — {md_code(run.run_id)} — "
+                f"{md_escape(train.get('model'))} on {md_escape((train.get('data') or {}).get('name'))} — "
+                f"**{md_escape(state)}** ({md_escape(st_.get('phase', ''))})")
     if state == "failed":
-        st.error(st_.get("error") or "failed")
+        st.error(md_escape(st_.get("error") or "failed"))
     if state == "interrupted":
         st.warning("This run's process is gone (killed or crashed). Resume continues from its last completed epoch.")
     for note in st_.get("notes") or []:
-        (st.warning if "FROM SCRATCH" in note else st.info)(note)
+        (st.warning if "FROM SCRATCH" in str(note) else st.info)(md_escape(note))
     if epochs > 0:
         st.progress(epoch_fraction(st_),
-                    text=f"epoch {epoch} of {epochs}" + (f" — stage: {st_.get('stage_name')}" if st_.get("stage_name") else ""))
+                    text=f"epoch {epoch} of {epochs}" + (f" — stage: {md_escape(st_.get('stage_name'))}" if st_.get("stage_name") else ""))
     if steps > 0 and state == "running":
         st.progress(clamp01(step / steps), text=f"step {step} of {steps}")
     c = st.columns(5)
     c[0].metric("images/s", f"{number(st_.get('images_per_s')):,.0f}")
     c[1].metric("ETA", _fmt_s(st_.get("eta_s")) if state == "running" else "-")
     label = str(st_.get("device_label") or st_.get("device") or "-")
-    c[2].metric("device", label.split(" (")[0], help=label)
+    c[2].metric("device", label.split(" (")[0][:40], help=md_escape(label))
     mem = number(st_.get("gpu_mem_mb"))
     c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)")
     metrics = run.metrics() or {}

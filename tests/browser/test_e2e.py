@@ -106,7 +106,8 @@ def test_draw_predicts_and_clear_resets(page):
     # an upload that is not an image gets a clear message
     page.get_by_text("Upload a photo", exact=True).click()
     upload = page.locator("[data-testid=stFileUploader] input[type=file]")
-    upload.set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a picture"}])
+    # (the uploader takes raster types only, so the text file is named .png to reach the app's own check)
+    upload.set_input_files(files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture"}])
     expect(page.get_by_text(re.compile("not an image"))).to_be_visible(timeout=60_000)
     _no_exception(page)
 
