@@ -57,7 +57,8 @@ def test_upload_not_an_image_gets_a_message_and_a_letter_gets_read():
     at.radio(key="draw_source").set_value("Upload a photo").run()
     assert not at.exception, at.exception
     assert "Upload a photo of one handwritten letter" in _text(at)  # nothing uploaded yet
-    at.file_uploader(key="draw_upload").set_value(("notes.txt", b"not an image at all", "text/plain")).run()
+    # a non-image under a raster name (the uploader takes raster types only)
+    at.file_uploader(key="draw_upload").set_value(("notes.png", b"not an image at all", "image/png")).run()
     assert not at.exception, at.exception
     assert any(e.value.startswith("That upload cannot be used:") for e in at.error), _text(at)
     assert "reads:" not in _text(at)
