@@ -20,6 +20,7 @@ PROVIDERS = [
     "explorer.evaluate.cli",
     "explorer.explain.cli",
     "explorer.predict_cli",
+    "explorer.doctor.cli",
 ]
 
 
