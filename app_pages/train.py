@@ -4,6 +4,7 @@ import streamlit as st
 
 from explorer.runs import delete_run, export_run, import_run, list_runs, runs_root
 from explorer.train.jobs import JobBusyError
+from explorer.ui import doctor as ui_doctor
 from explorer.ui import train as ui
 
 st.title("Train")
@@ -16,6 +17,7 @@ ui.live_panel(root)
 st.subheader("New run")
 recipe = ui.recipe_picker()
 cfg, name, start = ui.config_form(recipe)
+ui_doctor.estimate_line(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
 if start and cfg is not None:
     try:
         from explorer.train.loop import precheck
@@ -74,3 +76,5 @@ with st.expander("Manage runs (rename, tag, delete, export, import)"):
             st.success(f"Imported {import_run(tmp, root).run_id}")
         except ValueError as exc:
             st.error(str(exc))
+
+ui_doctor.system_check_panel()

@@ -112,6 +112,7 @@ def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
             stages_json = st.text_area("Stages (JSON: name, epochs, lr, transfer, unfreeze_last_n)",
                                        json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages")
         start = st.form_submit_button("Start", type="primary")
+        st.form_submit_button("Estimate time per epoch", key=k + "estimate", help="times a few training steps on the device")
     data = {**base.data, "name": data_name, "size": int(size) if data_name == "letters-builtin" else None}
     changes: dict[str, Any] = {
         "model": model, "data": data, "epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer,
@@ -181,6 +182,10 @@ def run_panel(run: Run) -> None:
     c[2].metric("device", label.split(" (")[0], help=label)
     mem = st_.get("gpu_mem_mb")
     c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem else "n/a (CPU)")
+    from explorer.ui.doctor import gpu_memory_text
+
+    if gpu_memory_text(st_):
+        st.caption(f"GPU memory: {gpu_memory_text(st_)}")
     metrics = run.metrics() or {}
     acc = metrics.get("test_acc")
     c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
