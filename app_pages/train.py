@@ -4,6 +4,7 @@ import streamlit as st
 
 from explorer.runs import runs_root
 from explorer.train.jobs import JobBusyError
+from explorer.ui import doctor as ui_doctor
 from explorer.ui import train as ui
 from explorer.ui.jobs import job_manager
 from explorer.ui.manage_runs import manage_runs_panel
@@ -19,6 +20,7 @@ ui.live_panel(root)
 st.subheader("New run")
 recipe = ui.recipe_picker()
 cfg, name, start = ui.config_form(recipe)
+ui_doctor.estimate_line(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
 if start and cfg is not None:
     try:
         from explorer.train.loop import precheck
@@ -32,3 +34,5 @@ if start and cfg is not None:
         st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
 
 manage_runs_panel(root)
+
+ui_doctor.system_check_panel()

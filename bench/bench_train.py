@@ -4,7 +4,9 @@ on-device loader vs a naive torchvision DataLoader + PIL loop (same data, same m
     .venv/bin/python bench/bench_train.py [--steps 30] [--json out.json]
 
 The GPU section runs only when torch.cuda.is_available(): data resident on the GPU, channels_last,
-bf16 autocast; 124,800 images (EMNIST letters' train size) of ResNet-18 at 28x28.
+bf16 autocast; 124,800 built-in letters (EMNIST letters' train size) of ResNet-18 at 28x28 through the
+app's loop, compile off and on, vs a plain DataLoader+PIL fp32 loop; the seed recipes' epoch times.
+    .venv/bin/python bench/bench_train.py --gpu-only --json gpu.json   # just the GPU section
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -98,13 +99,110 @@ def loader_ratio(images: torch.Tensor, labels: torch.Tensor, steps: int, batch: 
     return {"device_loader_img_s": fast, "naive_dataloader_pil_img_s": naive, "ratio": fast / naive}
 
 
+EMNIST_TRAIN = 124_800  # EMNIST letters' training set: built-in letters at 4,800 per class
+
+
+def loop_epoch(cfg: TrainConfig) -> dict[str, float]:
+    """Two epochs through the app's training loop; the second one's time (compile and cudnn autotune done)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = train(cfg.replace(epochs=2), root=tmp)
+        st, hist = run.status, run.history()
+    if st["status"] != "completed":
+        raise RuntimeError(f"benchmark run {st['status']}: {st.get('error')}")
+    return {"s_per_epoch": hist[1]["epoch_time"], "first_epoch_s": hist[0]["epoch_time"],
+            "images_per_s": hist[1]["images_per_s"], "gpu_mem_peak_mb": st.get("gpu_mem_peak_mb", 0.0)}
+
+
+def plain_gpu_loop(images: torch.Tensor, labels: torch.Tensor, steps: int, batch: int) -> float:
+    """Images/s of the usual loop: torchvision Dataset + DataLoader (workers) + PIL RandomAffine, fp32, on the GPU."""
+    import os
+
+    from torch.utils.data import DataLoader, Dataset
+    from torchvision import transforms
+
+    tf = transforms.Compose([transforms.ToPILImage(), transforms.RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+                             transforms.ToTensor()])
+
+    class Letters(Dataset):
+        def __len__(self) -> int:
+            return len(labels)
+
+        def __getitem__(self, i: int):
+            return tf(images[i].numpy()), labels[i]
+
+    gpu = torch.device("cuda")
+    model = build_letters_model("resnet18").to(gpu)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    workers = min(8, os.cpu_count() or 1)
+    loader = DataLoader(Letters(), batch_size=batch, shuffle=True, num_workers=workers, pin_memory=True,
+                        persistent_workers=True, drop_last=True)
+    n, t0 = 0, 0.0
+    for i, (x, y) in enumerate(loader):
+        if i == 5:  # after worker start-up and cudnn warm-up
+            torch.cuda.synchronize()
+            n, t0 = 0, time.perf_counter()
+        if i == steps + 5:
+            break
+        loss = F.cross_entropy(model(x.to(gpu, non_blocking=True)), y.to(gpu, non_blocking=True))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        n += len(y)
+    torch.cuda.synchronize()
+    return n / (time.perf_counter() - t0)
+
+
+def gpu_section(args: argparse.Namespace) -> dict[str, object]:
+    """ResNet-18 28x28 EMNIST-sized epochs with the app's defaults, compile off/on, vs a plain loop; recipes' epochs."""
+    from explorer.data import Augment
+    from explorer.train.estimate import estimate_epoch_seconds
+
+    gpu = torch.device("cuda")
+    data = {**TrainConfig().data, "size": EMNIST_TRAIN // 26, "val_fraction": 0.0}
+    print(f"GPU {device_label(gpu)}: generating/loading {EMNIST_TRAIN:,} built-in letters ...")
+    splits = make_splits(DataSpec(size=EMNIST_TRAIN // 26, val_fraction=0.0))
+    base = get_recipe("resnet18_scratch").replace(data=data, amp="bf16", channels_last=True, device="cuda",
+                                                  augment=Augment().to_dict(), batch_size=args.gpu_batch)
+    res: dict[str, object] = {"device": device_label(gpu), "batch": args.gpu_batch, "images": EMNIST_TRAIN}
+    for compile_ in (False, True):
+        r = loop_epoch(base.replace(compile=compile_))
+        res[f"resnet18_compile_{'on' if compile_ else 'off'}"] = r
+        print(f"ResNet-18 28x28, bf16, channels_last, on-device augmentation, compile {'on ' if compile_ else 'off'}: "
+              f"{r['s_per_epoch']:.2f} s/epoch ({r['images_per_s']:,.0f} img/s; first epoch {r['first_epoch_s']:.1f} s)")
+    plain = plain_gpu_loop(splits.train.images, splits.train.labels, args.plain_steps, args.gpu_batch)
+    best = min(res["resnet18_compile_off"]["s_per_epoch"], res["resnet18_compile_on"]["s_per_epoch"])  # type: ignore[index]
+    res["plain_dataloader_pil_fp32"] = {"images_per_s": plain, "s_per_epoch": EMNIST_TRAIN / plain}
+    res["ratio_vs_plain"] = (EMNIST_TRAIN / plain) / best
+    print(f"plain Dataset+DataLoader+PIL fp32: {plain:,.0f} img/s = {EMNIST_TRAIN / plain:.1f} s/epoch; "
+          f"the app's loop is {res['ratio_vs_plain']:.1f}x faster (same run)")
+    for recipe in ("densenet121_transfer", "xception_two_stage"):
+        cfg = get_recipe(recipe).replace(data=data, device="cuda", amp="bf16")
+        e = estimate_epoch_seconds(cfg, steps=20, warmup=3)
+        res[recipe] = {"stages": e.stages, "val_s": e.val_seconds, "estimated_from": "20 timed steps"}
+        print(f"{recipe}: " + "; ".join(f"{s['name']} {s['seconds_per_epoch']:.1f} s/epoch" for s in e.stages)
+              + " (estimated from 20 timed steps, bf16)")
+    return res
+
+
 def main() -> None:
     """Run the benchmark and print (and optionally save) the numbers."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--json")
+    ap.add_argument("--gpu-batch", type=int, default=512, help="GPU section: batch size (default 512)")
+    ap.add_argument("--gpu-only", action="store_true", help="skip the CPU sections")
+    ap.add_argument("--plain-steps", type=int, default=60, help="GPU section: steps of the plain DataLoader loop")
     args = ap.parse_args()
     out: dict[str, object] = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": device_label("cpu")}
+
+    if args.gpu_only:
+        from explorer.doctor.core import why_no_gpu
+
+        out["gpu"] = gpu_section(args) if torch.cuda.is_available() else f"not measured: {why_no_gpu()}"
+        print(json.dumps(out["gpu"], indent=2))
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
+        return
 
     # 1. Quick CNN: one real epoch of 26,000 built-in letters through the training loop (no validation split).
     cfg = get_recipe("quick").replace(epochs=1, data={**TrainConfig().data, "val_fraction": 0.0}, device="cpu")
@@ -129,15 +227,12 @@ def main() -> None:
           f"img/s: {ratio['ratio']:.2f}x (quick CNN, augmentation on, same run)")
 
     if torch.cuda.is_available():
-        gpu = torch.device("cuda")
-        big_x = x.repeat(int(np.ceil(124_800 / len(x))), 1, 1)[:124_800]
-        big_y = y.repeat(int(np.ceil(124_800 / len(y))))[:124_800]
-        ips = step_rate("resnet18", big_x, big_y, 200, 512, gpu, amp=True)
-        out["gpu"] = {"device": device_label(gpu), "resnet18_28x28_img_s": ips, "s_per_epoch_124800": 124_800 / ips}
-        print(f"GPU {device_label(gpu)}: ResNet-18 28x28 {ips:,.0f} img/s, {124_800 / ips:.1f} s/epoch of 124,800")
+        out["gpu"] = gpu_section(args)
     else:
-        out["gpu"] = "not measured: no CUDA device in this run"
-        print("GPU: not measured (no CUDA device)")
+        from explorer.doctor.core import why_no_gpu
+
+        out["gpu"] = f"not measured: {why_no_gpu()}"
+        print(f"GPU section skipped: {why_no_gpu()}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(out, fh, indent=2)

@@ -34,8 +34,10 @@ def augment_batch(x: torch.Tensor, augment: Augment, generator: torch.Generator 
     b, _, h, w = x.shape
     dev, dt = x.device, x.dtype
 
+    gdev = generator.device if generator is not None else dev  # draw where the generator lives: same numbers on any device
+
     def uniform(bound: float) -> torch.Tensor:
-        return (torch.rand(b, generator=generator, device=dev, dtype=dt) * 2 - 1) * bound
+        return ((torch.rand(b, generator=generator, device=gdev, dtype=dt) * 2 - 1) * bound).to(dev)
 
     angle = uniform(math.radians(augment.rotation_deg))
     scale = 1 + uniform(augment.zoom)
@@ -55,13 +57,13 @@ def augment_batch(x: torch.Tensor, augment: Augment, generator: torch.Generator 
     # = F.affine_grid(theta, x.shape, align_corners=False), as one batched matmul on a cached base grid
     grid = torch.matmul(_base_grid(h, w, dev, dt), theta.transpose(1, 2)).view(b, h, w, 2)
     if augment.elastic > 0:
-        coarse = torch.randn(b, 2, 4, 4, generator=generator, device=dev, dtype=dt)
+        coarse = torch.randn(b, 2, 4, 4, generator=generator, device=gdev, dtype=dt).to(dev)
         field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
         field = field / field.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
         px = torch.tensor([2.0 / w, 2.0 / h], device=dev, dtype=dt) * augment.elastic
         grid = grid + field.permute(0, 2, 3, 1) * px
     if augment.hflip > 0:
-        flip = torch.rand(b, generator=generator, device=dev) < augment.hflip
+        flip = (torch.rand(b, generator=generator, device=gdev) < augment.hflip).to(dev)
         grid[..., 0] = torch.where(flip[:, None, None], -grid[..., 0], grid[..., 0])
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -118,12 +120,12 @@ class DeviceLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield the batches of one epoch; each epoch has its own seeded order and augmentation."""
-        gen = torch.Generator(device=self.device)
+        gen = torch.Generator()  # on the CPU: the same order and augmentation on every device for one seed
         gen.manual_seed(self.seed * 1_000_003 + self.epoch)
         self.epoch += 1
         n = len(self.images)
         if self.shuffle:
-            order = torch.randperm(n, generator=gen, device=self.device)
+            order = torch.randperm(n, generator=gen).to(self.device)
         else:
             order = torch.arange(n, device=self.device)
         for i in range(len(self)):

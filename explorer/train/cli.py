@@ -78,6 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         run = train(TrainConfig(), run_dir=args.run_dir, resume=args.resume, callback=cb)
     else:
         cfg = config_from_args(args)
+        from explorer.train.estimate import print_estimate
+
+        print_estimate(cfg, enabled=not args.no_estimate)
         run = train(cfg, root=args.runs, callback=cb, name=args.name, tags=args.tag)
     if run is None:
         return 0
@@ -202,6 +205,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--run-dir", help="train the run already in this folder (its config.json); resumes if it has a checkpoint")
     t.add_argument("--resume", action="store_true", help="with --run-dir: resume from the last completed epoch")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-estimate", action="store_true", help="skip the seconds-per-epoch estimate before the run")
     t.set_defaults(func=cmd_train)
 
     r = subparsers.add_parser("runs", help="list, show, resume, stop, rename, tag, delete, export, import runs")

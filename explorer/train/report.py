@@ -23,7 +23,10 @@ def gpu_memory(device: torch.device) -> dict[str, float]:
     """Peak and total GPU memory in MiB ({} on a CPU)."""
     if device.type != "cuda":
         return {}
-    return {"gpu_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20,
+    peak = torch.cuda.max_memory_allocated(device) / 2**20
+    return {"gpu_mem_mb": peak, "gpu_mem_peak_mb": peak,
+            "gpu_mem_now_mb": torch.cuda.memory_allocated(device) / 2**20,
+            "gpu_mem_reserved_mb": torch.cuda.memory_reserved(device) / 2**20,
             "gpu_mem_total_mb": torch.cuda.get_device_properties(device).total_memory / 2**20}
 
 

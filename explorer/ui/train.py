@@ -118,6 +118,7 @@ def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
             stages_json = st.text_area("Stages (JSON: name, epochs, lr, transfer, unfreeze_last_n)",
                                        json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages")
         start = st.form_submit_button("Start", type="primary")
+        st.form_submit_button("Estimate time per epoch", key=k + "estimate", help="times a few training steps on the device")
     values["nesterov"] = values["nesterov"] and values["optimizer"] == "sgd"
     changes = {**values, "model": model, "data": data, "name": name,
                "augment": (base.augment or Augment()) if augment else None}
@@ -184,6 +185,10 @@ def run_panel(run: Run) -> None:
     c[2].metric("device", label.split(" (")[0][:40], help=md_escape(label))
     mem = number(st_.get("gpu_mem_mb"))
     c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)")
+    from explorer.ui.doctor import gpu_memory_text
+
+    if gpu_memory_text(st_):
+        st.caption(f"GPU memory: {gpu_memory_text(st_)}")
     metrics = run.metrics() or {}
     acc = metrics.get("test_acc")
     c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")

@@ -1,0 +1,97 @@
+"""Streamlit parts for the Train page: the "System check" panel, the per-epoch estimate line and the GPU memory line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from explorer.config import TrainConfig
+
+STATUS_ICON = {"pass": "✅ pass", "fail": "❌ fail", "unsupported": "➖ unsupported", "skipped": "⏭ skipped"}
+
+
+def system_check_panel(compile_timeout: float = 120.0) -> None:
+    """An expander with a "Run system check" button; results (a table) stay until the next check."""
+    with st.expander("System check (versions, devices, every training path)"):
+        st.caption("Runs a tiny real training run per precision mode, channels_last, torch.compile "
+                   f"(up to {compile_timeout:.0f} s), an evaluation, a prediction and a Grad-CAM on every device.")
+        if st.button("Run system check", key="doctor_run"):
+            from explorer.doctor.core import run_doctor
+
+            bar = st.progress(0.0, text="starting")
+            report = run_doctor(compile_timeout=compile_timeout,
+                                progress=lambda f, label: bar.progress(min(1.0, max(0.0, f)), text=label))
+            bar.empty()
+            st.session_state["doctor_report"] = report.to_dict()
+        data = st.session_state.get("doctor_report")
+        if data:
+            show_report(data)
+
+
+def show_report(data: dict[str, Any]) -> None:
+    """Render a doctor report (its to_dict()): verdict, versions, devices, no-GPU sentence, the checks table."""
+    import pandas as pd
+
+    v = data["versions"]
+    st.markdown(f"torch **{v['torch']}** · torchvision **{v['torchvision']}** · CUDA build **{v['cuda_build'] or 'none'}**"
+                f" · cuDNN **{v['cudnn'] or 'none'}** · Python {v['python']}")
+    st.caption(" · ".join(f"{d['device']}: {d['name']}" for d in data["devices"]))
+    if data.get("gpu_note"):
+        st.info(data["gpu_note"])
+    rows = pd.DataFrame(data["checks"])
+    failed = rows[rows["status"] == "fail"] if len(rows) else rows
+    if len(failed):
+        st.error("Failed: " + ", ".join(f"{r.device} {r.name}" for r in failed.itertuples()))
+    else:
+        st.success("Every path this machine supports works.")
+    rows["status"] = rows["status"].map(lambda s: STATUS_ICON.get(s, s))
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "name": "path", "images_per_s": st.column_config.NumberColumn("images/s", format="%.0f"),
+        "peak_mem_mb": st.column_config.NumberColumn("peak MiB (GPU)", format="%.0f"),
+        "seconds": st.column_config.NumberColumn("s", format="%.1f"),
+    })  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _estimate(cfg_json: str) -> dict[str, Any]:
+    """Cached per config (its JSON): the Estimate as a dict."""
+    from explorer.train.estimate import estimate_epoch_seconds
+
+    return estimate_epoch_seconds(TrainConfig.from_dict(json.loads(cfg_json))).to_dict()
+
+
+def estimate_line(cfg: TrainConfig | None, pressed: bool) -> None:
+    """One line near Start: the estimate of this config (cached), computed when the form's Estimate was pressed."""
+    if cfg is None:
+        return
+    key = json.dumps(cfg.replace(name="").to_dict(), sort_keys=True)
+    done = st.session_state.setdefault("estimates", {})
+    if pressed and key not in done:
+        with st.spinner("timing a few training steps on the device ..."):
+            try:
+                done[key] = _estimate(key)
+            except (ValueError, RuntimeError) as exc:
+                done[key] = {"error": str(exc)}
+    est = done.get(key)
+    if est is None:
+        return
+    if "error" in est:
+        st.warning(f"No estimate: {est['error']}")
+        return
+    from explorer.train.estimate import Estimate
+
+    e = Estimate(**est)
+    st.caption(f":material/timer: {e.text()}" + "".join(f" · {n}" for n in e.notes))
+
+
+def gpu_memory_text(status: dict[str, Any]) -> str | None:
+    """"in use 812 MiB · peak 1,930 MiB of 81,559 MiB" from a run's status, or None for CPU runs."""
+    peak = status.get("gpu_mem_peak_mb", status.get("gpu_mem_mb"))
+    if not peak:
+        return None
+    now, total = status.get("gpu_mem_now_mb"), status.get("gpu_mem_total_mb")
+    parts = [f"in use {now:,.0f} MiB" if now is not None else None, f"peak {peak:,.0f} MiB"]
+    text = " · ".join(p for p in parts if p)
+    return text + (f" of {total:,.0f} MiB" if total else "")
