@@ -15,11 +15,13 @@ import sys
 PROVIDERS = [
     "explorer.models.cli",
     "explorer.inspect.cli",
+    "explorer.inspect.profile_cli",
     "explorer.data.cli",
     "explorer.train.cli",
     "explorer.evaluate.cli",
     "explorer.explain.cli",
     "explorer.predict_cli",
+    "explorer.export.cli",
 ]
 
 

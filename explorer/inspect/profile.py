@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -74,6 +75,7 @@ class Profile:
     layers: list[LayerTime]
     macs: int
     elapsed_s: float
+    cpu_s: float = 0.0  # CPU time of this process while profiling (all threads)
     created: float = field(default_factory=time.time)
     torch_version: str = torch.__version__
 
@@ -149,7 +151,7 @@ class Profile:
                  f"{self.layer_sum_s * 1e3:.2f} ms"]
         if self.whole_backward_s is not None:
             lines.append(f"Whole backward: {self.whole_backward_s * 1e3:.2f} ms")
-        lines.append(f"Profiled in {self.elapsed_s:.2f} s")
+        lines.append(f"Profiled in {self.elapsed_s:.2f} s wall ({self.cpu_s:.2f} s CPU time of this process)")
         return "\n".join(lines)
 
 
@@ -310,15 +312,20 @@ def _timed_pass(model: nn.Module, x: torch.Tensor, clock: _Clock, backward: bool
     return clock.seconds(a, b), clock.seconds(c, d)
 
 
-def _run_repeats(model: nn.Module, x: torch.Tensor, timer: _Timer, repeats: int, backward: bool
-                 ) -> tuple[dict[str, list[tuple[float, float]]], dict[str, int], list[float], list[float], list[float]]:
-    """Interleave a whole pass (hooks off) and a hooked pass, so both see the same machine load."""
+def _run_repeats(model: nn.Module, x: torch.Tensor, timer: _Timer, repeats: int, backward: bool,
+                 budget_s: float | None = None) -> tuple[dict[str, list[tuple[float, float]]], dict[str, int], list[float], list[float], list[float]]:
+    """Interleave a whole pass (hooks off) and a hooked pass, so both see the same machine load.
+
+    With `budget_s`, stop after that many seconds once 3 repeats are done."""
+    deadline = time.perf_counter() + budget_s if budget_s else None
     per: dict[str, list[tuple[float, float]]] = {}
     calls: dict[str, int] = {}
     whole_f: list[float] = []
     whole_b: list[float] = []
     sums: list[float] = []
-    for _ in range(repeats):
+    for i in range(repeats):
+        if deadline is not None and i >= 3 and time.perf_counter() > deadline:
+            break
         timer.enabled = False
         f, b = _timed_pass(model, x, timer.clock, backward)
         whole_f.append(f)
@@ -343,11 +350,11 @@ def measure(model: nn.Module, input_size: tuple[int, int, int], device: str = "c
             name: str | None = None, budget_s: float | None = 3.0) -> Profile:
     """Profile `model` (moved to `device`, eval mode; restored afterwards) on random input of (C, H, W).
 
-    `budget_s` lowers `repeats` (to no fewer than 3) so the timed passes take about that long; None: no cap.
+    `budget_s` stops the timed passes after that many seconds (at least 3 repeats); None: all `repeats`.
     """
     from explorer.inspect.summary import parse_input_size, summarize
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     c, h, w = parse_input_size(input_size)
     if not 1 <= int(repeats) <= MAX_REPEATS or int(warmup) < 0:
         raise InspectError(f"repeats must be 1..{MAX_REPEATS} and warm-up 0 or more; got {repeats}, {warmup}")
@@ -366,10 +373,9 @@ def measure(model: nn.Module, input_size: tuple[int, int, int], device: str = "c
     try:
         timer = _Timer(model, clock, backward)
         timer.enabled = False
-        t_pass = min(_timed_pass(model, x, clock, backward)[0] for _ in range(max(1, warmup)))
-        if budget_s is not None:  # each repeat costs about two passes (more with backward)
-            repeats = max(min(3, repeats), min(repeats, int(budget_s / ((6 if backward else 2) * t_pass + 1e-9))))
-        per, calls, whole_f, whole_b, sums = _run_repeats(model, x, timer, repeats, backward)
+        for _ in range(max(1, warmup)):
+            _timed_pass(model, x, clock, backward)
+        per, calls, whole_f, whole_b, sums = _run_repeats(model, x, timer, repeats, backward, budget_s)
     finally:
         if timer is not None:
             timer.remove()
@@ -386,9 +392,9 @@ def measure(model: nn.Module, input_size: tuple[int, int, int], device: str = "c
     return Profile(
         model_name=name or getattr(model, "name", None) or type(model).__name__, input_size=(c, h, w),
         batch_size=batch_size, device=str(dev), device_name=_device_name(dev), threads=torch.get_num_threads(),
-        warmup=warmup, repeats=repeats, backward=backward, whole_forward_s=statistics.median(whole_f),
+        warmup=warmup, repeats=len(whole_f), backward=backward, whole_forward_s=statistics.median(whole_f),
         pass_sum_s=statistics.median(sums), whole_forward_min_s=min(whole_f), pass_sum_min_s=min(sums),        whole_backward_s=statistics.median(whole_b) if whole_b else None,
-        layers=layers, macs=summary.macs, elapsed_s=time.perf_counter() - t0)
+        layers=layers, macs=summary.macs, elapsed_s=time.perf_counter() - t0, cpu_s=time.process_time() - cpu0)
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -423,3 +429,61 @@ def profile_model(name: str, input_size: tuple[int, int, int] | str | None = Non
         model = build_model(card.name, num_classes=num_classes, in_chans=size[0])
     return measure(model, size, device=device, batch_size=batch_size, warmup=warmup, repeats=repeats,
                    backward=backward, name=card.name + (" (letters)" if letters else ""), budget_s=budget_s)
+
+
+# ---- on-disk cache of profiles (for Compare architectures) --------------------------------------
+PROFILES_ENV = "EXPLORER_PROFILES"
+
+
+def profiles_dir(root: str | None = None) -> Path:
+    """Where profiles are cached: `root`, else $EXPLORER_PROFILES, else <runs root>/.profiles."""
+    import os
+
+    from explorer.runs import runs_root
+
+    return Path(root or os.environ.get(PROFILES_ENV) or runs_root() / ".profiles")
+
+
+def _profile_file(p: Profile, root: str | None) -> Path:
+    from explorer.io import safe_name
+
+    c, h, w = p.input_size
+    key = f"{p.model_name}_{p.batch_size}x{c}x{h}x{w}_{p.device}_{'fb' if p.backward else 'f'}"
+    return profiles_dir(root) / f"{safe_name(key, default='profile', max_len=120)}.json"
+
+
+def save_profile(p: Profile, root: str | None = None) -> Path:
+    """Write the profile atomically (one file per model, size, device and pass); returns its path."""
+    from explorer.io import atomic_write_json
+
+    path = _profile_file(p, root)
+    atomic_write_json(path, p.to_json())
+    return path
+
+
+def load_profiles(root: str | None = None) -> list[Profile]:
+    """Every readable cached profile, newest first (unreadable files are skipped)."""
+    import json
+
+    d = profiles_dir(root)
+    out = []
+    for f in sorted(d.glob("*.json")) if d.is_dir() else []:
+        try:
+            out.append(Profile.from_json(json.loads(f.read_text("utf-8"))))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return sorted(out, key=lambda p: p.created, reverse=True)
+
+
+def measured_latency(root: str | None = None) -> pd.DataFrame:
+    """The latest forward profile of each model and device: model, device, input, median ms, when."""
+    rows, seen = [], set()
+    for p in load_profiles(root):
+        key = (p.model_name, p.device)
+        if key in seen or p.model_name.endswith("(letters)"):
+            continue
+        seen.add(key)
+        c, h, w = p.input_size
+        rows.append({"model": p.model_name, "device": p.device, "input": f"{p.batch_size}x{c}x{h}x{w}",
+                     "measured ms": p.whole_forward_s * 1e3, "threads": p.threads})
+    return pd.DataFrame(rows, columns=["model", "device", "input", "measured ms", "threads"])
