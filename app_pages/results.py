@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.charts import evaluate as charts
 from explorer.runs import list_runs
 from explorer.ui import results as ui
+from explorer.ui.profile import export_panel
 from explorer.ui.run_picker import pick_run, run_caption
 
 st.title("Results")
@@ -24,6 +25,7 @@ if ev is None:
 names = ev.report.classes
 preds = run.predictions()
 ui.summary_metrics(ev, run.metrics())
+export_panel(run)
 
 tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",
                 "Calibration", "Mistakes", "Seed table"])

@@ -10,7 +10,13 @@ from torch import nn
 
 from explorer.charts.profile import share_table, time_vs_macs_chart
 from explorer.cli import main
-from explorer.inspect.profile import DeviceUnavailableError, load_profiles, measure, measured_latency, save_profile
+from explorer.inspect.profile import (
+    DeviceUnavailableError,
+    load_profiles,
+    measure,
+    measured_latency,
+    save_profile,
+)
 
 
 def small_net() -> nn.Module:
