@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from explorer.ui.profile import measured_view
-
 from explorer.ui.inspect import (
     FLOPS_NOTE,
     input_picker,
@@ -16,6 +14,7 @@ from explorer.ui.inspect import (
     render_totals,
     summary_or_error,
 )
+from explorer.ui.profile import measured_view
 
 st.title("Inspect an architecture")
 card = model_picker()

@@ -64,8 +64,11 @@ class _WithSoftmax(nn.Module):
 
 
 def _unsupported_op(text: str) -> str | None:
-    """The op named in an exporter error, if any."""
-    m = re.search(r"(aten[:.]{1,2}[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)", text)
+    """The op named in an exporter error (e.g. 'No ONNX function found for <OpOverload(op='x.y', ...)>'), if any."""
+    m = re.search(r"No ONNX function found for <OpOverload\(op='([^']+)', overload='([^']+)'", text)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}"
+    m = re.search(r"target=torch\.ops\.([A-Za-z0-9_.]+)", text) or re.search(r"(aten::[A-Za-z0-9_.]+)", text)
     return m.group(1) if m else None
 
 
@@ -79,9 +82,9 @@ def export_onnx_file(model: nn.Module, path: str | os.PathLike, opset: int = OPS
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log), torch.no_grad():
             torch.onnx.export(wrapped, (x,), str(path), input_names=["images"], output_names=["probabilities"],
                               dynamic_shapes={"images": {0: torch.export.Dim("batch")}}, opset_version=opset,
-                              dynamo=True)
+                              dynamo=True, external_data=False)
     except Exception as exc:  # the exporter raises many types; all mean "this network does not export"
-        text = f"{exc}\n{log.getvalue()}"
+        text = f"{exc}\n{exc.__cause__}\n{log.getvalue()}"
         op = _unsupported_op(text)
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         where = f"op {op} " if op else "the network "
