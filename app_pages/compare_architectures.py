@@ -8,6 +8,7 @@ from explorer.inspect.lineage import CLASSIC_LINEAGE
 from explorer.models import list_cards
 from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
 from explorer.untrusted import csv_safe_frame
+from explorer.ui.profile import with_measured_latency
 
 st.title("Compare architectures")
 st.caption("Reference cost at each network's ImageNet input size (1000 classes) beside its published "
@@ -27,7 +28,7 @@ for i, name in enumerate(chosen):
     rows.append(cached_architecture_row(name))
     progress.progress((i + 1) / len(chosen), text=f"Summarised {titles[name]}")
 progress.empty()
-df = pd.DataFrame(rows)
+df = with_measured_latency(pd.DataFrame(rows))
 
 st.dataframe(
     df.drop(columns=["params_m"]), hide_index=True, width="stretch",

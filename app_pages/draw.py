@@ -5,6 +5,7 @@ import streamlit as st
 from explorer.predict import runs_for_prediction
 from explorer.runs import open_run
 from explorer.ui import draw as ui
+from explorer.ui.profile import onnx_answer
 
 st.title("✍️ Draw a letter")
 st.caption("Draw with the mouse or a finger. After every stroke the drawing goes through the same "
@@ -53,6 +54,7 @@ with right:
     a, b = st.columns([3, 2])
     with a:
         ui.show_prediction(pred, main.name)
+        onnx_answer(main.path, x, classes, pred.latency_ms)
     with b:
         ui.show_tensor(x)
         ui.show_gradcam(model, x, pred)

@@ -14,6 +14,7 @@ from explorer.ui.inspect import (
     render_totals,
     summary_or_error,
 )
+from explorer.ui.profile import measured_view
 
 st.title("Inspect an architecture")
 card = model_picker()
@@ -26,7 +27,8 @@ summary = summary_or_error(card.name, letters, size, classes, batch)
 if summary is not None:
     render_totals(summary)
     st.info(FLOPS_NOTE)
-    layers_tab, charts_tab, diagram_tab, arith_tab = st.tabs(["Layers", "Charts", "Diagram", "Conv arithmetic"])
+    layers_tab, charts_tab, diagram_tab, arith_tab, measured_tab = st.tabs(
+        ["Layers", "Charts", "Diagram", "Conv arithmetic", "Measured"])
     with layers_tab:
         render_layers(summary)
     with charts_tab:
@@ -35,3 +37,5 @@ if summary is not None:
         render_diagram(summary)
     with arith_tab:
         render_arithmetic(summary)
+    with measured_tab:
+        measured_view(card.name, letters, size, classes)

@@ -9,6 +9,7 @@ from explorer.evaluate import worst_classes
 from explorer.runs import list_runs
 from explorer.ui import results as ui
 from explorer.ui.curves import show_training_curves
+from explorer.ui.profile import export_panel
 from explorer.ui.run_picker import pick_run, run_caption
 from explorer.ui.text import md_escape
 
@@ -28,6 +29,7 @@ if ev is None:
 names = ev.report.classes
 preds = run.predictions()
 ui.summary_metrics(ev, run.metrics())
+export_panel(run)
 
 tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",
                 "Calibration", "Mistakes", "Seed table"])

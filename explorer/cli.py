@@ -14,11 +14,13 @@ import sys
 PROVIDERS = [
     "explorer.models.cli",
     "explorer.inspect.cli",
+    "explorer.inspect.profile_cli",
     "explorer.data.cli",
     "explorer.train.cli",
     "explorer.evaluate.cli",
     "explorer.explain.cli",
     "explorer.doctor.cli",
+    "explorer.export.cli",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Runs leave the app: ONNX export verified by onnxruntime (with a model card), and MLflow push."""

@@ -1,0 +1,64 @@
+"""`python -m explorer export RUN --format onnx --out DIR` and `python -m explorer runs push RUN... --mlflow URI`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Add `export`, and `push` under `runs` (a `runs` command of its own if none exists)."""
+    e = sub.add_parser("export", help="export a run to ONNX, verified by onnxruntime, with a model card")
+    e.add_argument("run", help="run id (or a unique prefix) or run folder")
+    e.add_argument("--format", default="onnx", choices=["onnx"])
+    e.add_argument("--out", required=True, help="output folder (model.onnx, MODEL_CARD.md, export.json)")
+    e.add_argument("--which", default="best", choices=["best", "last"], help="weights to export")
+    e.add_argument("--limit", type=int, default=None, help="verify on the first N test images (default: all)")
+    e.add_argument("--runs", help="runs root (default $EXPLORER_RUNS or ./runs)")
+    e.set_defaults(func=cmd_export)
+    runs_sub = _runs_subparsers(sub)
+    p = runs_sub.add_parser("push", help="log runs to an MLflow tracking server (optional extra: pip install mlflow)")
+    p.add_argument("run", nargs="+", help="run ids or folders")
+    p.add_argument("--mlflow", default=None, help="tracking URI or folder (default ./mlruns)")
+    p.add_argument("--experiment", default="cnn-explorer", help="MLflow experiment name (default cnn-explorer)")
+    p.set_defaults(func=cmd_push)
+
+
+def _runs_subparsers(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """The sub-command action of the existing `runs` parser (made if `runs` is absent)."""
+    parser = sub.choices.get("runs") or sub.add_parser("runs", help="manage runs")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    if not any(a.dest == "runs" for a in parser._actions):
+        parser.add_argument("--runs", help="runs root (default $EXPLORER_RUNS or ./runs)")
+    return parser.add_subparsers(dest="runs_command", metavar="ACTION")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export and print the verification."""
+    from explorer.export.onnx import export_run
+
+    if args.limit is not None and args.limit < 1:
+        raise ValueError("--limit must be 1 or more")
+    r = export_run(args.run, args.out, fmt=args.format, which=args.which, limit=args.limit, root=args.runs)
+    print(f"exported {r.run_id} ({r.model}) to {r.path} in {r.export_s:.1f} s")
+    print(f"onnxruntime vs torch on {r.images} test images: top-1 identical on {r.top1_agree}, "
+          f"max probability difference {r.max_prob_diff:.3g}")
+    print(f"latency per image: torch {r.torch_ms_per_image:.3f} ms, onnxruntime {r.onnx_ms_per_image:.3f} ms")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Push each run; already-pushed runs are reported, not duplicated."""
+    from explorer.export.mlflow import MlflowMissingError, push_run, tracking_uri
+
+    try:
+        for ref in args.run:
+            r = push_run(ref, args.mlflow, experiment=args.experiment, root=getattr(args, "runs", None))
+            what = (f"pushed ({r.params} params, {r.metric_points} metric points, run folder as artifacts)"
+                    if r.created else "already pushed; not duplicated")
+            print(f"{r.run_id} -> MLflow run {r.mlflow_run_id}: {what}")
+    except MlflowMissingError as exc:
+        raise ValueError(str(exc)) from None
+    print(f"tracking URI: {tracking_uri(args.mlflow)}")
+    return 0

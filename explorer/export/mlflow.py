@@ -1,0 +1,156 @@
+"""Push saved runs to an MLflow tracking server (default: a local ./mlruns store).
+
+Config -> params (flattened, dotted keys), history -> metrics with step = epoch, final metrics ->
+metrics, the run folder -> artifacts. Each MLflow run is tagged with our run id; a run already
+pushed to that experiment is found by that tag and not pushed again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_URI = "./mlruns"
+DEFAULT_EXPERIMENT = "cnn-explorer"
+RUN_ID_TAG = "explorer.run_id"
+INSTALL_HINT = "MLflow is not installed; it is an optional extra: pip install mlflow (or pip install 'cnn-explorer[mlflow]')"
+MAX_PARAM_CHARS = 6000
+
+
+class MlflowMissingError(ImportError):
+    """mlflow is not installed."""
+
+
+@dataclass
+class PushResult:
+    """One pushed (or already present) run."""
+
+    run_id: str
+    mlflow_run_id: str
+    created: bool
+    params: int
+    metric_points: int
+
+
+def mlflow_available() -> bool:
+    """True when mlflow can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("mlflow") is not None
+
+
+def _client(uri: str) -> Any:
+    try:
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise MlflowMissingError(INSTALL_HINT) from None
+    try:
+        return MlflowClient(tracking_uri=tracking_uri(uri))
+    except MlflowException as exc:
+        raise ValueError(f"cannot open MLflow tracking store {uri!r}: {exc.message.splitlines()[0]}") from None
+
+
+def _is_folder(uri: str) -> bool:
+    return not ("://" in uri or uri.startswith(("file:", "sqlite:", "databricks", "postgresql", "mysql")))
+
+
+def tracking_uri(uri: str | None) -> str:
+    """A plain folder becomes a local store: sqlite <folder>/mlflow.db (MLflow 3 keeps its file store in
+    maintenance mode and refuses it by default); server and database URIs pass unchanged."""
+    uri = uri or DEFAULT_URI
+    if not _is_folder(uri):
+        return uri
+    folder = Path(uri).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def _artifact_location(uri: str | None) -> str | None:
+    """For a local folder store: <folder>/artifacts; None lets the server choose."""
+    uri = uri or DEFAULT_URI
+    return (Path(uri).expanduser().resolve() / "artifacts").as_uri() if _is_folder(uri) else None
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, str]:
+    """Nested dicts/lists as {dotted.key: text}, values cut to MLflow's parameter limit."""
+    out: dict[str, str] = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(d, (list, tuple)) and d and all(isinstance(v, dict) for v in d):
+        for i, v in enumerate(d):
+            out.update(flatten(v, f"{prefix}{i}."))
+    else:
+        out[prefix.rstrip(".")] = str(d)[:MAX_PARAM_CHARS]
+    return out
+
+
+def _metrics(run: Any) -> list[tuple[str, float, int]]:
+    """(key, value, step): every numeric history field per epoch, then final test metrics at the last step."""
+    import math
+
+    points: list[tuple[str, float, int]] = []
+    hist = run.history()
+    for i, h in enumerate(hist):
+        step = int(h.get("epoch", i + 1)) if isinstance(h.get("epoch", 0), (int, float)) else i + 1
+        for k, v in h.items():
+            if k not in ("epoch", "wall") and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                points.append((k, float(v), step))
+    last = points[-1][2] if points else 0
+    for k, v in (run.metrics() or {}).items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            points.append((k if k.startswith("test_") else f"final_{k}", float(v), last))
+    return points
+
+
+def find_pushed(client: Any, experiment_id: str, run_id: str) -> str | None:
+    """The MLflow run id already holding our run, or None."""
+    found = client.search_runs([experiment_id], filter_string=f"tags.`{RUN_ID_TAG}` = '{run_id}'", max_results=1)
+    return found[0].info.run_id if found else None
+
+
+def _experiment(client: Any, name: str, uri: str | None) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    return client.create_experiment(name, artifact_location=_artifact_location(uri))
+
+
+def push_run(ref: Any, uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT,
+             root: str | os.PathLike | None = None) -> PushResult:
+    """Log one run (params, metrics with steps, artifacts) unless it is already in the experiment."""
+    from mlflow.entities import Metric, Param
+
+    from explorer.runs import open_run
+
+    run = open_run(ref, root)
+    client = _client(uri)
+    exp_id = _experiment(client, experiment, uri)
+    existing = find_pushed(client, exp_id, run.run_id)
+    if existing:
+        return PushResult(run.run_id, existing, False, 0, 0)
+    cfg = run.config
+    params = flatten({k: v for k, v in cfg.items() if k not in ("run_id", "classes")})
+    points = _metrics(run)
+    status = run.status.get("status", "")
+    tags = {RUN_ID_TAG: run.run_id, "mlflow.runName": cfg.get("name") or run.run_id, "explorer.status": status,
+            **{f"explorer.tag.{t}": "1" for t in cfg.get("tags") or []}}
+    mrun = client.create_run(exp_id, tags=tags)
+    mid = mrun.info.run_id
+    try:
+        ts = int(mrun.info.start_time)
+        items = list(params.items())
+        for i in range(0, len(items), 100):  # MLflow's batch limit is 100 params
+            client.log_batch(mid, params=[Param(k, v) for k, v in items[i:i + 100]])
+        ms = [Metric(k, v, ts, s) for k, v, s in points]
+        for i in range(0, len(ms), 1000):
+            client.log_batch(mid, metrics=ms[i:i + 1000])
+        client.log_artifacts(mid, str(run.path), artifact_path="run")
+    except BaseException:
+        client.set_terminated(mid, "FAILED")
+        raise
+    client.set_terminated(mid, "FINISHED" if status in ("completed", "") else "KILLED")
+    return PushResult(run.run_id, mid, True, len(params), len(points))
