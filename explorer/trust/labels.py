@@ -45,6 +45,7 @@ class LabelIssueSpec:
     epochs: int = 6
     inject_flips: float = 0.0
     root: str | None = None
+    gen_seed: int = 0  # letters-builtin: seed of the generated images (as DataSpec.gen_seed)
 
     def __post_init__(self) -> None:
         get_dataset_card(self.dataset)  # ValueError naming the valid datasets
@@ -54,12 +55,12 @@ class LabelIssueSpec:
             raise ValueError(f"epochs must be a whole number in [1, {MAX_EPOCHS}], got {self.epochs!r}")
         if not isinstance(self.inject_flips, int | float) or not 0.0 <= self.inject_flips <= 0.5:
             raise ValueError(f"inject_flips must be a fraction in [0, 0.5], got {self.inject_flips!r}")
-        DataSpec(name=self.dataset, size=self.size, seed=self.seed)  # size and seed bounds
+        DataSpec(name=self.dataset, size=self.size, seed=self.seed, gen_seed=self.gen_seed)  # bounds
 
     def cache_name(self) -> str:
         """File name of the cached probabilities of this pass."""
         flips = f"-flip{self.inject_flips:g}" if self.inject_flips else ""
-        return (f"{self.dataset}-{self.model}-k{self.folds}-n{self.size or 'default'}-s{self.seed}-e{self.epochs}"
+        return (f"{self.dataset}-{self.model}-k{self.folds}-n{self.size or 'default'}-g{self.gen_seed}-s{self.seed}-e{self.epochs}"
                 f"{flips}-v{CACHE_VERSION}.npz")
 
 
@@ -90,7 +91,7 @@ def load_pool(spec: LabelIssueSpec) -> Pool:
     """Load the dataset's train and test splits, pooled, with the seeded label flips applied."""
     from explorer.data import load_dataset
 
-    options = DataSpec(name=spec.dataset, size=spec.size).load_options()
+    options = DataSpec(name=spec.dataset, size=spec.size, gen_seed=spec.gen_seed).load_options()
     train = load_dataset(spec.dataset, "train", spec.root, **options)
     test = load_dataset(spec.dataset, "test", spec.root, **options)
     images = np.concatenate([train.images.numpy(), test.images.numpy()])
