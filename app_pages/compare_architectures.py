@@ -7,8 +7,8 @@ from explorer.charts.inspect import accuracy_vs_compute_chart
 from explorer.inspect.lineage import CLASSIC_LINEAGE
 from explorer.models import list_cards
 from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
-from explorer.untrusted import csv_safe_frame
 from explorer.ui.profile import with_measured_latency
+from explorer.untrusted import csv_safe_frame
 
 st.title("Compare architectures")
 st.caption("Reference cost at each network's ImageNet input size (1000 classes) beside its published "

@@ -10,6 +10,7 @@ from explorer.data import Augment, DataSpec, augment_batch, builtin, data_root, 
 from explorer.data import view as dv
 from explorer.data.confine import OutsideDataRootError, not_here_message, path_under_root
 from explorer.ui import data as ui
+from explorer.ui import trust as trust_ui
 from explorer.ui.text import md_code, md_escape
 
 st.title("Data")
@@ -67,7 +68,8 @@ m[3].metric("classes", len(splits.classes))
 st.caption(f"Validation: stratified and seeded, carved from the dataset's train split; "
            f"indices hash `{rec['val_indices_sha256']}` (recorded with every run).")  # fmt: skip
 
-tab_bal, tab_samples, tab_mean, tab_model = st.tabs(["Class balance", "Samples", "Mean images", "What the model sees"])
+tab_bal, tab_samples, tab_mean, tab_model, tab_issues = st.tabs(
+    ["Class balance", "Samples", "Mean images", "What the model sees", "Label issues"])
 with tab_bal:
     counts = dv.class_counts({p: getattr(splits, p).labels for p in ("train", "val", "test")}, splits.classes)
     st.altair_chart(class_balance_chart(counts), width="stretch")
@@ -125,3 +127,5 @@ with tab_model:
             st.image(dv.to_display(chan), caption=f"{model} input, channel 0 of {c} (full size, {h}×{w})")
         with st.expander(f"Pixel values of {model}'s input, channel 0"):
             st.dataframe(dv.styled_pixels(chan) if h * w <= 96 * 96 else chan, key="data_model_pixels")
+with tab_issues:
+    trust_ui.label_issues_tab(spec)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer.explain import METHODS, ExplainError, conv_layers, default_target_layer, top_k
 from explorer.ui import explain as ui
+from explorer.ui import trust as trust_ui
 from explorer.ui.run_picker import pick_run, run_caption
 from explorer.ui.text import md_escape
 
@@ -89,6 +90,8 @@ st.caption(f"All for class {md_escape(classes[chosen])}" + (f" against {md_escap
            "of the logit when a 4×4 patch is blacked out.")
 methods = [m for m in METHODS if layer in spatial or not METHODS[m].uses_layer]
 ui.method_panels(run, stamp, x, methods, target=chosen, layer=layer, contrast=contrast, classes=classes)
+
+trust_ui.sanity_panel(model, x, methods, chosen, key=f"explain_sanity_{run.run_id}")
 
 st.subheader("Feature maps and filters")
 f1, f2 = st.columns([3, 2])

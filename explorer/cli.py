@@ -21,6 +21,7 @@ PROVIDERS = [
     "explorer.explain.cli",
     "explorer.doctor.cli",
     "explorer.export.cli",
+    "explorer.trust.cli",
 ]
 
 

@@ -39,6 +39,7 @@ STOP_FILE = "STOP"
 CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS = "config.json", "status.json", "history.jsonl", "metrics.json", "predictions.npz"
 WEIGHTS = {"best": "weights_best.safetensors", "last": "weights_last.safetensors"}
 OPTIMIZER = "optimizer_last.pt"
+CACHE_DIR = "cache"  # derived results (trust figures, ...): cache/<name>.json, {"key": ..., "value": ...}
 RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER}
 
 
@@ -329,6 +330,27 @@ class Run:
             best_val_acc=max(vals) if vals else None, test_acc=metrics.get("test_acc"),
             tags=list(cfg.get("tags") or []), path=str(self.path),
         )  # fmt: skip
+
+    # ---- cached derived results (cache/<name>.json): recomputable, keyed, written atomically ----------
+    def _cache_file(self, name: str) -> Path:
+        """The file of cached result `name` (a safe file name under cache/)."""
+        return self.path / CACHE_DIR / f"{safe_name(name, default='result', max_len=80)}.json"
+
+    def read_cached(self, name: str, key: dict[str, Any]) -> Any | None:
+        """The cached result `name` if it was stored under exactly `key` (else None; unreadable = None)."""
+        try:
+            data = json.loads(self._cache_file(name).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != json.loads(json.dumps(key)):
+            return None
+        return data.get("value")
+
+    def write_cached(self, name: str, key: dict[str, Any], value: Any) -> None:
+        """Store a derived result under `key` (JSON, atomically) in the run's cache folder."""
+        f = self._cache_file(name)
+        f.parent.mkdir(exist_ok=True)
+        atomic_write_json(f, {"key": key, "value": value})
 
     # ---- writers (used by the training loop) ---------------------------------------------------
     def write_status(self, **fields: Any) -> dict[str, Any]:

@@ -6,17 +6,33 @@ No torch here: explorer.config builds on these, and commands like `--help` stay 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from explorer.data.registry import DEFAULT_DATASET, check_name, get_dataset_card
 
 BUILTIN_DEFAULT_SIZE = 1000  # letters-builtin: training images per class (explorer.data.builtin.DEFAULT_SIZE)
 MAX_BUILTIN_SIZE = 10_000  # letters-builtin: at most 260,000 generated training images
+MAX_EXCLUDE = 200_000  # at most this many excluded training images (EMNIST letters has 124,800)
 
 
 def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_exclude(value: Any) -> tuple[int, ...]:
+    """An exclusion list as a sorted tuple of unique whole numbers within the field's bounds, else ValueError."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise ValueError(f"DataSpec.exclude must be a list of image positions, got {type(value).__name__}")
+    items = list(value)
+    if len(items) > MAX_EXCLUDE:
+        raise ValueError(f"DataSpec.exclude names {len(items):,} images; at most {MAX_EXCLUDE:,} may be excluded")
+    bad = [v for v in items if not (_whole(v) or (hasattr(v, "dtype") and int(v) == v)) or not 0 <= int(v) <= 2**31 - 1]
+    if bad:
+        raise ValueError(f"DataSpec.exclude must hold whole numbers in [0, 2**31 - 1]; got {bad[:5]!r}")
+    return tuple(sorted({int(v) for v in items}))
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,11 @@ class DataSpec:
     seed: int = 0  # seed of the train/validation split
     val_fraction: float = 0.1
     gen_seed: int = 0  # letters-builtin: seed of the generated images
+    # positions in the dataset's train split (before the validation split) that the run leaves out,
+    # e.g. likely label errors (explorer.trust.labels); sorted, unique
+    exclude: tuple[int, ...] = field(default=(), metadata={
+        "help": "training images to leave out (positions in the dataset's train split)", "label": "Excluded images",
+        "lo": 0, "hi": 2**31 - 1, "max_len": MAX_EXCLUDE})
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -42,10 +63,13 @@ class DataSpec:
                 raise ValueError(f"DataSpec.{label} must be a whole number in [0, 2**31 - 1], got {value!r}")
         if self.root is not None and not isinstance(self.root, str):
             raise ValueError(f"DataSpec.root must be a folder path (text), got {self.root!r}")
+        object.__setattr__(self, "exclude", check_exclude(self.exclude))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON configs."""
-        return asdict(self)
+        d = asdict(self)
+        d["exclude"] = list(self.exclude)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | DataSpec) -> DataSpec:

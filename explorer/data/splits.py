@@ -60,6 +60,19 @@ def indices_hash(indices: np.ndarray | torch.Tensor) -> str:
     return hashlib.sha256(arr.astype("<i8").tobytes()).hexdigest()[:16]
 
 
+def apply_exclude(spec: DataSpec, n_full: int, tr_idx: np.ndarray, va_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the spec's excluded positions from the train and validation indices (ValueError if any is gone)."""
+    if not spec.exclude:
+        return tr_idx, va_idx
+    ex = np.asarray(spec.exclude, dtype=np.int64)
+    missing = ex[ex >= n_full]
+    if len(missing):
+        raise ValueError(f"the exclusion list names {len(missing)} image(s) that no longer exist in {spec.name}'s train "
+                         f"split of {n_full:,} images (e.g. {missing[:3].tolist()}); recompute the label issues or "
+                         "clear the list")
+    return np.setdiff1d(tr_idx, ex), np.setdiff1d(va_idx, ex)
+
+
 def make_splits(spec: DataSpec, progress: Callable[[int, int], None] | None = None) -> Splits:
     """Load a dataset and carve a seeded, stratified validation split out of its training split."""
     from sklearn.model_selection import train_test_split
@@ -79,6 +92,7 @@ def make_splits(spec: DataSpec, progress: Callable[[int, int], None] | None = No
         tr_idx, va_idx = np.sort(tr_idx), np.sort(va_idx)
     else:
         tr_idx, va_idx = idx, idx[:0]
+    tr_idx, va_idx = apply_exclude(spec, len(full), tr_idx, va_idx)
     train, val = full.subset(tr_idx, "train"), full.subset(va_idx, "val")
     test.indices = torch.arange(len(test))
     record = {
@@ -91,5 +105,6 @@ def make_splits(spec: DataSpec, progress: Callable[[int, int], None] | None = No
         "dataset's train split",
         "val_indices_sha256": indices_hash(va_idx),
         "train_full_size": len(full),
+        "excluded": len(spec.exclude),
     }
     return Splits(train, val, test, record)

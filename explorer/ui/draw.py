@@ -181,6 +181,9 @@ def show_gradcam(model: Any, x: torch.Tensor, pred: Prediction) -> None:
         st.caption(f"No Grad-CAM for this model: {md_escape(exc)}")
         return
     st.image(overlay(x, ex.heatmap, scale=6), caption=f"Grad-CAM for {md_escape(pred.top[0])} (layer {md_escape(ex.layer)})", width=150)
+    from explorer.ui.trust import deletion_figure
+
+    deletion_figure(model, x, ex, key="draw_deletion")
 
 
 def side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:

@@ -180,6 +180,10 @@ def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target
              caption=f"{title or method_title(method)}: {what}{where} (p={ex.probs[ex.target]:.2f})")
     for note in ex.notes:
         st.caption(md_escape(note))
+    from explorer.run_models import load_run_model
+    from explorer.ui.trust import deletion_figure
+
+    deletion_figure(load_run_model(run), x, ex, key=f"deletion_{title or method}_{target}_{contrast}_{run.run_id}")
 
 
 def method_panels(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] = tuple(METHODS),
