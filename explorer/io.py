@@ -11,6 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+RUNS_ENV = "EXPLORER_RUNS"
+
+
+def runs_root(root: str | os.PathLike | None = None) -> Path:
+    """The runs root: `root`, else $EXPLORER_RUNS, else ./runs (relative to the current directory)."""
+    return Path(root or os.environ.get(RUNS_ENV) or "runs").expanduser()
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:

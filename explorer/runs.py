@@ -27,10 +27,17 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from explorer.io import append_jsonl, atomic_path, atomic_write_json, atomic_write_text, read_jsonl, safe_name
+from explorer.io import (
+    append_jsonl,
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    read_jsonl,
+    runs_root,
+    safe_name,
+)
 from explorer.untrusted import CREATED_FORMAT, parse_created, run_strings_problems
 
-RUNS_ENV = "EXPLORER_RUNS"
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
 STALE_S = 180.0  # a heartbeat older than this (on another host, or without a pid) means interrupted
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".safetensors", ".npz", ".pt")
@@ -41,11 +48,6 @@ WEIGHTS = {"best": "weights_best.safetensors", "last": "weights_last.safetensors
 OPTIMIZER = "optimizer_last.pt"
 CACHE_DIR = "cache"  # derived results (trust figures, ...): cache/<name>.json, {"key": ..., "value": ...}
 RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER}
-
-
-def runs_root(root: str | os.PathLike | None = None) -> Path:
-    """The runs root: `root`, else $EXPLORER_RUNS, else ./runs (relative to the current directory)."""
-    return Path(root or os.environ.get(RUNS_ENV) or "runs").expanduser()
 
 
 def versions() -> dict[str, str]:

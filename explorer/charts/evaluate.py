@@ -12,7 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from explorer.evaluate.metrics import Calibration, Confusion, Curves, Evaluation, worst_classes
+from explorer.metrics import Calibration, Confusion, Curves, Evaluation, worst_classes
 
 __all__ = [
     "CONFUSION_SELECTION",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from explorer.data.splits import LetterData
+    from explorer.data.letterdata import LetterData
 
 DEFAULT_DATASET = "letters-builtin"
 DATA_ENV = "EXPLORER_DATA"
@@ -123,7 +123,7 @@ def load_dataset(
     """
     import torch
 
-    from explorer.data.splits import LetterData
+    from explorer.data.letterdata import LetterData
 
     card = get_dataset_card(name)
     if split not in ("train", "test"):

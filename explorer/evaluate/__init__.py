@@ -1,6 +1,7 @@
 """Predictions -> metrics (scikit-learn): report, confusion, ROC/PR, calibration, mistakes."""
 
-from explorer.evaluate.metrics import (
+from explorer.evaluate.run import predict_run
+from explorer.metrics import (
     SEED_RESULTS,
     Calibration,
     Confusion,
@@ -20,7 +21,6 @@ from explorer.evaluate.metrics import (
     top_k_accuracy,
     worst_classes,
 )
-from explorer.evaluate.run import predict_run
 from explorer.models.inference import probabilities as predict_proba  # the one inference path
 
 __all__ = [

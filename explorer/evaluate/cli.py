@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from explorer.evaluate.metrics import Evaluation, evaluate_all
+from explorer.metrics import Evaluation, evaluate_all
 
 
 def format_report(ev: Evaluation, title: str = "") -> str:
@@ -97,7 +97,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def seed_table_text(rows: list[tuple[str, Any]]) -> str:
     """Return the seed result table beside the given (label, Report) rows, as text."""
-    from explorer.evaluate.metrics import seed_result_table
+    from explorer.metrics import seed_result_table
 
     df = seed_result_table(rows)
     with pd.option_context("display.float_format", "{:.2f}".format):

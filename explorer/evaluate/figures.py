@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from explorer.evaluate.metrics import Evaluation, worst_classes
+from explorer.metrics import Evaluation, worst_classes
 from explorer.untrusted import csv_safe_frame
 
 __all__ = ["write_figures", "write_tables"]

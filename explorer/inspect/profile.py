@@ -439,7 +439,7 @@ def profiles_dir(root: str | None = None) -> Path:
     """Where profiles are cached: `root`, else $EXPLORER_PROFILES, else <runs root>/.profiles."""
     import os
 
-    from explorer.runs import runs_root
+    from explorer.io import runs_root
 
     return Path(root or os.environ.get(PROFILES_ENV) or runs_root() / ".profiles")
 
