@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from explorer.runs import Predictions, Run, config_classes, open_run
+from explorer.runs import Predictions, Run, config_classes, config_dataset, config_model_name, open_run
 from explorer.untrusted import csv_safe_frame, md_code, md_text
 
 __all__ = [
@@ -56,7 +56,8 @@ MISSING = "—"
 
 @dataclass
 class RunData:
-    """What the comparison needs of one run (read once from its folder)."""
+    """A snapshot of one run for comparison (read once from its folder; every derived value comes from the
+    run store's readers: config_classes, config_dataset, config_model_name), plus its label and model cost."""
 
     run_id: str
     label: str
@@ -77,12 +78,12 @@ class RunData:
     @property
     def dataset(self) -> str:
         """The dataset name the run trained and was tested on."""
-        return str((self.config.get("train", {}).get("data") or {}).get("name", "?"))
+        return config_dataset(self.config)
 
     @property
     def model(self) -> str:
         """The registry model name."""
-        return str(self.config.get("train", {}).get("model", "?"))
+        return config_model_name(self.config)
 
     @property
     def run(self) -> Run:

@@ -128,7 +128,7 @@ def _load(run: Run, which: str, path: Path) -> nn.Module:
         model = run.load_model(which=which)
     except Exception as exc:  # safetensors/torch raise several types for a bad file
         msg = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-        arch = run.config.get("train", {}).get("model", "?")
+        arch = run.model_name
         raise WeightsError(f"weights file {path} cannot be loaded into {arch}: {msg}") from exc
     with torch.inference_mode():  # warm-up: the first forward allocates; later ones are the live latency
         model(torch.zeros(1, 1, 28, 28))

@@ -99,6 +99,19 @@ def config_num_classes(config: dict[str, Any]) -> int:
     return int((config.get("model") or {}).get("num_classes") or len(config_classes(config)) or 26)
 
 
+def config_model_name(config: dict[str, Any]) -> str:
+    """The registry model name a run's config.json trains ("?" when unreadable)."""
+    train = config.get("train")
+    return str(train.get("model", "?")) if isinstance(train, dict) else "?"
+
+
+def config_dataset(config: dict[str, Any]) -> str:
+    """The dataset name a run's config.json trains and tests on ("?" when unreadable)."""
+    train = config.get("train")
+    data = train.get("data") if isinstance(train, dict) else None
+    return str(data.get("name", "?")) if isinstance(data, dict) else "?"
+
+
 @dataclass(frozen=True)
 class Predictions:
     """Test-set predictions of a run: enough to recompute every metric."""
@@ -199,12 +212,12 @@ class Run:
     @property
     def model_name(self) -> str:
         """The registry model name the run trains."""
-        return str(self.config.get("train", {}).get("model", "?"))
+        return config_model_name(self.config)
 
     @property
     def dataset(self) -> str:
         """The dataset name the run trains and is tested on."""
-        return str((self.config.get("train", {}).get("data") or {}).get("name", "?"))
+        return config_dataset(self.config)
 
     def train_config(self) -> Any:
         """The run's TrainConfig."""
@@ -326,8 +339,8 @@ class Run:
         stages = train.get("stages") or []
         epochs = sum(int(s.get("epochs", 0)) for s in stages) if stages else int(train.get("epochs", 0))
         return RunInfo(
-            run_id=self.run_id, name=cfg.get("name") or self.run_id, model=train.get("model", "?"),
-            dataset=(train.get("data") or {}).get("name", "?"), status=self.status["status"],
+            run_id=self.run_id, name=cfg.get("name") or self.run_id, model=self.model_name,
+            dataset=self.dataset, status=self.status["status"],
             created=parse_created(cfg.get("created")), epochs_done=len(hist), epochs=epochs,
             best_val_acc=max(vals) if vals else None, test_acc=metrics.get("test_acc"),
             tags=list(cfg.get("tags") or []), path=str(self.path),
