@@ -347,17 +347,23 @@ def _absent_note(names: list[str], missing: list[int], what: str) -> str:
     return f"{what} undefined (NaN) for classes with no positive or no negative test image: {listed}"
 
 
+def _one_vs_rest(y_true: Any, y_prob: Any, classes: Sequence[str] | int | None
+                 ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Checked inputs, class names, the one-hot truth and the positives per class (for per-class curves)."""
+    y_true, y_prob, names = _check(y_true, y_prob, classes)
+    onehot = _one_hot(y_true, len(names))
+    return y_true, y_prob, names, onehot, onehot.sum(axis=0)
+
+
 def roc_curves(
     y_true: Any, y_prob: Any, classes: Sequence[str] | int | None = None, max_points: int = 400
 ) -> Curves:
     """Return one-vs-rest ROC curves per class, micro- and macro-average, with AUC (sklearn)."""
-    y_true, y_prob, names = _check(y_true, y_prob, classes)
+    y_true, y_prob, names, onehot, pos = _one_vs_rest(y_true, y_prob, classes)
     n_classes = len(names)
-    onehot = _one_hot(y_true, n_classes)
-    pos = onehot.sum(axis=0)
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     area: dict[str, float] = {}
-    missing = []
+    missing: list[int] = []
     for c in range(n_classes):
         if pos[c] == 0 or pos[c] == y_true.shape[0]:
             missing.append(c)
@@ -398,13 +404,11 @@ def pr_curves(
     y_true: Any, y_prob: Any, classes: Sequence[str] | int | None = None, max_points: int = 400
 ) -> Curves:
     """Return precision-recall curves per class and micro-average, with average precision (sklearn)."""
-    y_true, y_prob, names = _check(y_true, y_prob, classes)
+    y_true, y_prob, names, onehot, pos = _one_vs_rest(y_true, y_prob, classes)
     n_classes = len(names)
-    onehot = _one_hot(y_true, n_classes)
-    pos = onehot.sum(axis=0)
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     area: dict[str, float] = {}
-    missing = []
+    missing: list[int] = []
     for c in range(n_classes):
         if pos[c] == 0:
             missing.append(c)
