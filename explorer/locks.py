@@ -35,8 +35,9 @@ class DeviceLock:
 
     def describe(self, **holder: Any) -> None:
         """Record who holds the lock (run id, pid) in the lock file, for busy messages."""
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, json.dumps({"pid": os.getpid(), **holder}).encode(), 0)
+        with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, only unnamed
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, json.dumps({"pid": os.getpid(), **holder}).encode(), 0)
 
     def release(self) -> None:
         """Let go of the lock (closing the descriptor; a child that inherited it keeps it)."""

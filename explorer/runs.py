@@ -20,6 +20,7 @@ import socket
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -723,13 +724,16 @@ def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> No
     fname = dest.name
     limit = min(info.file_size, IMPORT_CAPS.get(fname, 1 * MiB))
     done = 0
-    with zf.open(info) as src, open(dest, "wb") as dst:
-        while chunk := src.read(1 << 20):
-            done += len(chunk)
-            if done > limit:
-                raise ValueError(f"refused: {fname} unpacks to more than its declared {info.file_size:,} bytes "
-                                 f"(cap {IMPORT_CAPS.get(fname, 1 * MiB) / MiB:,.0f} MiB): a zip bomb")
-            dst.write(chunk)
+    try:
+        with zf.open(info) as src, open(dest, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                done += len(chunk)
+                if done > limit:
+                    raise ValueError(f"refused: {fname} unpacks to more than its declared {info.file_size:,} "
+                                     f"bytes (cap {IMPORT_CAPS.get(fname, 1 * MiB) / MiB:,.0f} MiB): a zip bomb")
+                dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # a size or CRC that lies: the stream disagrees
+        raise ValueError(f"refused: {fname} in the zip is damaged or lies about its size ({exc})") from exc
 
 
 def _imported_config(staging: Path) -> dict[str, Any]:
