@@ -53,7 +53,7 @@ def disk_full_guard(path: str | os.PathLike, what: str = "") -> Iterator[None]:
 
 def fault_point(name: str) -> None:
     """Test-only hook: EXPLORER_TEST_KILL_AT=name[#n] SIGKILLs this process at the n-th pass (default 1);
-    EXPLORER_TEST_WAIT_AT=name:FILE blocks here until FILE exists. Unset (always, outside tests): nothing."""
+    EXPLORER_TEST_WAIT_AT=name=FILE blocks here until FILE exists. Unset (always, outside tests): nothing."""
     kill, wait = os.environ.get(KILL_ENV), os.environ.get(WAIT_ENV)
     if not kill and not wait:
         return
@@ -62,8 +62,8 @@ def fault_point(name: str) -> None:
         want, _, nth = kill.partition("#")
         if want == name and _hits[name] == int(nth or 1):
             os.kill(os.getpid(), signal.SIGKILL)
-    if wait and wait.partition(":")[0] == name:
-        flag = Path(wait.partition(":")[2])
+    if wait and wait.partition("=")[0] == name:
+        flag = Path(wait.partition("=")[2])
         deadline = time.monotonic() + 300
         while not flag.exists() and time.monotonic() < deadline:
             time.sleep(0.02)  # a test holds this process here until it creates the flag file

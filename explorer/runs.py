@@ -523,7 +523,8 @@ def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
     r = runs_root(root)
     if not r.is_dir():
         return []
-    return sorted(p for p in r.iterdir() if p.is_dir() and (p / CONFIG).is_file())
+    # a name starting with "." is a run being created, imported or deleted (or the locks): never a run
+    return sorted(p for p in r.iterdir() if not p.name.startswith(".") and p.is_dir() and (p / CONFIG).is_file())
 
 
 def clean_stale(root: str | os.PathLike | None = None) -> list[Path]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--model", "small_cnn", "--size", "6", "--batch-size", "32", "--device", "cpu", "--no-progress",
+TINY = ["--model", "small_cnn", "--size", "10", "--batch-size", "32", "--device", "cpu", "--no-progress",
         "--schedule", "cosine", "--lr", "0.02"]
 
 

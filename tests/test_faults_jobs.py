@@ -82,7 +82,7 @@ def test_stale_temp_files_are_cleaned_and_live_ones_kept(tmp_path):
 # ---- finding 8: one device, one job, by an OS lock ----------------------------------------------------
 
 def _interrupted_run(root: Path, name: str) -> str:
-    run = make_run(root, name=name)
+    run = make_run(root, name=name, weights=False, epochs=1)  # no checkpoint: a resume trains it whole
     run.write_status(status="interrupted")
     return run.run_id
 
@@ -115,7 +115,7 @@ def test_three_parallel_starts_one_trains(tmp_path):
     flag = tmp_path / "go"
     # the winner holds its lock at "lock:held" until the flag exists: the race is decided by the lock alone
     procs = [explorer_proc(["runs", "--runs", str(root), "resume", rid, "--no-progress"],
-                           EXPLORER_TEST_WAIT_AT=f"lock:held:{flag}") for rid in ids]
+                           EXPLORER_TEST_WAIT_AT=f"lock:held={flag}") for rid in ids]
     try:
         wait_for(lambda: sum(p.poll() is not None for p in procs) == 2, 240, "two of three starts to be refused")
         losers = [p for p in procs if p.poll() is not None]
@@ -140,11 +140,11 @@ def test_three_parallel_starts_one_trains(tmp_path):
 def test_job_manager_hands_its_lock_to_the_worker(tmp_path, monkeypatch, capsys):
     root = tmp_path / "runs"
     flag = tmp_path / "go"
-    for key, value in worker_env(EXPLORER_TEST_WAIT_AT=f"lock:held:{flag}").items():
+    for key, value in worker_env(EXPLORER_TEST_WAIT_AT=f"lock:held={flag}").items():
         monkeypatch.setenv(key, value)
     jm = JobManager()
     cfg = TrainConfig.from_dict({"model": "small_cnn", "device": "cpu", "epochs": 1, "batch_size": 32,
-                                 "data": {"name": "letters-builtin", "size": 4}})
+                                 "data": {"name": "letters-builtin", "size": 10}})
     run = jm.start(cfg, root)
     try:
         assert locks.is_busy(root, "cpu")  # held by the worker from the first instant (inherited descriptor)

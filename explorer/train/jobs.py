@@ -59,7 +59,7 @@ class JobManager:
         except (FileNotFoundError, ValueError):
             return None
 
-    def _lock(self, device: str, root: str | os.PathLike | None) -> locks.DeviceLock:
+    def _device_lock(self, device: str, root: str | os.PathLike | None) -> locks.DeviceLock:
         """Take the device's lock for a worker about to start; JobBusyError with the reason when it is taken."""
         try:
             return locks.acquire(runs_root(root), device)
@@ -74,7 +74,7 @@ class JobManager:
         precheck(config)
         device = _resolved(config.device)
         with self._lock:
-            lock = self._lock(device, root)
+            lock = self._device_lock(device, root)
             try:
                 run = create_run(config, root, name=name, tags=tags)
                 self._spawn(run, lock)
@@ -89,7 +89,7 @@ class JobManager:
             raise JobBusyError(f"run {run.run_id} is already running")
         device = _resolved(run.train_config().device)
         with self._lock:
-            lock = self._lock(device, run.path.parent)
+            lock = self._device_lock(device, run.path.parent)
             try:
                 self._spawn(run, lock, resume=True)
             finally:

@@ -419,14 +419,16 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
         device = _device_key(cfg.device)
         lock = locks.inherited(device, root_p) or locks.acquire(root_p, device)
     try:
+        if lock is not None and run is not None:
+            lock.describe(run_id=run.run_id, device=lock.device)
         fault_point("lock:held")
         prior: dict[str, Any] | None = None
         if run is None:
             run = create_run(cfg, root, name=name, tags=tags) if is_main else None
+            if lock is not None and run is not None:
+                lock.describe(run_id=run.run_id, device=lock.device)
         elif is_main:
             prior, resume = _reopen(run, resume)
-        if lock is not None and run is not None:
-            lock.describe(run_id=run.run_id, device=lock.device)
         result = fit(cfg, run, resume=resume, callback=_outcome_callback(callback, outcome))
         if prior is not None and prior.get("status") == "completed" and result != "completed":
             run.write_status(**prior)  # a failed resume leaves a finished run as it was
