@@ -10,6 +10,9 @@ import argparse
 import importlib
 import sys
 
+from explorer.io import DiskFullError
+from explorer.locks import DeviceBusyError
+
 # Sub-command providers, in the order `--help` lists them.
 PROVIDERS = [
     "explorer.models.cli",
@@ -48,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ValueError, FileNotFoundError, KeyError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except DiskFullError as exc:  # the environment, not the user: exit 1, one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except DeviceBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

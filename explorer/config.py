@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -28,6 +29,10 @@ EARLY_METRICS = ("val_loss", "val_acc")
 
 
 SEED_MAX = 2**31 - 1
+MAX_STAGES = 20
+MAX_TOTAL_EPOCHS = 1000  # over all stages (each stage's epochs also obey the epochs field's bound)
+MAX_TEXT = 200  # model, run and stage names
+DEVICE_RE = re.compile(r"(auto|cpu|cuda(:\d{1,2})?)")
 
 
 def default_data() -> DataSpec:
@@ -62,7 +67,9 @@ class Stage:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Stage:
-        """Build from to_dict output (unknown keys are an error)."""
+        """Build from to_dict output (unknown keys and a non-object are an error)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a stage must be a JSON object, got {type(d).__name__}")
         _check_keys(cls, d)
         return cls(**d)
 
@@ -109,8 +116,8 @@ class TrainConfig:
     stages: tuple[Stage, ...] = _f((), help="stages of a multi-stage run", cli=False)
     head: str = _f("default", label="Head", help="classifier head", choices=HEADS)
     dropout: float = _f(0.0, label="Dropout (head)", help="dropout in the head", lo=0.0, hi=1.0, hi_open=True)
-    head_hidden: tuple[int, ...] = _f((256, 128), help="'mlp_dropout' head: hidden layer widths", lo=1, hi=65536,
-                                      cli=False)
+    head_hidden: tuple[int, ...] = _f((256, 128), help="'mlp_dropout' head: hidden layer widths (at most 8)", lo=1,
+                                      hi=4096, cli=False)
     init: str = _f("default", label="Init", help="weight init when training from scratch", choices=INITS)
     augment: Augment | None = _f(None, help="batch augmentation (None = off)", cli=False)
     amp: str = _f("none", label="Mixed precision (GPU)", help="mixed precision (GPU)", choices=AMP_MODES)
@@ -138,14 +145,28 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Build from to_dict output; unknown keys are an error naming the valid ones."""
+        """Build from to_dict output; unknown keys, wrong shapes (a list where an object belongs) and
+        wrong types are a ValueError naming the key."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a training config must be a JSON object, got {type(d).__name__}")
         _check_keys(cls, d)
         d = dict(d)
-        if "stages" in d:
-            d["stages"] = tuple(s if isinstance(s, Stage) else Stage.from_dict(s) for s in d["stages"] or ())
-        if "head_hidden" in d:
-            d["head_hidden"] = tuple(int(v) for v in d["head_hidden"])
-        return cls(**d)
+        for key, kind in (("stages", list | tuple), ("head_hidden", list | tuple), ("data", dict | DataSpec),
+                          ("augment", dict | Augment | None)):
+            if key in d and d[key] is not None and not isinstance(d[key], kind):
+                raise ValueError(f"{key} has the wrong type ({type(d[key]).__name__}) in the training config")
+        if len(d.get("stages") or ()) > MAX_STAGES:
+            raise ValueError(f"at most {MAX_STAGES} stages, got {len(d['stages'])}")
+        if len(d.get("head_hidden") or ()) > 8:
+            raise ValueError(f"head_hidden has at most 8 layer widths, got {len(d['head_hidden'])}")
+        try:
+            if "stages" in d:
+                d["stages"] = tuple(s if isinstance(s, Stage) else Stage.from_dict(s) for s in d["stages"] or ())
+            if "head_hidden" in d:
+                d["head_hidden"] = tuple(_int(v, "head_hidden") for v in d["head_hidden"])
+            return cls(**d)
+        except TypeError as exc:
+            raise ValueError(f"invalid training config: {exc}") from exc
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed."""
@@ -176,6 +197,7 @@ class TrainConfig:
             check_field(f, f.name, getattr(self, f.name))
         if not self.model.strip():
             raise ValueError("model must be a registry name, e.g. small_cnn or resnet18")
+        self._check_sizes()
         own = {f.name: f for f in fields(self)}
         for i, s in enumerate(self.stages):
             for key in ("epochs", "lr", "transfer", "unfreeze_last_n"):
@@ -202,6 +224,29 @@ class TrainConfig:
                 f"use at most {train_size}"
             )
         return self
+
+
+    def _check_sizes(self) -> None:
+        """Bounds that no single field's metadata carries: stage count, total epochs, text lengths, device."""
+        if len(self.stages) > MAX_STAGES:
+            raise ValueError(f"at most {MAX_STAGES} stages, got {len(self.stages)}")
+        if self.total_epochs > MAX_TOTAL_EPOCHS:
+            raise ValueError(f"at most {MAX_TOTAL_EPOCHS} epochs over all stages, got {self.total_epochs}")
+        if len(self.head_hidden) > 8:
+            raise ValueError(f"head_hidden has at most 8 layer widths, got {len(self.head_hidden)}")
+        texts = [("model", self.model), ("name", self.name)] + [("stage name", s.name) for s in self.stages]
+        for label, text in texts:
+            if not isinstance(text, str) or len(text) > MAX_TEXT:
+                raise ValueError(f"{label} must be text of at most {MAX_TEXT} characters, got {str(text)[:40]!r}...")
+        if not isinstance(self.device, str) or not DEVICE_RE.fullmatch(self.device):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+
+
+def _int(value: Any, label: str) -> int:
+    """A whole number from JSON (an int, or a float/string holding one); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{label} must hold whole numbers, got {value!r}")
+    return int(value)
 
 
 def _check_keys(cls: type, d: dict[str, Any]) -> None:

@@ -1,11 +1,15 @@
-"""Small file helpers shared by every package: atomic writes and safe names."""
+"""Small file helpers shared by every package: atomic writes, disk-full errors, stale temp files, safe names,
+and the test-only fault hooks (EXPLORER_TEST_KILL_AT / EXPLORER_TEST_WAIT_AT) that make crash tests deterministic."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,22 +23,124 @@ def runs_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root or os.environ.get(RUNS_ENV) or "runs").expanduser()
 
 
+KILL_ENV, WAIT_ENV = "EXPLORER_TEST_KILL_AT", "EXPLORER_TEST_WAIT_AT"
+_hits: dict[str, int] = {}
+TEMP_SUFFIX = ".tmp"
+_STALE = re.compile(r"^\.(?:.+\.)?(?:import|creating|deleting)?-?p(\d+)[.-]")
+
+
+class DiskFullError(OSError):
+    """The disk (or quota) filled up while writing `filename`; nothing half-written was left in its place."""
+
+    def __init__(self, path: str | os.PathLike, what: str = "") -> None:
+        self.path = Path(path)
+        text = f"disk full while writing {self.path.name} (in {self.path.parent}){what}"
+        super().__init__(errno.ENOSPC, text, str(self.path))
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an OSError that says the disk or the quota is full."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def disk_full_guard(path: str | os.PathLike, what: str = "") -> Iterator[None]:
+    """Turn a full-disk OSError raised inside the block into a DiskFullError naming `path`."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(path, what) from exc
+        raise
+
+
+def fault_point(name: str) -> None:
+    """Test-only hook: EXPLORER_TEST_KILL_AT=name[#n] SIGKILLs this process at the n-th pass (default 1);
+    EXPLORER_TEST_WAIT_AT=name=FILE blocks here until FILE exists. Unset (always, outside tests): nothing."""
+    kill, wait = os.environ.get(KILL_ENV), os.environ.get(WAIT_ENV)
+    if not kill and not wait:
+        return
+    _hits[name] = _hits.get(name, 0) + 1
+    if kill:
+        want, _, nth = kill.partition("#")
+        if want == name and _hits[name] == int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+    if wait and wait.partition("=")[0] == name:
+        flag = Path(wait.partition("=")[2])
+        deadline = time.monotonic() + 300
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)  # a test holds this process here until it creates the flag file
+
+
+def temp_prefix(kind: str) -> str:
+    """Prefix of a temporary name that records its writer's pid, so a later reader can clean it once that
+    process is gone: ".import-p123-"."""
+    return f".{kind}-p{os.getpid()}-"
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists on this host and is not a zombie."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def clean_stale_temp(folder: str | os.PathLike) -> list[Path]:
+    """Remove temporary files and folders in `folder` left by a process that is gone (their names record
+    its pid: see temp_prefix and atomic_path); returns what was removed. Live writers' files stay."""
+    import shutil
+
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        m = _STALE.match(p.name)
+        if m is None or pid_alive(int(m.group(1))):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success fsync and rename it over `path`.
 
-    On any error the temporary file is removed and `path` keeps its previous content.
+    On any error the temporary file is removed and `path` keeps its previous content; a full disk raises
+    DiskFullError naming `path`. The temporary name records this pid (cleaned by clean_stale_temp after a kill).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.p{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
+        with disk_full_guard(path):
+            yield tmp_path
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            fault_point(f"write:{path.name}")
+            os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -21,6 +21,7 @@ import socket
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,20 +29,35 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from explorer.io import (
+    DiskFullError,
     append_jsonl,
     atomic_path,
     atomic_write_json,
     atomic_write_text,
+    clean_stale_temp,
+    disk_full_guard,
+    fault_point,
+    pid_alive,
     read_jsonl,
     runs_root,
     safe_name,
+    temp_prefix,
 )
 from explorer.untrusted import CREATED_FORMAT, parse_created, run_strings_problems
 
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
 STALE_S = 180.0  # a heartbeat older than this (on another host, or without a pid) means interrupted
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".safetensors", ".npz", ".pt")
-MAX_IMPORT_BYTES = 8 << 30
+MiB = 1 << 20
+# What a real run folder needs, per file (the largest registry model, VGG-19 at 26 classes, is ~560 MB of float32
+# weights; Adam keeps two more copies; history: at most 1000 epochs of ~1 KiB rows; predictions: the largest test
+# split x its classes in float32). A zip asking for more is refused before anything is unpacked.
+IMPORT_CAPS = {"config.json": 1 * MiB, "status.json": 1 * MiB, "metrics.json": 4 * MiB, "history.jsonl": 8 * MiB,
+               "predictions.npz": 512 * MiB, "weights_best.safetensors": 1024 * MiB,
+               "weights_last.safetensors": 1024 * MiB, "optimizer_last.pt": 3072 * MiB}
+MAX_IMPORT_BYTES = 4096 * MiB  # the whole folder
+MAX_RATIO = 50.0  # uncompressed/compressed: weights and predictions barely compress, JSON about 5-10x
+RATIO_FROM = 1 * MiB  # files smaller than this are not held to the ratio
 STOP_FILE = "STOP"
 CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS = "config.json", "status.json", "history.jsonl", "metrics.json", "predictions.npz"
 WEIGHTS = {"best": "weights_best.safetensors", "last": "weights_last.safetensors"}
@@ -62,21 +78,6 @@ def versions() -> dict[str, str]:
             "explorer": explorer.__version__, "python": platform.python_version()}
 
 
-def _pid_alive(pid: int) -> bool:
-    """True if a process with this pid exists on this host and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def effective_status(status: dict[str, Any]) -> str:
     """The status to show: "running" becomes "interrupted" when its process is gone or its heartbeat is stale."""
     state = status.get("status", "interrupted")
@@ -84,7 +85,7 @@ def effective_status(status: dict[str, Any]) -> str:
         return state if state in STATUSES else "interrupted"
     pid, host = status.get("pid"), status.get("host")
     if pid and host == socket.gethostname():
-        return "running" if _pid_alive(int(pid)) else "interrupted"
+        return "running" if pid_alive(int(pid)) else "interrupted"
     beat = status.get("heartbeat") or 0
     return "running" if time.time() - float(beat) < STALE_S else "interrupted"
 
@@ -149,11 +150,25 @@ def _weights_epoch(path: Path) -> int | None:
 
 
 def _save_weights(path: Path, weights: dict[str, Any], epoch: int) -> None:
-    from safetensors.torch import save_file
+    """Write a state dict as safetensors (epoch in the metadata), atomically; a full disk is a DiskFullError."""
+    from safetensors.torch import save
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in weights.items()}
+    data = save(state, metadata={"format": "pt", "epoch": str(epoch)})  # bytes: our own write sees ENOSPC
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"format": "pt", "epoch": str(epoch)})
+        tmp.write_bytes(data)
+
+
+def _save_torch(path: Path, payload: dict[str, Any]) -> None:
+    """torch.save a payload of tensors and plain containers, atomically (written by Python: ENOSPC is seen)."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getbuffer())
 
 
 @dataclass(frozen=True)
@@ -220,10 +235,14 @@ class Run:
         return config_dataset(self.config)
 
     def train_config(self) -> Any:
-        """The run's TrainConfig."""
+        """The run's TrainConfig, checked against every bound (ValueError naming the run and the value)."""
         from explorer.config import TrainConfig
 
-        return TrainConfig.from_dict(self.config["train"])
+        train = self.config.get("train")
+        try:
+            return TrainConfig.from_dict(train).validate()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"run {self.run_id}: config.json has an invalid training config: {exc}") from exc
 
     @property
     def raw_status(self) -> dict[str, Any]:
@@ -395,18 +414,25 @@ class Run:
                         history_row: dict[str, Any] | None = None, is_best: bool = False) -> None:
         """Save the checkpoint of completed epoch loop["epoch"]: every file is written whole under its
         pending name first, then renamed into place, so a kill at any instant leaves a loadable checkpoint."""
-        import torch
-
         epoch = int(loop["epoch"])
-        _save_weights(self.path / _pending(WEIGHTS["last"]), weights, epoch)
-        if is_best:
-            _save_weights(self.path / _pending(WEIGHTS["best"]), weights, epoch)
-        payload = {"epoch": epoch, "optimizer": optimizer, "loop": dict(loop), "history_row": history_row}
-        with atomic_path(self.path / _pending(OPTIMIZER)) as tmp:
-            torch.save(payload, tmp)
+        pending = [_pending(WEIGHTS["last"]), _pending(OPTIMIZER)] + ([_pending(WEIGHTS["best"])] if is_best else [])
+        try:
+            _save_weights(self.path / pending[0], weights, epoch)
+            fault_point(f"ckpt:pending-last@{epoch}")
+            if is_best:
+                _save_weights(self.path / pending[2], weights, epoch)
+                fault_point(f"ckpt:pending-best@{epoch}")
+            payload = {"epoch": epoch, "optimizer": optimizer, "loop": dict(loop), "history_row": history_row}
+            _save_torch(self.path / pending[1], payload)
+            fault_point(f"ckpt:pending-optimizer@{epoch}")
+        except BaseException:
+            for name in pending:  # a partial checkpoint is dropped: the previous one stays whole and in place
+                (self.path / name).unlink(missing_ok=True)
+            raise
         for name in (WEIGHTS["best"], WEIGHTS["last"], OPTIMIZER):
             if (self.path / _pending(name)).is_file():
                 os.replace(self.path / _pending(name), self.path / name)
+                fault_point(f"ckpt:renamed-{name.split('.')[0]}@{epoch}")
 
     def load_checkpoint(self) -> Checkpoint | None:
         """The newest checkpoint whose files record the same epoch (None when there is none); finishes
@@ -465,31 +491,45 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
                tags: list[str] | None = None) -> Run:
     """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process)."""
     root_p = runs_root(root)
-    root_p.mkdir(parents=True, exist_ok=True)
-    label = name or getattr(config, "name", "") or ""
-    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(label or config.model, default='run', max_len=48)}"
-    for i in range(1000):
-        run_id = base if i == 0 else f"{base}-{i}"
+    with disk_full_guard(root_p / CONFIG, "; no run was created"):
+        root_p.mkdir(parents=True, exist_ok=True)
+        label = name or getattr(config, "name", "") or ""
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(label or config.model, default='run', max_len=48)}"
+        clean = safe_name(label, default=base, max_len=80) if label else ""  # one cleaned name, top level and train
+        cfg = {"run_id": base, "name": clean or base,
+               "tags": [safe_name(t, default="tag", max_len=40) for t in tags or []],
+               "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
+               "model": {"name": config.model}, "classes": [], "versions": versions()}
+        staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
         try:
-            (root_p / run_id).mkdir()
-            break
-        except FileExistsError:
+            atomic_write_json(staging / STATUS, {
+                "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),
+                "heartbeat": time.time(), "epoch": 0, "stage": 0, "phase": "starting",
+            })  # fmt: skip
+            return Run(_place_run(staging, root_p, base, cfg, keep_name=bool(label)))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def _place_run(staging: Path, root_p: Path, base: str, cfg: dict[str, Any], keep_name: bool = True,
+               suffix: str = "-") -> Path:
+    """Rename a whole staged run folder to the first free id base, base-1, ... (config.json records the id);
+    a run folder is never visible half-made."""
+    for i in range(1000):
+        run_id = base if i == 0 else f"{base}{suffix}{i}"
+        if (root_p / run_id).exists():
             continue
-    else:  # pragma: no cover
-        raise RuntimeError(f"could not create a run folder under {root_p}")
-    path = root_p / run_id
-    clean = safe_name(label, default=run_id, max_len=80) if label else ""  # one cleaned name, top level and train
-    atomic_write_json(path / CONFIG, {
-        "run_id": run_id, "name": clean or run_id,
-        "tags": [safe_name(t, default="tag", max_len=40) for t in tags or []],
-        "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
-        "model": {"name": config.model}, "classes": [], "versions": versions(),
-    })  # fmt: skip
-    atomic_write_json(path / STATUS, {
-        "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),
-        "heartbeat": time.time(), "epoch": 0, "stage": 0, "phase": "starting",
-    })  # fmt: skip
-    return Run(path)
+        name = cfg.get("name") if keep_name else run_id
+        atomic_write_json(staging / CONFIG, {**cfg, "run_id": run_id, "name": name})
+        fault_point("create:staged")
+        try:
+            os.rename(staging, root_p / run_id)  # fails when another process took the id meanwhile
+            return root_p / run_id
+        except OSError:
+            if not (root_p / run_id).exists():
+                raise
+    raise ValueError(f"could not find a free run id for {base!r} under {root_p}")
 
 
 def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None) -> Run:
@@ -516,11 +556,24 @@ def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
     r = runs_root(root)
     if not r.is_dir():
         return []
-    return sorted(p for p in r.iterdir() if p.is_dir() and (p / CONFIG).is_file())
+    # a name starting with "." is a run being created, imported or deleted (or the locks): never a run
+    return sorted(p for p in r.iterdir() if not p.name.startswith(".") and p.is_dir() and (p / CONFIG).is_file())
+
+
+def clean_stale(root: str | os.PathLike | None = None) -> list[Path]:
+    """Remove what killed processes left under the runs root: half-made run folders (.creating-*), import
+    staging (.import-*), half-deleted runs (.deleting-*) and temporary files inside run folders. Only files
+    whose writer (the pid in their name) is gone are touched; pending checkpoint files stay for load_checkpoint."""
+    removed = clean_stale_temp(runs_root(root))
+    for p in _run_dirs(root):
+        removed += clean_stale_temp(p)
+    return removed
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
-    """Every run under the root, newest first; unreadable folders are skipped."""
+    """Every run under the root, newest first (stale temporary files are cleaned first); unreadable folders
+    are skipped."""
+    clean_stale(root)
     out = []
     for p in _run_dirs(root):
         try:
@@ -558,17 +611,34 @@ def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: b
     if run.status["status"] == "running":
         raise ValueError(f"run {run.run_id} is still running; stop it first")
     # Rename first so a half-deleted folder never looks like a run.
-    trash = run.path.with_name(f".deleting-{run.run_id}-{os.getpid()}")
+    trash = run.path.with_name(f"{temp_prefix('deleting')}{run.run_id}")
     os.replace(run.path, trash)
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str | os.PathLike | None = None) -> Path:
-    """Write one zip of the run's files (folder <run_id>/ inside); returns its path."""
+def _inside_run(path: Path) -> Path | None:
+    """The run folder that `path` lies in (a folder holding config.json and status.json), if any."""
+    for parent in path.resolve().parents:
+        if (parent / CONFIG).is_file() and (parent / STATUS).is_file():
+            return parent
+    return None
+
+
+def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str | os.PathLike | None = None,
+               force: bool = False) -> Path:
+    """Write one zip of the run's files (folder <run_id>/ inside); returns its path. An existing file is
+    replaced only with force=True; nothing is ever written inside a run folder. A full disk is a DiskFullError."""
     run = open_run(ref, root)
     dest_p = Path(dest) if dest else Path(f"{run.run_id}.zip")
     if dest_p.is_dir():
         dest_p = dest_p / f"{run.run_id}.zip"
+    owner = _inside_run(dest_p)
+    if owner is not None:
+        raise ValueError(f"refused: {dest_p} lies inside the run folder {owner}; export somewhere else")
+    if dest_p.exists() and not force:
+        raise ValueError(f"refused: {dest_p} already exists; choose another name or pass --force to replace it")
+    if dest_p.exists() and not dest_p.is_file():
+        raise ValueError(f"refused: {dest_p} is not a file")
     with atomic_path(dest_p) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(RUN_FILES):
             f = run.path / name
@@ -637,49 +707,91 @@ def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.Pa
         folders = {_check_member(i)[0] for i in infos}
         if len(folders) != 1:
             raise ValueError(f"refused: the zip holds {len(folders)} top-level folders; expected one run")
-        if sum(i.file_size for i in infos) > MAX_IMPORT_BYTES:
-            raise ValueError("refused: the zip unpacks to more than 8 GiB")
+        _check_sizes(infos)
         folder = folders.pop()
         if CONFIG not in {i.filename.split("/")[1] for i in infos}:
             raise ValueError("refused: the zip has no config.json")
         root_p = runs_root(root)
         root_p.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root_p))
+        staging = Path(tempfile.mkdtemp(prefix=temp_prefix("import"), dir=root_p))
         try:
-            for info in infos:
-                _, fname = _check_member(info)
-                with zf.open(info) as src, open(staging / fname, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                _verify_file(staging / fname)
-            run_id = folder
-            for i in range(1, 1000):
-                if not (root_p / run_id).exists():
-                    break
-                run_id = f"{folder}-imported-{i}"
-            cfg = json.loads((staging / CONFIG).read_text("utf-8"))
-            if not isinstance(cfg, dict) or not isinstance(cfg.get("train"), dict):
-                raise ValueError("refused: config.json has no 'train' section")
-            st = staging / STATUS
-            status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
-            if not isinstance(status, dict):
-                raise ValueError("refused: status.json is not a JSON object")
-            problems = run_strings_problems(cfg, status)
-            if problems:
-                raise ValueError("refused: names, class names, tags and messages must be short plain text: "
-                                 + "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
-            cfg["run_id"] = run_id
-            if cfg.get("created"):
-                cfg["created"] = min(cfg["created"], time.strftime(CREATED_FORMAT))  # not in the future
-            if isinstance(cfg["train"].get("data"), dict):
-                cfg["train"]["data"]["root"] = None  # the local data root, never a path from elsewhere
-            atomic_write_json(staging / CONFIG, cfg)
-            status.pop("pid", None)  # a pid from another machine means nothing here
-            atomic_write_json(st, status)
-            os.replace(staging, root_p / run_id)
+            with disk_full_guard(staging, "; nothing was imported"):
+                for info in infos:
+                    _, fname = _check_member(info)
+                    _unpack_member(zf, info, staging / fname)
+                    _verify_file(staging / fname)
+                cfg = _imported_config(staging)
+                st = staging / STATUS
+                status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
+                if not isinstance(status, dict):
+                    raise ValueError("refused: status.json is not a JSON object")
+                problems = run_strings_problems(cfg, status)
+                if problems:
+                    raise ValueError("refused: names, class names, tags and messages must be short plain text: "
+                                     + "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
+                if cfg.get("created"):
+                    cfg["created"] = min(str(cfg["created"]), time.strftime(CREATED_FORMAT))  # not in the future
+                if isinstance(cfg["train"].get("data"), dict):
+                    cfg["train"]["data"]["root"] = None  # the local data root, never a path from elsewhere
+                status.pop("pid", None)  # a pid from another machine means nothing here
+                atomic_write_json(st, status)
+                path = _place_run(staging, root_p, folder, cfg, suffix="-imported-")
+        except DiskFullError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise DiskFullError(root_p / exc.path.name, "; nothing was imported") from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return Run(root_p / run_id)
+    return Run(path)
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip from its declared sizes: per-file caps, the folder cap and the compression ratio."""
+    total = 0
+    for info in infos:
+        fname = info.filename.split("/")[-1]
+        cap = IMPORT_CAPS.get(fname, 1 * MiB)
+        if info.file_size > cap:
+            raise ValueError(f"refused: {fname} would unpack to {info.file_size / MiB:,.1f} MiB; a run's "
+                             f"{fname} is at most {cap / MiB:,.0f} MiB")
+        if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise ValueError(f"refused: {fname} is compressed {info.file_size / max(1, info.compress_size):,.0f}x "
+                             f"(at most {MAX_RATIO:g}x for a run file): a zip bomb")
+        total += info.file_size
+    if total > MAX_IMPORT_BYTES:
+        raise ValueError(f"refused: the zip unpacks to {total / MiB:,.0f} MiB; a run folder is at most "
+                         f"{MAX_IMPORT_BYTES / MiB:,.0f} MiB")
+
+
+def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+    """Copy one member, counting the bytes streamed: more than its declared size or its cap is refused."""
+    fname = dest.name
+    limit = min(info.file_size, IMPORT_CAPS.get(fname, 1 * MiB))
+    done = 0
+    try:
+        with zf.open(info) as src, open(dest, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                done += len(chunk)
+                if done > limit:
+                    raise ValueError(f"refused: {fname} unpacks to more than its declared {info.file_size:,} "
+                                     f"bytes (cap {IMPORT_CAPS.get(fname, 1 * MiB) / MiB:,.0f} MiB): a zip bomb")
+                dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # a size or CRC that lies: the stream disagrees
+        raise ValueError(f"refused: {fname} in the zip is damaged or lies about its size ({exc})") from exc
+
+
+def _imported_config(staging: Path) -> dict[str, Any]:
+    """The imported config.json, its training config checked against every bound (ValueError when refused)."""
+    from explorer.config import TrainConfig
+
+    cfg = json.loads((staging / CONFIG).read_text("utf-8"))
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("train"), dict):
+        raise ValueError("refused: config.json has no 'train' section")
+    try:
+        TrainConfig.from_dict(cfg["train"]).validate()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"refused: config.json has an invalid training config: {exc}") from exc
+    return cfg
 
 
 def export_run_bytes(ref: str | Run, root: str | os.PathLike | None = None) -> tuple[str, bytes]:

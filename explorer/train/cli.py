@@ -74,23 +74,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     from explorer.train.loop import train
 
     cb = _progress_callback(not args.no_progress)
+    outcome: dict[str, Any] = {}
     if args.run_dir:
-        run = train(TrainConfig(), run_dir=args.run_dir, resume=args.resume, callback=cb)
+        run = train(TrainConfig(), run_dir=args.run_dir, resume=args.resume, callback=cb, outcome=outcome)
     else:
         cfg = config_from_args(args)
         from explorer.train.estimate import print_estimate
 
         print_estimate(cfg, enabled=not args.no_estimate)
-        run = train(cfg, root=args.runs, callback=cb, name=args.name, tags=args.tag)
+        run = train(cfg, root=args.runs, callback=cb, name=args.name, tags=args.tag, outcome=outcome)
     if run is None:
         return 0
-    status = run.status
-    metrics = run.metrics() or {}
+    state = outcome.get("status") or run.status["status"]  # what this worker did, even if status.json is stuck
+    metrics = (run.metrics() or {}) if state == "completed" else {}
     acc = metrics.get("test_acc")
     acc_s = f", test accuracy {acc:.4f}" if acc is not None else ""
-    print(f"run {run.run_id}: {status['status']}{acc_s} ({run.path})")
-    if status["status"] == "failed":
-        print(f"error: {status.get('error')}", file=sys.stderr)
+    print(f"run {run.run_id}: {state}{acc_s} ({run.path})")
+    if state == "failed":
+        print(f"error: {outcome.get('error') or run.status.get('error')}", file=sys.stderr)
         return 1
     return 0
 
@@ -146,7 +147,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"deleted run {args.run}")
         return 0
     if act == "export":
-        path = runs.export_run(args.run, args.output, root)
+        path = runs.export_run(args.run, args.output, root, force=args.force)
         print(f"exported to {path}")
         return 0
     if act == "import":
@@ -232,6 +233,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     ex = sub.add_parser("export", help="write a run as one zip")
     ex.add_argument("run")
     ex.add_argument("-o", "--output", help="zip path or folder (default ./<run_id>.zip)")
+    ex.add_argument("--force", action="store_true", help="replace an existing zip file")
     im = sub.add_parser("import", help="import a run zip (validated; nothing is unpickled)")
     im.add_argument("zip")
     r.set_defaults(func=cmd_runs)

@@ -1,6 +1,8 @@
 """Background training jobs: a process-wide JobManager starts each job as its own worker process
-(`python -m explorer train --run-dir RUN`), one per device at a time. The worker writes its
-progress into the run folder; pages poll it. Nothing here touches a UI.
+(`python -m explorer train --run-dir RUN`), one per device at a time: the manager takes the device's OS
+lock (explorer.locks, shared with the CLI and every other session) and hands it to the worker, which holds
+it for its whole life. The worker writes its progress into the run folder; pages poll it. Nothing here
+touches a UI.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import sys
 import threading
 from pathlib import Path
 
+from explorer import locks
 from explorer.config import TrainConfig
 from explorer.runs import Run, create_run, list_runs, open_run, runs_root
 
 
-class JobBusyError(RuntimeError):
+class JobBusyError(locks.DeviceBusyError):
     """A job is already training on the device asked for."""
 
 
@@ -45,12 +48,23 @@ class JobManager:
         return out
 
     def busy_on(self, device: str, root: str | os.PathLike | None = None) -> Run | None:
-        """The run training on `device` ("cpu" or "cuda:N"), if any."""
-        for run in self.active(root):
-            dev = run.status.get("device") or _resolved(run.train_config().device)
-            if _same_device(dev, device):
-                return run
-        return None
+        """The run training on `device` ("cpu" or "cuda:N") by the device's lock, if any (the lock's holder
+        record names it; a Run of the root's runs when that record is missing)."""
+        device = _same_device_key(device)
+        if not locks.is_busy(runs_root(root), device):
+            return None
+        run_id = locks.holder(runs_root(root), device).get("run_id")
+        try:
+            return open_run(str(run_id), root) if run_id else (self.active(root) or [None])[0]
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _device_lock(self, device: str, root: str | os.PathLike | None) -> locks.DeviceLock:
+        """Take the device's lock for a worker about to start; JobBusyError with the reason when it is taken."""
+        try:
+            return locks.acquire(runs_root(root), device)
+        except locks.DeviceBusyError as exc:
+            raise JobBusyError(str(exc)) from None
 
     def start(self, config: TrainConfig, root: str | os.PathLike | None = None, name: str | None = None,
               tags: list[str] | None = None) -> Run:
@@ -60,11 +74,12 @@ class JobManager:
         precheck(config)
         device = _resolved(config.device)
         with self._lock:
-            busy = self.busy_on(device, root)
-            if busy is not None:
-                raise JobBusyError(f"run {busy.run_id} is training on {device}; stop it or wait until it ends")
-            run = create_run(config, root, name=name, tags=tags)
-            self._spawn(run)
+            lock = self._device_lock(device, root)
+            try:
+                run = create_run(config, root, name=name, tags=tags)
+                self._spawn(run, lock)
+            finally:
+                lock.release()  # the worker holds its inherited copy until it ends
         return run
 
     def resume(self, ref: str | Run, root: str | os.PathLike | None = None) -> Run:
@@ -74,25 +89,29 @@ class JobManager:
             raise JobBusyError(f"run {run.run_id} is already running")
         device = _resolved(run.train_config().device)
         with self._lock:
-            busy = self.busy_on(device, root)
-            if busy is not None:
-                raise JobBusyError(f"run {busy.run_id} is training on {device}; stop it or wait until it ends")
-            run.write_status(status="running", pid=os.getpid(), error=None, phase="starting")
-            self._spawn(run, resume=True)
+            lock = self._device_lock(device, run.path.parent)
+            try:
+                self._spawn(run, lock, resume=True)
+            finally:
+                lock.release()
         return run
 
-    def _spawn(self, run: Run, resume: bool = False) -> None:
+    def _spawn(self, run: Run, lock: locks.DeviceLock, resume: bool = False) -> None:
+        """Start the worker process of `run`, handing it the held device lock (its descriptor is inherited)."""
         cmd = [sys.executable, "-m", "explorer", "train", "--run-dir", str(run.path.resolve()), "--no-progress"]
         if resume:
             cmd.append("--resume")
+        lock.describe(run_id=run.run_id, device=lock.device)
+        env = {**_worker_env(), locks.FD_ENV: str(lock.fd)}
         log = open(run.path / "worker.log", "ab")  # noqa: SIM115  (handed to the child)
         try:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=os.getcwd(), env=_worker_env(),
+                                    start_new_session=True, cwd=os.getcwd(), env=env, pass_fds=(lock.fd,),
                                     preexec_fn=_lower_priority if hasattr(os, "nice") else None)
         finally:
             log.close()
-        run.write_status(pid=proc.pid)
+        if not resume:
+            run.write_status(pid=proc.pid)
         self._procs[run.run_id] = proc
 
     def stop(self, ref: str | Run, root: str | os.PathLike | None = None) -> Run:
@@ -134,9 +153,9 @@ def _resolved(device: str) -> str:
     return f"cuda:{d.index or 0}" if d.type == "cuda" else "cpu"
 
 
-def _same_device(a: str, b: str) -> bool:
-    norm = {"cuda": "cuda:0"}
-    return norm.get(a, a) == norm.get(b, b)
+def _same_device_key(device: str) -> str:
+    """"cuda" -> "cuda:0"; other device names as given."""
+    return {"cuda": "cuda:0"}.get(device, device)
 
 
 __all__ = ["JobBusyError", "JobManager", "runs_root"]

@@ -10,12 +10,13 @@ steps; a run resumes from its last completed epoch exactly as if it had not been
 
 from __future__ import annotations
 
-import errno
 import math
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.config import Stage, TrainConfig
+from explorer.io import DiskFullError, fault_point, is_disk_full
 from explorer.models import LettersModel, build_from_config
 from explorer.runs import Checkpoint, Run
 from explorer.train import ddp
@@ -77,6 +79,7 @@ def precheck(cfg: TrainConfig) -> TrainConfig:
     from explorer.models import resolve_name
 
     cfg.validate()
+    resolve_device(cfg.device)  # "cuda" without a GPU is refused before any run folder exists
     resolve_name(cfg.model)
     needs_layers = any(s.transfer in ("frozen", "last_n") for s in cfg.stage_list()) or cfg.head != "default"
     if needs_layers:
@@ -178,15 +181,23 @@ def fit(cfg: TrainConfig, run: Run | None, resume: bool = False, callback: Callb
         report.failed(f"CUDA out of memory at batch size {cfg.batch_size} (epoch {s.state.epoch + 1}). Try batch "
                       f"size {max(1, cfg.batch_size // 2)}, amp bf16, or a smaller model; the app keeps running.")
     except OSError as exc:
-        disk_full = (f"disk full while saving into {run.path if run else '?'} ({exc}); the previous checkpoint "
-                     "is intact. Free some space and resume the run.")
-        report.failed(disk_full if exc.errno == errno.ENOSPC else f"{type(exc).__name__}: {exc}", with_traceback=True)
+        report.failed(_disk_full_text(exc, run) if is_disk_full(exc) else f"{type(exc).__name__}: {exc}",
+                      with_traceback=True)
     except Exception as exc:  # any other failure: recorded in the run, never lost
         report.failed(f"{type(exc).__name__}: {exc}", with_traceback=True)
     finally:
         ddp.cleanup(dist)
-    report.emit("done", {"status": result, **report.fields})
+    report.emit("done", {**report.fields, "status": result})
     return result
+
+
+def _disk_full_text(exc: OSError, run: Run | None) -> str:
+    """The one line a full disk gives: which file, that the previous checkpoint is intact, what to do."""
+    name = exc.path.name if isinstance(exc, DiskFullError) else Path(exc.filename or "?").name
+    where = f" in {run.path}" if run is not None else ""
+    resume = f"`python -m explorer runs resume {run.run_id}`" if run is not None else "resume the run"
+    return (f"disk full while writing {name}{where}; the previous checkpoint is intact. Free some space, "
+            f"then {resume}")
 
 
 def _train(s: Session, resume: bool) -> str:
@@ -354,7 +365,9 @@ def _end_epoch(s: Session, opt: torch.optim.Optimizer, stage: Stage, row: dict[s
     row["early_stop"] = stop_early
     if s.run is not None and s.dist.is_main:
         s.run.save_checkpoint(s.model.state_dict(), opt.state_dict(), s.state.to_dict(), row, is_best)
+        fault_point(f"ckpt:saved@{row['epoch']}")
         s.run.append_history(row)
+        fault_point(f"history@{row['epoch']}")
     s.report.epoch_ended(row, s.state.eta_s(sum(st.epochs for st in s.stages), epoch_time), s.state.best_epoch)
     return stop_early
 
@@ -389,27 +402,77 @@ def sync_history(run: Run) -> None:
 
 def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str | os.PathLike | None = None,
           resume: bool = False, callback: Callback | None = None, name: str | None = None,
-          tags: list[str] | None = None) -> Run | None:
-    """Run a training job end to end: create (or reopen) the run folder on rank 0 and fit.
-
-    Returns the Run (None on non-zero DDP ranks). ValueError for a config refused before start.
-    """
-    from explorer.runs import create_run, open_run
+          tags: list[str] | None = None, outcome: dict[str, Any] | None = None) -> Run | None:
+    """Run a training job end to end under its device's lock: create (or reopen) the run folder on rank 0
+    and fit. Returns the Run (None on non-zero DDP ranks); `outcome` receives {"status", "error"} even when
+    status.json could not be written. ValueError for a config refused before start, DeviceBusyError when
+    another job holds the device: in both cases nothing is created or changed."""
+    from explorer import locks
+    from explorer.runs import create_run, open_run, runs_root
 
     is_main = int(os.environ.get("RANK", "0")) == 0
-    run: Run | None = None
-    if run_dir is not None:
-        run = open_run(run_dir)
-        cfg = run.train_config()
-        if is_main:
-            run.clear_stop()
-            if resume or run.has_checkpoint():
-                resume = True
-                sync_history(run)
-            run.write_status(status="running", pid=os.getpid(), error=None, phase="starting")
-    else:
-        precheck(cfg)
-        if is_main:
-            run = create_run(cfg, root, name=name, tags=tags)
-    fit(cfg, run, resume=resume, callback=callback)
+    run = open_run(run_dir) if run_dir is not None else None
+    cfg = run.train_config() if run is not None else precheck(cfg)
+    lock = None
+    if is_main:
+        root_p = run.path.parent if run is not None else runs_root(root)
+        device = _device_key(cfg.device)
+        lock = locks.inherited(device, root_p) or locks.acquire(root_p, device)
+    try:
+        if lock is not None and run is not None:
+            lock.describe(run_id=run.run_id, device=lock.device)
+        fault_point("lock:held")
+        prior: dict[str, Any] | None = None
+        if run is None:
+            run = create_run(cfg, root, name=name, tags=tags) if is_main else None
+            if lock is not None and run is not None:
+                lock.describe(run_id=run.run_id, device=lock.device)
+        elif is_main:
+            prior, resume = _reopen(run, resume)
+        result = fit(cfg, run, resume=resume, callback=_outcome_callback(callback, outcome))
+        if prior is not None and prior.get("status") == "completed" and result != "completed":
+            run.write_status(**prior)  # a failed resume leaves a finished run as it was
+    finally:
+        if lock is not None:
+            lock.release()
     return run if is_main else None
+
+
+def _device_key(device: str) -> str:
+    """The lock name of a config's device: "cpu" or "cuda:N" ("auto" resolved here)."""
+    d = resolve_device(device)
+    return f"cuda:{d.index or 0}" if d.type == "cuda" else "cpu"
+
+
+def _reopen(run: Run, resume: bool) -> tuple[dict[str, Any], bool]:
+    """Before a worker trains an existing run: clean what a killed writer left, check the checkpoint loads
+    (ValueError, status untouched), then mark the run running. Returns (status before, resume)."""
+    from explorer.io import clean_stale_temp
+
+    clean_stale_temp(run.path)
+    prior = run.raw_status
+    run.clear_stop()
+    if resume or run.has_checkpoint():
+        try:
+            ckpt = run.load_checkpoint()
+        except Exception as exc:  # damaged files: the message names the run; nothing is changed
+            raise ValueError(f"cannot resume run {run.run_id}: its checkpoint cannot be read "
+                             f"({type(exc).__name__}: {exc}); the run was left as it was") from exc
+        resume = True
+        run.sync_history(ckpt)
+    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname(), error=None, phase="starting")
+    return prior, resume
+
+
+def _outcome_callback(callback: Callback | None, outcome: dict[str, Any] | None) -> Callback | None:
+    """Wrap `callback` so that the "done" event's status and error land in `outcome`."""
+    if outcome is None:
+        return callback
+
+    def cb(event: str, info: dict[str, Any]) -> None:
+        if event == "done":
+            outcome.update(status=info.get("status"), error=info.get("error"))
+        if callback is not None:
+            callback(event, info)
+
+    return cb
