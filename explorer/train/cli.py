@@ -112,6 +112,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r.run_id:<44} {r.model:<16} {r.dataset:<16} {r.status:<12} {r.epochs_done:>3}/{r.epochs:<3} "
                   f"{_fmt_acc(r.best_val_acc):>8} {_fmt_acc(r.test_acc):>8}")
+            if r.error:
+                print(f"    unreadable: {r.error}")
         return 0
     if act == "show":
         run = runs.open_run(args.run, root)
@@ -128,7 +130,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         from explorer.train.jobs import JobManager
 
         run = JobManager().stop(args.run, root)
-        print(f"asked run {run.run_id} to stop")
+        state = run.status["status"]
+        print(f"asked run {run.run_id} to stop" if state == "running" and run.stop_requested
+              else f"run {run.run_id} has no live worker; it is {state}")
         return 0
     if act == "rename":
         run = runs.rename_run(args.run, args.new_name, root)
