@@ -548,6 +548,17 @@ class Run:
         atomic_write_json(self.path / METRICS, metrics)
 
     # ---- checkpoints: one unit of weights_last (+ weights_best) and optimizer_last ------------------
+    def check_resumable(self) -> None:
+        """Read what a resume needs (config, history, weights headers, optimizer state) through their checks,
+        so a damaged file is refused (RunFileError) before the run's status is touched."""
+        self.train_config()
+        self.history()
+        for name in WEIGHTS.values():
+            if (self.path / name).is_file():
+                _weights_epoch(self.path / name)
+        if (self.path / OPTIMIZER).is_file():
+            _load_optimizer_file(self.path / OPTIMIZER)
+
     def has_checkpoint(self) -> bool:
         """True when the run has (possibly half-renamed) resume state on disk."""
         return any((self.path / n).is_file() for n in (OPTIMIZER, _pending(OPTIMIZER)))

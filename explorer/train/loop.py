@@ -402,6 +402,7 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
         run = open_run(run_dir)
         cfg = run.train_config()
         if is_main:
+            run.check_resumable()
             run.clear_stop()
             if resume or run.has_checkpoint():
                 resume = True

@@ -186,6 +186,8 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
     """The seed report's result table with one row per saved run that has test predictions (percent)."""
     rows = []
     for info in infos:
+        if info.error:
+            continue
         npz = Run(info.path).predictions_path
         if not npz.is_file():
             continue
