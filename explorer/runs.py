@@ -12,6 +12,7 @@ whose heartbeat is stale) is reported as "interrupted". Nothing here unpickles u
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import socket
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -634,7 +636,7 @@ class Run:
 def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
                tags: list[str] | None = None) -> Run:
     """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process)."""
-    root_p = runs_root(root)
+    root_p = _existing_root(root)
     root_p.mkdir(parents=True, exist_ok=True)
     label = name or getattr(config, "name", "") or ""
     base = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(label or config.model, default='run', max_len=48)}"
@@ -681,8 +683,18 @@ def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None
     raise FileNotFoundError(f"no run {ref_s!r} under {runs_root(root)}{hint}; see `python -m explorer runs list`")
 
 
-def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
+def _existing_root(root: str | os.PathLike | None = None) -> Path:
+    """The runs root; NotADirectoryError (an OSError: one clear line) when that path is a file."""
     r = runs_root(root)
+    if r.exists() and not r.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "the runs folder is a file, not a folder; point --runs or "
+                                 f"${RUNS_ENV} at a folder", str(r))
+    return r
+
+
+def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
+    """Folders under the runs root that hold a config.json."""
+    r = _existing_root(root)
     if not r.is_dir():
         return []
     return sorted(p for p in r.iterdir() if p.is_dir() and (p / CONFIG).is_file())
@@ -803,6 +815,16 @@ def _verify_file(path: Path) -> None:
         raise ValueError(f"refused: {name} is not a valid {path.suffix} file ({type(exc).__name__}: {exc})") from exc
 
 
+def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, zip_path: Path) -> None:
+    """Copy one zip member to dest; ValueError naming the zip and the member when it is damaged (bad CRC ...)."""
+    try:
+        with zf.open(info) as src, open(dest, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+        raise ValueError(f"refused: {zip_path} is damaged: member {info.filename} cannot be read ({exc}); "
+                         "export the run again") from None
+
+
 def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = None) -> Run:
     """Import a run zip made by export_run; every member is checked (names, sizes, formats) before
     anything lands in the runs root. A clashing run id gets a suffix."""
@@ -821,14 +843,13 @@ def import_run(zip_path: str | os.PathLike, root: str | os.PathLike | None = Non
         folder = folders.pop()
         if CONFIG not in {i.filename.split("/")[1] for i in infos}:
             raise ValueError("refused: the zip has no config.json")
-        root_p = runs_root(root)
+        root_p = _existing_root(root)
         root_p.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root_p))
         try:
             for info in infos:
                 _, fname = _check_member(info)
-                with zf.open(info) as src, open(staging / fname, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                _extract_member(zf, info, staging / fname, zip_path)
                 _verify_file(staging / fname)
             run_id = folder
             for i in range(1, 1000):

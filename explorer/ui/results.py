@@ -35,6 +35,9 @@ def cached_test_set(run_path: str, stamp: float) -> tuple[np.ndarray, np.ndarray
     images, labels = test.images.numpy(), test.labels.numpy().astype(np.int64)
     preds = run.predictions()
     if preds is not None:
+        if len(preds.indices) and preds.indices.max() >= len(images):
+            raise ValueError(f"{run.predictions_path}: points at test image {int(preds.indices.max())} but the test "
+                             f"split has {len(images)}; restore the file or delete the run")
         images, labels = images[preds.indices], labels[preds.indices]
     return images, labels
 
