@@ -18,8 +18,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer.cli import main
+from explorer.config import TrainConfig
+from explorer.train.loop import train
 from tests.conftest import page_path
-from tests.run_fixtures import make_page_run
+from tests.run_fixtures import DATA, make_page_run
 
 JSON_FILES = ("config.json", "status.json", "history.jsonl", "metrics.json")
 BINARY_FILES = ("predictions.npz", "weights_best.safetensors", "weights_last.safetensors", "optimizer_last.pt")
@@ -82,7 +84,9 @@ def digest(folder: Path) -> dict[str, str]:
 def pristine(tmp_path_factory) -> tuple[Path, Path]:
     """(a good run that must stay untouched, a template run that each case copies and damages)."""
     root = tmp_path_factory.mktemp("fault_templates")
-    return make_page_run(root, "good"), make_page_run(root, "victim")
+    victim = train(TrainConfig(model="small_cnn", data=DATA, epochs=1, name="victim", seed=0), root=root)
+    assert victim.status["status"] == "completed"  # a real run: resume, evaluate and explain all work on it
+    return make_page_run(root, "good"), victim.path
 
 
 def damaged_root(base: Path, pristine: tuple[Path, Path], cases: list[tuple[str, str]]) -> tuple[Path, dict]:
