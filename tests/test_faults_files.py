@@ -163,6 +163,7 @@ def test_cli_must_refuse(pristine, tmp_path, capsys):
     assert not (tmp_path / "MARKER").exists()
 
 
+PAGE_NEEDS = {"results": ("predictions.npz",), "explain": ("weights_best.safetensors", "predictions.npz")}
 PAGE_GROUPS = {how: [(f, how) for f in JSON_FILES + BINARY_FILES] for how in DAMAGES}
 PAGE_GROUPS["wrong-types"] = [(f, k) for k, (f, _) in WRONG_TYPES.items()]
 
@@ -191,12 +192,14 @@ def test_pages_on_damaged_files(group, pristine, tmp_path, monkeypatch):
     good = pristine[0].name
     before = digest(root / good)
     at = run_page("results", root, monkeypatch, good)
-    assert any(m.label == "Test accuracy" for m in at.metric), [m.label for m in at.metric]
+    assert next(m.value for m in at.metric if m.label == "Accuracy") == "96.54%"  # the good run's planted 251/260
     for (fname, how), run_id in ids.items():
         for page in ("results", "explain"):
             text = page_texts(run_page(page, root, monkeypatch, run_id))
             if unreadable_expected(fname, how):
                 assert f"{run_id} cannot be read" in text and fname in text, (page, run_id, text[:800])
+            if fname in PAGE_NEEDS[page]:  # the page reads this file for the chosen run: it says what is wrong
+                assert fname in text, (page, run_id, text[:800])
     for page in ("draw", "compare_runs", "train"):
         text = page_texts(run_page(page, root, monkeypatch))
         for (fname, how), run_id in ids.items():
