@@ -265,6 +265,19 @@ def _weights_epoch(path: Path) -> int | None:
         raise RunFileError(path, f"is not a readable safetensors weights file ({type(exc).__name__})") from None
 
 
+def _check_shapes(path: Path, want: dict[str, tuple[int, ...]], model: str) -> None:
+    """RunFileError unless the safetensors file holds exactly the tensors (names, shapes) of the model."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        got = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 (not iterable)
+    if got != want:
+        diff = sorted(set(got.items()) ^ set(want.items()))[0][0]
+        raise RunFileError(path, f"does not fit the run's model {model} (tensor {diff!r} is missing, extra or of "
+                                 "another shape)", "it belongs to another model or is damaged; restore it or delete "
+                                                   "the run")
+
+
 def _save_weights(path: Path, weights: dict[str, Any], epoch: int) -> None:
     from safetensors.torch import save_file
 
@@ -553,11 +566,16 @@ class Run:
     def check_resumable(self) -> None:
         """Read what a resume needs (config, history, weights headers, optimizer state) through their checks,
         so a damaged file is refused (RunFileError) before the run's status is touched."""
-        self.train_config()
         self.history()
-        for name in WEIGHTS.values():
-            if (self.path / name).is_file():
-                _weights_epoch(self.path / name)
+        weights = [self.path / n for n in WEIGHTS.values() if (self.path / n).is_file()]
+        if weights:
+            from explorer.models import build_from_config
+
+            model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
+            want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+            for path in weights:
+                _weights_epoch(path)
+                _check_shapes(path, want, self.model_name)
         if (self.path / OPTIMIZER).is_file():
             _load_optimizer_file(self.path / OPTIMIZER)
 

@@ -13,8 +13,11 @@ import pickle
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
 from explorer.cli import main
@@ -40,7 +43,11 @@ WRONG_TYPES = {
     "metrics-acc-text": ("metrics.json", lambda t: json.dumps({**json.loads(t), "test_acc": "high"})),
     "metrics-list": ("metrics.json", lambda t: "[1, 2]"),
 }
-CASES = [(f, d) for f in JSON_FILES + BINARY_FILES for d in DAMAGES] + [(f, k) for k, (f, _) in WRONG_TYPES.items()]
+# valid files with wrong values: weights of the wrong shapes, predictions pointing outside the test split or classes
+WRONG_VALUES = [("weights_best.safetensors", "wrong-shape"), ("weights_last.safetensors", "wrong-shape"),
+                ("predictions.npz", "bad-indices"), ("predictions.npz", "bad-labels")]
+CASES = ([(f, d) for f in JSON_FILES + BINARY_FILES for d in DAMAGES] + [(f, k) for k, (f, _) in WRONG_TYPES.items()]
+         + WRONG_VALUES)
 
 
 class Marker:
@@ -66,8 +73,25 @@ def damage(path: Path, how: str, marker: Path) -> None:
         torch.save({"epoch": 3, "loop": {"epoch": 3}, "optimizer": {}, "x": Marker(marker)}, path)
     elif how == "pickle":
         path.write_bytes(pickle.dumps(Marker(marker)))
+    elif how in ("wrong-shape", "bad-indices", "bad-labels"):
+        wrong_values(path, how)
     else:
         path.write_text(WRONG_TYPES[how][1](data.decode("utf-8")), "utf-8")
+
+
+def wrong_values(path: Path, how: str) -> None:
+    """Rewrite a valid file with values that do not fit the run (through the formats' own writers)."""
+    if how == "wrong-shape":
+        with safe_open(str(path), framework="pt") as f:
+            meta, state = f.metadata(), {k: torch.zeros(3) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
+        save_file(state, str(path), metadata=meta)
+        return
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    key, value = ("indices", 10**6) if how == "bad-indices" else ("y_true", 999)
+    arrays[key][0] = value
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 def unreadable_expected(fname: str, how: str) -> bool:
@@ -151,11 +175,12 @@ def test_cli_must_refuse(pristine, tmp_path, capsys):
     needs = {"config.json": COMMANDS[:4], "history.jsonl": ("show", "resume"), "metrics.json": ("show",),
              "predictions.npz": ("evaluate", "explain"), "weights_best.safetensors": ("explain", "resume"),
              "weights_last.safetensors": ("resume",), "optimizer_last.pt": ("resume",)}
-    root, ids = damaged_root(tmp_path, pristine, [(f, "garbage") for f in needs] + [("optimizer_last.pt", "pickle")])
-    needs["optimizer_last.pt-pickle"] = ("resume",)
+    extra = {("optimizer_last.pt", "pickle"): ("resume",), ("weights_best.safetensors", "wrong-shape"): ("explain", "resume"),
+             ("predictions.npz", "bad-indices"): ("explain",), ("predictions.npz", "bad-labels"): ("evaluate",)}
+    root, ids = damaged_root(tmp_path, pristine, [(f, "garbage") for f in needs] + list(extra))
     for (fname, how), run_id in ids.items():
         before = digest(root / run_id)
-        for command in needs[fname if how == "garbage" else f"{fname}-{how}"]:
+        for command in needs[fname] if how == "garbage" else extra[(fname, how)]:
             rc, _, err = cli(capsys, *argv_for(command, root, run_id, tmp_path))
             assert rc == 2 and fname in err, (fname, command, rc, err)
         assert json.loads((root / run_id / "status.json").read_text())["status"] == "completed"  # a refused resume
@@ -166,6 +191,7 @@ def test_cli_must_refuse(pristine, tmp_path, capsys):
 PAGE_NEEDS = {"results": ("predictions.npz",), "explain": ("weights_best.safetensors", "predictions.npz")}
 PAGE_GROUPS = {how: [(f, how) for f in JSON_FILES + BINARY_FILES] for how in DAMAGES}
 PAGE_GROUPS["wrong-types"] = [(f, k) for k, (f, _) in WRONG_TYPES.items()]
+PAGE_GROUPS["wrong-values"] = WRONG_VALUES
 
 
 def page_texts(at: AppTest) -> str:
@@ -213,4 +239,4 @@ def test_case_count():
     """How many cases the suite tries (reported in the note): CLI cases x commands + page cases x pages."""
     cli_cases = len(CASES) * (1 + len(COMMANDS))
     page_cases = sum(len(v) for v in PAGE_GROUPS.values()) * 2 + len(PAGE_GROUPS) * 4
-    assert (len(CASES), cli_cases, page_cases) == (42, 252, 104)
+    assert (len(CASES), cli_cases, page_cases) == (46, 276, 116)
