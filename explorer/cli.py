@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     except DeviceBusyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path that is a folder, a file, unreadable, or a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

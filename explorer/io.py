@@ -4,12 +4,14 @@ and the test-only fault hooks (EXPLORER_TEST_KILL_AT / EXPLORER_TEST_WAIT_AT) th
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import re
 import signal
 import tempfile
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -189,14 +191,24 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     return out
 
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = set('/\\:*?"<>|')  # path separators and the characters Windows refuses in file names
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; leave room for suffixes
+
+
+def _unsafe(ch: str) -> bool:
+    """True for a character a file name must not hold: separators, control/format characters, whitespace."""
+    return ch in _RESERVED or unicodedata.category(ch)[0] in "CZ"
 
 
 def safe_name(name: str, default: str = "run", max_len: int = 80) -> str:
-    """Turn a user-given name into a safe file name: no path separators, no `..`, no leading dot."""
-    cleaned = _SAFE.sub("-", name.strip()).strip("-.")
-    cleaned = re.sub(r"\.{2,}", ".", cleaned)
-    return (cleaned or default)[:max_len]
+    """Turn a user-given name into a safe file name: letters and digits of any script are kept (NFC);
+    path separators, control characters and whitespace become "-"; no `..`, no leading or trailing dot."""
+    text = unicodedata.normalize("NFC", str(name)).strip()
+    cleaned = "".join("-" if bad else "".join(g) for bad, g in itertools.groupby(text, key=_unsafe)).strip("-.")
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)[:max_len]
+    while len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
+        cleaned = cleaned[:-1]
+    return cleaned.strip("-.") or default
 
 
 def _json_default(obj: Any) -> Any:

@@ -110,6 +110,9 @@ def runs_for_prediction(root: str | os.PathLike | None = None) -> tuple[list[Run
     ok: list[RunInfo] = []
     bad: dict[str, str] = {}
     for info in list_runs(root):
+        if info.error:
+            bad[info.run_id] = info.error
+            continue
         run = Run(info.path)
         try:
             path = run.weights_path("best")

@@ -12,6 +12,7 @@ whose heartbeat is stale) is reported as "interrupted". Nothing here unpickles u
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -29,6 +30,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from explorer.io import (
+    RUNS_ENV,
     DiskFullError,
     append_jsonl,
     atomic_path,
@@ -38,7 +40,6 @@ from explorer.io import (
     disk_full_guard,
     fault_point,
     pid_alive,
-    read_jsonl,
     runs_root,
     safe_name,
     temp_prefix,
@@ -79,15 +80,128 @@ def versions() -> dict[str, str]:
 
 
 def effective_status(status: dict[str, Any]) -> str:
-    """The status to show: "running" becomes "interrupted" when its process is gone or its heartbeat is stale."""
+    """The status to show: "running" becomes "interrupted" when its process is gone or its heartbeat is
+    stale; a heartbeat in the future (spoofed, or another clock) counts as stale, so does a bad pid."""
     state = status.get("status", "interrupted")
     if state != "running":
         return state if state in STATUSES else "interrupted"
-    pid, host = status.get("pid"), status.get("host")
-    if pid and host == socket.gethostname():
-        return "running" if pid_alive(int(pid)) else "interrupted"
-    beat = status.get("heartbeat") or 0
-    return "running" if time.time() - float(beat) < STALE_S else "interrupted"
+    now, beat, pid = time.time(), status.get("heartbeat"), status.get("pid")
+    beat = float(beat) if _is_num(beat) else 0.0
+    if beat > now + FUTURE_SLACK_S:
+        return "interrupted"
+    if _is_int(pid) and 0 < pid < 1 << 31 and status.get("host") == socket.gethostname():
+        return "running" if pid_alive(pid) else "interrupted"
+    return "running" if now - beat < STALE_S else "interrupted"
+
+FUTURE_SLACK_S = 60.0  # a heartbeat further ahead of this host's clock than this is spoofed or skewed: stale
+OPTIMIZER_ADVICE = ("the run cannot resume from it: restore it from a backup or an export, or train a new run "
+                    "with the same settings")
+ADVICE = "restore it from a backup or an export, or delete the run (`python -m explorer runs delete RUN --yes`)"
+
+
+class RunFileError(ValueError):
+    """A file of a run folder cannot be used: the message names the file, what is wrong and what to do."""
+
+    def __init__(self, path: str | os.PathLike, reason: str, advice: str = ADVICE) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}; {advice}")
+
+
+def _is_num(v: Any) -> bool:
+    """A finite int or float (bool is not a number here)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+
+
+def _is_int(v: Any) -> bool:
+    """An int (bool is not)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _type_name(v: Any) -> str:
+    """A short description of a JSON value for messages: 'a list [1, 2]'."""
+    kind = {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}
+    return f"{kind.get(type(v), 'a number')} {json.dumps(v, default=str)[:40]}"
+
+
+def _read_json(path: Path) -> Any:
+    """Parse a JSON file of a run; RunFileError (never a traceback) when it is unreadable or not JSON."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise RunFileError(path, f"is not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RunFileError(path, f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except OSError as exc:
+        raise RunFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _need(ok: bool, path: Path, what: str, value: Any) -> None:
+    """Raise RunFileError(path, 'WHAT must be ..., got VALUE') unless ok."""
+    if not ok:
+        raise RunFileError(path, f"{what}, got {_type_name(value)}")
+
+
+def check_config(cfg: Any, path: Path) -> dict[str, Any]:
+    """The one type check of a run's config.json (and its TrainConfig's bounds); RunFileError if bad."""
+    _need(isinstance(cfg, dict), path, "must hold a JSON object", cfg)
+    for key in ("name", "created", "run_id"):
+        _need(isinstance(cfg.get(key, ""), str), path, f'"{key}" must be text', cfg.get(key))
+    tags, classes = cfg.get("tags") or [], cfg.get("classes") or []
+    _need(isinstance(tags, list) and all(isinstance(t, str) for t in tags), path, '"tags" must be a list of text', tags)
+    _need(isinstance(classes, list) and all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in classes),
+          path, '"classes" must be a list of names', classes)
+    model = cfg.get("model") or {}
+    _need(isinstance(model, dict), path, '"model" must be an object', model)
+    k = model.get("num_classes")
+    _need(k is None or (_is_int(k) and 0 < k <= 100_000), path, '"model.num_classes" must be a whole number > 0', k)
+    train = cfg.get("train")
+    _need(isinstance(train, dict), path, '"train" must be an object (the training settings)', train)
+    try:
+        from explorer.config import TrainConfig
+
+        TrainConfig.from_dict(train).validate()
+    except Exception as exc:  # from_dict/validate raise ValueError or TypeError for values of the wrong type
+        raise RunFileError(path, f'"train" is not a valid training config ({str(exc)[:200]})') from None
+    return cfg
+
+
+def check_status(status: Any, path: Path) -> dict[str, Any]:
+    """The one type check of status.json (status name, pid > 0, finite heartbeat, whole epoch); RunFileError."""
+    _need(isinstance(status, dict), path, "must hold a JSON object", status)
+    state = status.get("status")
+    _need(state in STATUSES, path, f'"status" must be one of {", ".join(STATUSES)}', state)
+    pid, beat = status.get("pid"), status.get("heartbeat")
+    _need(pid is None or (_is_int(pid) and 0 < pid < 1 << 31), path, '"pid" must be a process id > 0 or null', pid)
+    _need(beat is None or _is_num(beat), path, '"heartbeat" must be a time in seconds', beat)
+    for key in ("epoch", "stage"):
+        v = status.get(key)
+        _need(v is None or (_is_int(v) and v >= 0), path, f'"{key}" must be a whole number >= 0', v)
+    for key in ("error", "host", "phase", "device"):
+        v = status.get(key)
+        _need(v is None or isinstance(v, str), path, f'"{key}" must be text or null', v)
+    return status
+
+
+def check_history_row(row: Any, path: Path, line: int) -> dict[str, Any]:
+    """One history.jsonl record: an object with a whole epoch >= 1 and numbers (or null) for its metrics."""
+    _need(isinstance(row, dict), path, f"line {line} must be a JSON object", row)
+    _need(_is_int(row.get("epoch")) and row["epoch"] >= 1, path, f'line {line}: "epoch" must be a whole number >= 1',
+          row.get("epoch"))
+    for key, v in row.items():
+        if key != "stage_name" and v is not None:
+            _need(isinstance(v, (int, float)), path, f'line {line}: "{key}" must be a number', v)
+    return row
+
+
+def check_metrics(metrics: Any, path: Path) -> dict[str, Any]:
+    """metrics.json: an object whose accuracy, loss, size and time values are numbers (or null)."""
+    _need(isinstance(metrics, dict), path, "must hold a JSON object", metrics)
+    for key, v in metrics.items():
+        if v is not None and key.endswith(("_acc", "_loss", "_size", "_s", "epoch")):
+            _need(isinstance(v, (int, float)) and not isinstance(v, bool), path, f'"{key}" must be a number', v)
+    return metrics
 
 
 def config_classes(config: dict[str, Any]) -> list[str]:
@@ -134,6 +248,23 @@ class Checkpoint:
     history_row: dict[str, Any] | None = None
 
 
+def _load_optimizer_file(path: Path) -> dict[str, Any]:
+    """Load optimizer_last.pt (tensors and plain containers only; nothing else is unpickled); RunFileError
+    naming the file when it is damaged, foreign or holds any other object."""
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError (a foreign object, refused), EOFError, RuntimeError (truncated)
+        raise RunFileError(path, f"is damaged or holds objects other than tensors and plain containers, which are "
+                                 f"never loaded ({type(exc).__name__})", OPTIMIZER_ADVICE) from None
+    loop = payload.get("loop") if isinstance(payload, dict) else None
+    epoch = payload.get("epoch", (loop or {}).get("epoch")) if isinstance(loop, dict) else None
+    if not (isinstance(loop, dict) and _is_int(epoch) and isinstance(payload.get("optimizer"), dict)):
+        raise RunFileError(path, "is not a checkpoint of this app (no epoch, loop or optimizer state)", OPTIMIZER_ADVICE)
+    return payload
+
+
 def _pending(name: str) -> str:
     """The name a checkpoint file has while the checkpoint is being written: weights_last.next.safetensors."""
     stem, dot, suffix = name.partition(".")
@@ -144,9 +275,25 @@ def _weights_epoch(path: Path) -> int | None:
     """The epoch recorded in a safetensors file's metadata (None: older file without it)."""
     from safetensors import safe_open
 
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            epoch = (f.metadata() or {}).get("epoch")
+        return int(epoch) if epoch is not None else None
+    except Exception as exc:  # SafetensorError for a truncated/foreign file, ValueError for a bad epoch
+        raise RunFileError(path, f"is not a readable safetensors weights file ({type(exc).__name__})") from None
+
+
+def _check_shapes(path: Path, want: dict[str, tuple[int, ...]], model: str) -> None:
+    """RunFileError unless the safetensors file holds exactly the tensors (names, shapes) of the model."""
+    from safetensors import safe_open
+
     with safe_open(str(path), framework="pt") as f:
-        epoch = (f.metadata() or {}).get("epoch")
-    return int(epoch) if epoch is not None else None
+        got = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 (not iterable)
+    if got != want:
+        diff = sorted(set(got.items()) ^ set(want.items()))[0][0]
+        raise RunFileError(path, f"does not fit the run's model {model} (tensor {diff!r} is missing, extra or of "
+                                 "another shape)", "it belongs to another model or is damaged; restore it or delete "
+                                                   "the run")
 
 
 def _save_weights(path: Path, weights: dict[str, Any], epoch: int) -> None:
@@ -187,6 +334,12 @@ class RunInfo:
     test_acc: float | None
     tags: list[str] = field(default_factory=list)
     path: str = ""
+    error: str = ""  # set for a run that cannot be read: which file and why (status is then "unreadable")
+
+    @property
+    def readable(self) -> bool:
+        """False for a run listed as unreadable (see `error`)."""
+        return not self.error
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for DataFrames)."""
@@ -211,8 +364,8 @@ class Run:
 
     @property
     def config(self) -> dict[str, Any]:
-        """config.json as a dict."""
-        return json.loads((self.path / CONFIG).read_text("utf-8"))
+        """config.json as a dict, type-checked (check_config); RunFileError names what is wrong."""
+        return check_config(_read_json(self.path / CONFIG), self.path / CONFIG)
 
     @property
     def classes(self) -> list[str]:
@@ -244,14 +397,20 @@ class Run:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"run {self.run_id}: config.json has an invalid training config: {exc}") from exc
 
+    def checked_status(self) -> dict[str, Any]:
+        """status.json as written, type-checked (check_status); RunFileError when it is unreadable."""
+        return check_status(_read_json(self.path / STATUS), self.path / STATUS)
+
     @property
     def raw_status(self) -> dict[str, Any]:
-        """status.json as written (no liveness check)."""
-        p = self.path / STATUS
+        """status.json as written (no liveness check); a missing or invalid one reads as interrupted with
+        the reason as its error, so stop, resume and delete still work on the run."""
         try:
-            return json.loads(p.read_text("utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {"status": "interrupted", "error": "status.json missing or unreadable"}
+            return self.checked_status()
+        except FileNotFoundError:
+            return {"status": "interrupted", "error": f"{self.path / STATUS} is missing"}
+        except RunFileError as exc:
+            return {"status": "interrupted", "error": str(exc)}
 
     @property
     def status(self) -> dict[str, Any]:
@@ -273,13 +432,33 @@ class Run:
         (self.path / STOP_FILE).unlink(missing_ok=True)
 
     def history(self) -> list[dict[str, Any]]:
-        """Per-epoch records (history.jsonl)."""
-        return read_jsonl(self.path / HISTORY)
+        """Per-epoch records (history.jsonl), type-checked; a torn last line is skipped, any other bad
+        line is a RunFileError."""
+        p = self.path / HISTORY
+        try:
+            text = p.read_text("utf-8")
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RunFileError(p, f"cannot be read as text ({type(exc).__name__})") from None
+        lines = text.splitlines()
+        rows = []
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                if i == len(lines) and not text.endswith("\n"):
+                    continue  # a torn last line from an older writer
+                raise RunFileError(p, f"line {i} is not valid JSON ({exc.msg})") from None
+            rows.append(check_history_row(row, p, i))
+        return rows
 
     def metrics(self) -> dict[str, Any] | None:
-        """Final test metrics, or None when the run has not finished testing."""
+        """Final test metrics (type-checked), or None when the run has not finished testing."""
         p = self.path / METRICS
-        return json.loads(p.read_text("utf-8")) if p.is_file() else None
+        return check_metrics(_read_json(p), p) if p.is_file() else None
 
     @property
     def predictions_path(self) -> Path:
@@ -295,9 +474,30 @@ class Run:
         p = self.predictions_path
         if not p.is_file():
             return None
-        with np.load(p, allow_pickle=False) as z:
-            return Predictions(z["y_true"].astype(np.int64), z["y_prob"].astype(np.float32),
-                               z["indices"].astype(np.int64), self.classes)
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in ("y_true", "y_prob", "indices")}
+        except KeyError as exc:
+            raise RunFileError(p, f"has no array {exc}") from None
+        except Exception as exc:  # BadZipFile, EOFError, ValueError (a pickle, refused), OSError ...
+            raise RunFileError(p, f"is damaged or not a predictions file ({type(exc).__name__})") from None
+        return self._checked_predictions(p, arrays)
+
+    def _checked_predictions(self, p: Path, a: dict[str, np.ndarray]) -> Predictions:
+        """Check shapes, dtypes and ranges of loaded prediction arrays; RunFileError names the problem."""
+        y_true, y_prob, indices = a["y_true"], a["y_prob"], a["indices"]
+        k = self.num_classes
+        if not all(x.dtype.kind in "iuf" for x in (y_true, y_prob, indices)):
+            raise RunFileError(p, "holds arrays that are not numbers")
+        n = len(y_true) if y_true.ndim == 1 else -1
+        if n < 0 or y_prob.shape != (n, k) or indices.shape != (n,):
+            raise RunFileError(p, f"has arrays of the wrong shapes (y_true {y_true.shape}, y_prob {y_prob.shape}, "
+                                  f"indices {indices.shape}; expected (N,), (N, {k}), (N,))")
+        if n and (y_true.min() < 0 or y_true.max() >= k or indices.min() < 0):
+            raise RunFileError(p, f"has labels outside 0..{k - 1} or negative image indices")
+        if not np.isfinite(y_prob).all():
+            raise RunFileError(p, "has probabilities that are NaN or infinite")
+        return Predictions(y_true.astype(np.int64), y_prob.astype(np.float32), indices.astype(np.int64), self.classes)
 
     def write_predictions(self, y_true: Any, y_prob: Any, indices: Any) -> Predictions:
         """Save test-set predictions atomically as predictions.npz (the format predictions() reads)."""
@@ -325,14 +525,23 @@ class Run:
 
         if not fallback and not (self.path / WEIGHTS[which]).is_file():
             return None
-        return load_file(str(self.weights_path(which)))
+        path = self.weights_path(which)
+        try:
+            return load_file(str(path))
+        except Exception as exc:  # SafetensorError, OSError ... for a truncated, empty or foreign file
+            raise RunFileError(path, f"is not a readable safetensors weights file ({type(exc).__name__})") from None
 
     def load_model(self, which: str = "best", device: str = "cpu") -> Any:
         """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
         from explorer.models import build_from_config
 
         model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
-        model.load_state_dict(self.read_weights(which))
+        try:
+            model.load_state_dict(self.read_weights(which))
+        except RuntimeError as exc:  # size mismatch, missing or unexpected keys
+            reason = str(exc).replace("\n", " ").replace("\t", "")[:240]
+            raise RunFileError(self.weights_path(which), f"does not fit the run's model {self.model_name} ({reason})",
+                               "it belongs to another model or is damaged; retrain the run or delete it") from None
         return model.to(device).eval()
 
     def splits(self) -> Any:
@@ -346,11 +555,16 @@ class Run:
         test = self.splits().test
         images = test.images.numpy()
         preds = self.predictions()
+        if preds is not None and len(preds.indices) and preds.indices.max() >= len(images):
+            raise RunFileError(self.predictions_path, f"points at test image {int(preds.indices.max())} but the "
+                                                      f"test split has {len(images)} images")
         return images[preds.indices] if preds is not None else images
 
     def info(self) -> RunInfo:
-        """Summary row for lists."""
+        """Summary row for lists; RunFileError when one of its files is unreadable (see list_runs)."""
         cfg = self.config
+        if (self.path / STATUS).is_file():
+            self.checked_status()
         train = cfg.get("train", {})
         hist = self.history()
         vals = [h.get("val_acc") for h in hist if h.get("val_acc") is not None]
@@ -406,6 +620,22 @@ class Run:
         atomic_write_json(self.path / METRICS, metrics)
 
     # ---- checkpoints: one unit of weights_last (+ weights_best) and optimizer_last ------------------
+    def check_resumable(self) -> None:
+        """Read what a resume needs (config, history, weights headers, optimizer state) through their checks,
+        so a damaged file is refused (RunFileError) before the run's status is touched."""
+        self.history()
+        weights = [self.path / n for n in WEIGHTS.values() if (self.path / n).is_file()]
+        if weights:
+            from explorer.models import build_from_config
+
+            model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
+            want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+            for path in weights:
+                _weights_epoch(path)
+                _check_shapes(path, want, self.model_name)
+        if (self.path / OPTIMIZER).is_file():
+            _load_optimizer_file(self.path / OPTIMIZER)
+
     def has_checkpoint(self) -> bool:
         """True when the run has (possibly half-renamed) resume state on disk."""
         return any((self.path / n).is_file() for n in (OPTIMIZER, _pending(OPTIMIZER)))
@@ -437,13 +667,11 @@ class Run:
     def load_checkpoint(self) -> Checkpoint | None:
         """The newest checkpoint whose files record the same epoch (None when there is none); finishes
         the renames of a checkpoint that was whole when its writer died and drops a partial one."""
-        import torch
-        from safetensors.torch import load_file
 
         states: dict[str, dict[str, Any]] = {}
         for name in (OPTIMIZER, _pending(OPTIMIZER)):
             if (self.path / name).is_file():
-                states[name] = torch.load(self.path / name, map_location="cpu", weights_only=True)
+                states[name] = _load_optimizer_file(self.path / name)
         epochs = {name: int(p.get("epoch", p["loop"]["epoch"])) for name, p in states.items()}
         weights = {name: self._epoch_of(name) for name in (WEIGHTS["last"], _pending(WEIGHTS["last"]))}
         for name in sorted(states, key=lambda n: epochs[n], reverse=True):
@@ -453,7 +681,7 @@ class Run:
                 best_epoch = int(payload["loop"].get("best_epoch") or 0)
                 self._settle_checkpoint({WEIGHTS["last"]: epochs[name], OPTIMIZER: epochs[name],
                                          WEIGHTS["best"]: best_epoch}, epochs)
-                state = load_file(str(self.path / WEIGHTS["last"]))
+                state = self.read_weights("last")
                 return Checkpoint(epochs[name], state, payload["optimizer"], dict(payload["loop"]),
                                   payload.get("history_row"))
         return None
@@ -490,14 +718,14 @@ class Run:
 def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
                tags: list[str] | None = None) -> Run:
     """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process)."""
-    root_p = runs_root(root)
+    root_p = _existing_root(root)
     with disk_full_guard(root_p / CONFIG, "; no run was created"):
         root_p.mkdir(parents=True, exist_ok=True)
         label = name or getattr(config, "name", "") or ""
         base = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(label or config.model, default='run', max_len=48)}"
         clean = safe_name(label, default=base, max_len=80) if label else ""  # one cleaned name, top level and train
         cfg = {"run_id": base, "name": clean or base,
-               "tags": [safe_name(t, default="tag", max_len=40) for t in tags or []],
+               "tags": [clean_tag(t) for t in tags or []],
                "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
                "model": {"name": config.model}, "classes": [], "versions": versions()}
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
@@ -552,8 +780,18 @@ def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None
     raise FileNotFoundError(f"no run {ref_s!r} under {runs_root(root)}{hint}; see `python -m explorer runs list`")
 
 
-def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
+def _existing_root(root: str | os.PathLike | None = None) -> Path:
+    """The runs root; NotADirectoryError (an OSError: one clear line) when that path is a file."""
     r = runs_root(root)
+    if r.exists() and not r.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "the runs folder is a file, not a folder; point --runs or "
+                                 f"${RUNS_ENV} at a folder", str(r))
+    return r
+
+
+def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
+    """Folders under the runs root that hold a config.json."""
+    r = _existing_root(root)
     if not r.is_dir():
         return []
     # a name starting with "." is a run being created, imported or deleted (or the locks): never a run
@@ -571,16 +809,22 @@ def clean_stale(root: str | os.PathLike | None = None) -> list[Path]:
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
-    """Every run under the root, newest first (stale temporary files are cleaned first); unreadable folders
-    are skipped."""
+    """Every run under the root, newest first. Each is read behind one guard: a run with an unreadable
+    file is listed with status "unreadable" and `error` naming the file and the reason (after the others).
+    Stale temporary files of killed writers are cleaned first."""
     clean_stale(root)
-    out = []
-    for p in _run_dirs(root):
-        try:
-            out.append(Run(p).info())
-        except (OSError, ValueError, KeyError):
-            continue
-    return sorted(out, key=lambda r: (r.created, r.run_id), reverse=True)
+    out = [_guarded_info(p) for p in _run_dirs(root)]
+    return sorted(out, key=lambda r: (r.readable, r.created, r.run_id), reverse=True)
+
+
+def _guarded_info(path: Path) -> RunInfo:
+    """Run(path).info(), or an "unreadable" row whose error says which file and why; never raises."""
+    try:
+        return Run(path).info()
+    except Exception as exc:  # the one guard: whatever a damaged or foreign run folder holds
+        msg = str(exc) if isinstance(exc, (RunFileError, OSError)) else f"{path}: {type(exc).__name__}: {exc}"
+        return RunInfo(run_id=path.name, name=path.name, model="?", dataset="?", status="unreadable", created="",
+                       epochs_done=0, epochs=0, best_val_acc=None, test_acc=None, path=str(path), error=msg[:500])
 
 
 def rename_run(ref: str | Run, new_name: str, root: str | os.PathLike | None = None) -> Run:
@@ -590,13 +834,19 @@ def rename_run(ref: str | Run, new_name: str, root: str | os.PathLike | None = N
     return run
 
 
+def clean_tag(tag: str) -> str:
+    """A tag as stored: safe_name of it (any script kept; separators and control characters refused)."""
+    return safe_name(tag, default="tag", max_len=40)
+
+
 def tag_run(ref: str | Run, add: list[str] | None = None, remove: list[str] | None = None,
             root: str | os.PathLike | None = None) -> Run:
     """Add and/or remove tags of a run."""
     run = open_run(ref, root)
-    tags = [t for t in run.config.get("tags", []) if t not in set(remove or [])]
+    gone = {clean_tag(t) for t in remove or []} | set(remove or [])  # cleaned the same way as on add
+    tags = [t for t in run.config.get("tags", []) if t not in gone]
     for t in add or []:
-        t = safe_name(t, default="tag", max_len=40)
+        t = clean_tag(t)
         if t not in tags:
             tags.append(t)
     run.update_config(tags=tags)
@@ -711,7 +961,7 @@ def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.Pa
         folder = folders.pop()
         if CONFIG not in {i.filename.split("/")[1] for i in infos}:
             raise ValueError("refused: the zip has no config.json")
-        root_p = runs_root(root)
+        root_p = _existing_root(root)
         root_p.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("import"), dir=root_p))
         try:
@@ -776,7 +1026,7 @@ def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> No
                     raise ValueError(f"refused: {fname} unpacks to more than its declared {info.file_size:,} "
                                      f"bytes (cap {IMPORT_CAPS.get(fname, 1 * MiB) / MiB:,.0f} MiB): a zip bomb")
                 dst.write(chunk)
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # a size or CRC that lies: the stream disagrees
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:  # a size or CRC that lies: the stream disagrees
         raise ValueError(f"refused: {fname} in the zip is damaged or lies about its size ({exc})") from exc
 
 

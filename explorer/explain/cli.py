@@ -12,6 +12,8 @@ import torch
 from explorer.explain.core import METHODS, Explanation, explain, overlay, to_png
 from explorer.models.inference import to_batch
 
+MAX_SCALE = 64  # 28 x 64 = 1,792 pixels high: enough for a poster, small enough never to exhaust memory
+
 
 def load_image(run: Any, image: str) -> torch.Tensor:
     """Return the (1, 28, 28) float image for IMAGE: a file path, or test:N (the run's N-th test image)."""
@@ -46,6 +48,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Explain one image with one method and write the picture."""
     from explorer.runs import open_run
 
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'explain.png'}")
+    if not 1 <= args.scale <= MAX_SCALE:
+        raise ValueError(f"--scale must be a whole number from 1 to {MAX_SCALE} (the picture is 28 x scale pixels "
+                         f"high), got {args.scale}")
     run = open_run(args.run)
     classes = list((run.config or {}).get("classes") or []) or None
     x = load_image(run, args.image)
@@ -55,7 +63,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     ex = explain(model, x, args.method, target=args.target, layer=args.layer, contrast=args.contrast,
                  classes=classes)
     names = classes or [str(i) for i in range(len(ex.probs))]
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(to_png(panel(x, ex, scale=args.scale)))
     order = np.argsort(-ex.probs)[:5]
@@ -82,5 +89,5 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--contrast", help="explain 'why TARGET and not CONTRAST' (name or index)")
     p.add_argument("--layer", help="layer for Grad-CAM (default: last conv layer with spatial output)")
     p.add_argument("--which", default="best", choices=["best", "last"], help="which saved weights")
-    p.add_argument("--scale", type=int, default=8, help="upscaling of the 28x28 picture (default 8)")
+    p.add_argument("--scale", type=int, default=8, help=f"upscaling of the 28x28 picture, 1 to {MAX_SCALE} (default 8)")
     p.set_defaults(func=cmd_explain)

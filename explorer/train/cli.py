@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from dataclasses import Field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from explorer.config import TrainConfig
@@ -45,13 +46,32 @@ def _progress_callback(enabled: bool) -> Any:
     return cb
 
 
+def read_config_file(path: str) -> TrainConfig:
+    """A TrainConfig from a JSON file given with --config; ValueError naming the file and what is wrong."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"--config {p} is a folder; give a JSON file of training settings (a run's config.json "
+                         "holds one under \"train\")")
+    try:
+        data = json.loads(p.read_text("utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"--config {p}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--config {p} is not a JSON file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--config {p} must hold a JSON object of training settings, got {type(data).__name__}")
+    try:
+        return TrainConfig.from_dict(data)
+    except TypeError as exc:
+        raise ValueError(f"--config {p}: {exc}") from None
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Start from the recipe (or a JSON config file) and apply the options given on the command line."""
     from explorer.train.recipes import get_recipe
 
     if args.config:
-        with open(args.config, encoding="utf-8") as fh:
-            cfg = TrainConfig.from_dict(json.load(fh))
+        cfg = read_config_file(args.config)
     else:
         cfg = get_recipe(args.recipe)
     changes = {f.name: getattr(args, f.name) for f in cli_fields() if getattr(args, f.name) is not None}
@@ -116,6 +136,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r.run_id:<44} {r.model:<16} {r.dataset:<16} {r.status:<12} {r.epochs_done:>3}/{r.epochs:<3} "
                   f"{_fmt_acc(r.best_val_acc):>8} {_fmt_acc(r.test_acc):>8}")
+            if r.error:
+                print(f"    unreadable: {r.error}")
         return 0
     if act == "show":
         run = runs.open_run(args.run, root)
@@ -132,7 +154,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         from explorer.train.jobs import JobManager
 
         run = JobManager().stop(args.run, root)
-        print(f"asked run {run.run_id} to stop")
+        state = run.status["status"]
+        print(f"asked run {run.run_id} to stop" if state == "running" and run.stop_requested
+              else f"run {run.run_id} has no live worker; it is {state}")
         return 0
     if act == "rename":
         run = runs.rename_run(args.run, args.new_name, root)

@@ -115,9 +115,15 @@ class JobManager:
         self._procs[run.run_id] = proc
 
     def stop(self, ref: str | Run, root: str | os.PathLike | None = None) -> Run:
-        """Ask a run to stop: its worker sees the STOP file between steps and ends cleanly."""
+        """Ask a run to stop: a live worker sees the STOP file between steps and ends cleanly; a run whose
+        status says running but has no live worker (dead, stale, spoofed or unreadable status) is marked
+        stopped at once; a finished run is left as it is."""
         run = open_run(ref, root)
-        run.request_stop()
+        raw = run.raw_status
+        if run.status["status"] == "running":
+            run.request_stop()
+        elif raw.get("status") in ("running", "interrupted"):
+            run.write_status(status="stopped", pid=None, phase="stopped", error=raw.get("error"))
         return run
 
     def wait(self, run_id: str, timeout: float | None = None) -> int | None:

@@ -450,6 +450,7 @@ def _reopen(run: Run, resume: bool) -> tuple[dict[str, Any], bool]:
     from explorer.io import clean_stale_temp
 
     clean_stale_temp(run.path)
+    run.check_resumable()  # config, history, weights and optimizer readable and fitting: else nothing changes
     prior = run.raw_status
     run.clear_stop()
     if resume or run.has_checkpoint():

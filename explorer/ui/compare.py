@@ -23,6 +23,7 @@ from explorer.compare import (
 )
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.curves import show_training_curves
+from explorer.ui.run_picker import unreadable_runs_note
 from explorer.ui.text import md_escape
 
 
@@ -42,7 +43,9 @@ def cached_run_data(path: str, stamp: float) -> RunData:
 
 def pick_runs(key: str = "cmp_runs") -> list[RunData]:
     """A multiselect over the saved runs (the two newest preselected) -> their data; messages when too few."""
-    infos = list_runs()
+    all_infos = list_runs()
+    unreadable_runs_note(all_infos)
+    infos = [i for i in all_infos if i.readable]
     if len(infos) < 2:
         st.info(f"Comparing needs two or more saved runs; the runs folder `{runs_root()}` has {len(infos)}. "
                 "Train some on the **Train** page (or `python -m explorer train`).")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from explorer.runs import RunInfo, delete_run, export_run_bytes, import_run, list_runs, rename_run, tag_run
@@ -12,19 +14,26 @@ def _runs_table(infos: list[RunInfo]) -> list[dict]:
     """One row per run as the panel shows it: id, name, model, data, status, epochs, accuracies, tags."""
     return [{"run": r.run_id, "name": r.name, "model": r.model, "data": r.dataset, "status": r.status,
              "epochs": f"{r.epochs_done}/{r.epochs}", "best val acc": r.best_val_acc, "test acc": r.test_acc,
-             "tags": ", ".join(r.tags)} for r in infos]  # fmt: skip
+             "tags": ", ".join(r.tags), "problem": r.error} for r in infos]  # fmt: skip
+
+
+def _done(action: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a runs-store action; an error box (not a traceback) and None when it refuses or a file is damaged."""
+    try:
+        return action(*args, **kwargs)
+    except (ValueError, OSError) as exc:
+        st.error(str(exc))
+        return None
 
 
 def _actions(pick: str, root: str) -> None:
     """Rename, tag, delete (confirmed) and export the chosen run."""
     c1, c2, c3 = st.columns(3)
     new_name = c1.text_input("New name", key="manage_name")
-    if c1.button("Rename", disabled=not new_name):
-        rename_run(pick, new_name, root)
+    if c1.button("Rename", disabled=not new_name) and _done(rename_run, pick, new_name, root):
         st.rerun()
     tag = c2.text_input("Add tag", key="manage_tag")
-    if c2.button("Tag", disabled=not tag):
-        tag_run(pick, add=[tag], root=root)
+    if c2.button("Tag", disabled=not tag) and _done(tag_run, pick, add=[tag], root=root):
         st.rerun()
     sure_key = f"manage_sure_{pick}"  # a confirmation belongs to the run it names
     sure = c3.checkbox(f"Yes, delete {pick}", key=sure_key)
@@ -35,8 +44,8 @@ def _actions(pick: str, root: str) -> None:
             st.rerun()
         except ValueError as exc:
             st.error(md_escape(exc))
-    if st.button("Prepare export zip"):
-        file_name, payload = export_run_bytes(pick, root)  # built in memory: no file left behind
+    if st.button("Prepare export zip") and (got := _done(export_run_bytes, pick, root)):
+        file_name, payload = got  # built in memory: no file left behind
         st.download_button(f"Download {file_name}", payload, file_name=file_name, mime="application/zip")
 
 

@@ -36,6 +36,9 @@ def cached_test_set(run_path: str, stamp: float) -> tuple[np.ndarray, np.ndarray
     images, labels = test.images.numpy(), test.labels.numpy().astype(np.int64)
     preds = run.predictions()
     if preds is not None:
+        if len(preds.indices) and preds.indices.max() >= len(images):
+            raise ValueError(f"{run.predictions_path}: points at test image {int(preds.indices.max())} but the test "
+                             f"split has {len(images)}; restore the file or delete the run")
         images, labels = images[preds.indices], labels[preds.indices]
     return images, labels
 
@@ -188,6 +191,8 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
     """The seed report's result table with one row per saved run that has test predictions (percent)."""
     rows = []
     for info in infos:
+        if info.error:
+            continue
         npz = Run(info.path).predictions_path
         if not npz.is_file():
             continue

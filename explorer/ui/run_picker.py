@@ -41,6 +41,14 @@ def no_runs_message() -> None:
     page_link_if_exists("train", "Go to the Train page", ":material/model_training:")
 
 
+def unreadable_runs_note(infos: list[RunInfo]) -> None:
+    """A warning naming each unreadable run (file and reason), so no run is hidden; nothing when all read."""
+    bad = [i for i in infos if i.error]
+    if bad:
+        st.warning(f"{len(bad)} run(s) cannot be read and are shown as unreadable:\n\n"
+                   + "\n\n".join(f"- **{i.run_id}**: {i.error}" for i in bad))
+
+
 def pick_run(key: str, label: str = "Run") -> Any:
     """A selectbox over the saved runs -> the chosen Run, or None (with a message) when there is none."""
     try:
@@ -55,10 +63,14 @@ def pick_run(key: str, label: str = "Run") -> Any:
     by_id = {i.run_id: i for i in infos}
     if st.session_state.get(key) not in by_id:  # first visit on this page, or the run was deleted
         shared = st.session_state.get(SHARED_KEY)
-        finished = [i.run_id for i in infos if i.status == "completed"]
+        finished = [i.run_id for i in infos if i.status == "completed"] or [i.run_id for i in infos if i.readable]
         st.session_state[key] = shared if shared in by_id else (finished or ids)[0]
+    unreadable_runs_note(infos)
     run_id = st.selectbox(label, ids, key=key, format_func=lambda r: run_label(by_id[r]))
     st.session_state[SHARED_KEY] = run_id
+    if by_id[run_id].error:
+        st.error(f"Run {run_id} cannot be read: {by_id[run_id].error}")
+        return None
     try:
         return open_run(by_id[run_id].path)
     except (OSError, ValueError) as exc:

@@ -211,7 +211,7 @@ def live_panel(root: str) -> None:
                 jobs.stop(run.run_id, root)
                 st.toast(f"Asked {run.run_id} to stop")
             return
-        runs = list_runs(root)
+        runs = [r for r in list_runs(root) if r.readable]
         if not runs:
             st.info("No runs yet: choose a recipe and press Start.")
             return
