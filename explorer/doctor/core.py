@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +211,7 @@ def tiny_config(device: str, model: str = "small_cnn", **changes: Any) -> Any:
     """The TrainConfig of a training check: 2 epochs of 104 built-in letters, batch 32, no validation split."""
     from explorer.config import TrainConfig, default_data
 
-    data = {**default_data(), "size": TINY_PER_CLASS, "val_fraction": 0.0}
+    data = replace(default_data(), size=TINY_PER_CLASS, val_fraction=0.0)
     return TrainConfig(model=model, data=data, epochs=2, batch_size=BATCH, schedule="none", lr=0.01,
                        device=device, **changes)
 
@@ -306,13 +306,13 @@ def letters_sample() -> tuple[torch.Tensor, torch.Tensor]:
 
 def _evaluate_check(device: torch.device, model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
                     amp: str = "none") -> Check:
-    """The loop's evaluate() over the sample (second, warm pass timed); probabilities must be valid."""
-    from explorer.train.loop import evaluate
+    """The loop's validate() over the sample (second, warm pass timed); probabilities must be valid."""
+    from explorer.train.loop import validate
 
     name = "evaluate" if amp == "none" else f"evaluate {amp}"
-    evaluate(model, images[:BATCH], labels[:BATCH], device, amp=amp)
+    validate(model, images[:BATCH], labels[:BATCH], device, amp=amp)
     with _measure(device) as m:
-        _, _, probs = evaluate(model, images, labels, device, batch_size=128, amp=amp)
+        _, _, probs = validate(model, images, labels, device, batch_size=128, amp=amp)
     if probs.shape != (len(labels), model.num_classes) or not torch.isfinite(probs).all():
         return Check(str(device), name, "fail", m["seconds"] or 0.0, note=f"bad probabilities {tuple(probs.shape)}")
     if not torch.allclose(probs.sum(1), torch.ones(len(probs)), atol=1e-3):

@@ -136,8 +136,8 @@ def estimate_epoch_seconds(cfg: TrainConfig, steps: int = 3, warmup: int = 1) ->
         notes.append("torch.compile not included: the first epoch adds the compile time")
     n_train = expected_train_size(cfg) or 0
     if n_train < 1:
-        raise ValueError(f"the size of dataset {cfg.data.get('name')!r} is not known before it is loaded")
-    total_n = n_train / max(1e-9, 1 - float(cfg.data.get("val_fraction", 0.1))) if n_train else 0
+        raise ValueError(f"the size of dataset {cfg.data.name!r} is not known before it is loaded")
+    total_n = n_train / max(1e-9, 1 - float(cfg.data.val_fraction)) if n_train else 0
     n_val = max(0, round(total_n) - n_train)
     steps_per_epoch = max(1, math.ceil(n_train / cfg.batch_size))
     model, _ = prepare_model(cfg, 26, load_pretrained=False)
