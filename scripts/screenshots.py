@@ -26,7 +26,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 # (file stem, url path of the page, optional action before the shot)
 PAGES = [
-    ("inspect", "inspect", None),
+    ("inspect", "inspect", "table"),
     ("train", "train", None),
     ("results", "results", None),
     ("explain", "explain", None),
@@ -93,6 +93,9 @@ def shoot(out: Path, runs: Path, width: int, height: int, settle_ms: int) -> lis
                 if i:  # the first page (Inspect) is the start page, already open at "/"
                     page.locator(f"[data-testid=stSidebarNavLink][href$='/{url_path}']").click()
                     page.wait_for_url(f"**/{url_path}")
+                    wait_idle(page)
+                if action == "table":  # the per-layer table and charts render after the model is summarised
+                    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=180_000)
                     wait_idle(page)
                 if action == "example":
                     page.get_by_text("Try an example", exact=True).click()
