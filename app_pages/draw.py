@@ -5,6 +5,7 @@ import streamlit as st
 from explorer.predict import runs_for_prediction
 from explorer.runs import open_run
 from explorer.ui import draw as ui
+from explorer.ui.examples import pick_example
 from explorer.ui.profile import onnx_answer
 
 st.title("✍️ Draw a letter")
@@ -23,13 +24,16 @@ main = chosen[0]
 st.session_state.setdefault("draw_canvas_n", 0)
 left, right = st.columns([1, 2], gap="large")
 with left:
-    source = st.radio("Input", ["Draw", "Upload a photo"], horizontal=True, key="draw_source",
+    source = st.radio("Input", ["Draw", "Upload a photo", "Try an example"], horizontal=True, key="draw_source",
                       label_visibility="collapsed")
     image = None
     if source == "Draw":
         width = st.slider("Stroke width", 6, 40, 18, key="draw_stroke")
         image = ui.canvas(width, key=f"draw_canvas_{st.session_state['draw_canvas_n']}")
         st.button("Clear", key="draw_clear", icon=":material/delete:", on_click=ui.clear_canvas)
+    elif source == "Try an example":
+        example = pick_example("draw_example")
+        image = ui.upload_image(example[0]) if example else None
     else:
         data = ui.upload()
         image = ui.upload_image(data) if data else None

@@ -1,4 +1,4 @@
-"""Command line: `python -m explorer <command> ...`.
+"""Command line: `explorer <command> ...` (or `python -m explorer <command> ...`).
 
 Each feature package owns its sub-commands in a `cli` module exposing
 `add_parsers(subparsers)`; this file only collects them, so packages stay independent.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from explorer.io import DiskFullError
 from explorer.locks import DeviceBusyError
@@ -34,7 +35,8 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every provider's sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.splitlines()[0])
+    prog = "explorer" if Path(sys.argv[0]).name == "explorer" else "python -m explorer"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in PROVIDERS:

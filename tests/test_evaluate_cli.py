@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from explorer.charts.save import remote_scripts
 from explorer.evaluate import evaluate_all
 from explorer.evaluate.cli import format_report
 from explorer.evaluate.figures import write_figures, write_tables
@@ -42,7 +43,8 @@ def test_write_figures_and_tables(tmp_path):
     for stem in ("confusion", "confusion_normalized", "roc", "pr", "per_class_f1", "calibration", "training_curves"):
         assert {f"{stem}.png", f"{stem}.html"} <= names
         assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
-        assert "vega" in (tmp_path / f"{stem}.html").read_text()
+        html = (tmp_path / f"{stem}.html").read_text()
+        assert "vega" in html and remote_scripts(html) == []  # offline: Vega inlined, no CDN script
     report = json.loads((tmp_path / "report.json").read_text())  # strict JSON (NaN -> null)
     assert report["accuracy"] == pytest.approx(ev.report.accuracy)
     assert report["roc_auc"]["micro"] == pytest.approx(ev.roc.area["micro"])

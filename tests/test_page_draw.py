@@ -70,3 +70,16 @@ def test_upload_not_an_image_gets_a_message_and_a_letter_gets_read():
     assert not at.exception, at.exception
     assert not at.error and "only reads:" in _text(at).replace("**", "")
     assert at.session_state["last_drawing"].shape == (1, 28, 28)  # what the Explain page's "Last drawing" gets
+
+
+def test_try_an_example_predicts_it():
+    make_run(name="only")
+    at = _app().run()
+    at.radio(key="draw_source").set_value("Try an example").run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="draw_example")
+    assert box.options[0] == "A" and "a" in box.options
+    box.set_value("G").run()
+    assert not at.exception, at.exception
+    assert "last_drawing" in at.session_state  # the example went through the model
+    assert tuple(at.session_state["last_drawing"].shape) == (1, 28, 28)

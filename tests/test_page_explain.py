@@ -104,6 +104,17 @@ def test_last_drawing_is_used(runs_dir, monkeypatch):
     assert any(m.label == "Predicted" for m in at.metric)
 
 
+def test_example_letter_is_explained(runs_dir, monkeypatch):
+    root, run_id, _ = runs_dir
+    at = page(root, monkeypatch, run_id)
+    at.radio(key="explain_source").set_value("Example letter").run()
+    assert not at.exception
+    at.selectbox(key="explain_example").set_value("Q").run()
+    assert not at.exception
+    assert any(m.label == "Predicted" for m in at.metric)
+    assert "example letter Q" in image_captions(at)
+
+
 def test_corrupt_weights_named(runs_dir, monkeypatch):
     root, _, broken = runs_dir
     at = page(root, monkeypatch, broken)

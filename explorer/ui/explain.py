@@ -27,7 +27,7 @@ from explorer.explain.view import feature_grid
 from explorer.ui.run_picker import file_stamp, page_link_if_exists
 from explorer.ui.text import md_escape
 
-SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing")
+SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing", "Example letter")
 
 
 def model_or_error(run: Any, which: str = "best") -> tuple[Any, str | None]:
@@ -71,8 +71,8 @@ def image_from_upload(data: bytes) -> np.ndarray:
 
 
 def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
-    """The input chooser: a test image by class and index, a misclassified one, an upload, or the
-    last canvas drawing -> (float32 (1, 28, 28), description), or None with a message."""
+    """The input chooser: a test image by class and index, a misclassified one, an upload, the
+    last canvas drawing or an example letter -> (float32 (1, 28, 28), description), or None with a message."""
     from explorer.evaluate import mistakes
     from explorer.ui.results import test_set
 
@@ -89,6 +89,11 @@ def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
         except ImageError as exc:
             st.error(f"Cannot use {md_escape(up.name)}: {md_escape(exc)}")
             return None
+    if source == "Example letter":
+        from explorer.ui.examples import pick_example
+
+        example = pick_example("explain_example")
+        return None if example is None else (image_from_upload(example[0]), f"example letter {example[1]}")
     if source == "Last drawing":
         drawing = st.session_state.get("last_drawing")
         if drawing is None:
