@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
@@ -53,10 +55,8 @@ def quick_button(key: str, switch_to_train: bool = True) -> bool:
         st.error(str(exc))
         return False
     if switch_to_train:
-        try:
+        with contextlib.suppress(StreamlitAPIException):  # a page run on its own (AppTest) stays here
             st.switch_page("app_pages/train.py")
-        except StreamlitAPIException:  # the page runs on its own (AppTest): stay here
-            pass
     st.rerun()
     return True
 
