@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from explorer.names import run_title
 from explorer.predict import runs_for_prediction
 from explorer.runs import open_run
 from explorer.ui import draw as ui
@@ -52,7 +53,7 @@ with right:
     st.session_state["last_drawing"] = x.numpy()  # float (1, 28, 28) for the Explain page
     a, b = st.columns([3, 2])
     with a:
-        ui.show_prediction(pred, main.name)
+        ui.show_prediction(pred, run_title(main))
     with b:
         ui.show_tensor(x)
         ui.show_gradcam(model, x, pred)

@@ -89,13 +89,16 @@ def confusion_diff_heatmap(df: pd.DataFrame, a: str, b: str, size: int = 320) ->
     """Heatmap of row-share differences (b - a): blue = b predicts this cell more often, red = less."""
     order = list(dict.fromkeys(df["true"]))
     lim = max(float(np.abs(df["diff"]).max()), 1e-6)
+    every = alt.Axis(labelOverlap=False, labelAngle=0, labelFontSize=11)  # all 26 letters on both axes
     rect = alt.Chart(df).mark_rect().encode(
-        x=alt.X("predicted:N", sort=order, title="Predicted"), y=alt.Y("true:N", sort=order, title="True"),
+        x=alt.X("predicted:N", sort=order, title="Predicted", axis=every),
+        y=alt.Y("true:N", sort=order, title="True", axis=every),
         color=alt.Color("diff:Q", title="Δ share", scale=alt.Scale(scheme="redblue", domain=[-lim, lim])),
         tooltip=["true:N", "predicted:N", alt.Tooltip("share_a:Q", format=".3f", title=f"share {a}"),
                  alt.Tooltip("share_b:Q", format=".3f", title=f"share {b}"), alt.Tooltip("diff:Q", format="+.3f")],
     )
-    return rect.properties(width=size, height=size, title=f"Difference {b} − {a} (row shares)")
+    title = alt.TitleParams(f"Difference {b} − {a}", subtitle="row shares; blue: the second run predicts it more often")
+    return rect.properties(width=size, height=size, title=title)
 
 
 def roc_compare_chart(points: pd.DataFrame, areas: pd.DataFrame, width: int = 420, height: int = 380) -> alt.Chart:

@@ -21,7 +21,9 @@ from explorer.compare import (
     to_csv,
     to_markdown,
 )
+from explorer.names import setting_label, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
+from explorer.ui.run_picker import page_link_if_exists, run_label
 
 
 def _stamp(info: RunInfo) -> float:
@@ -33,9 +35,9 @@ def _stamp(info: RunInfo) -> float:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_run_data(path: str, stamp: float) -> RunData:
-    """One run's comparison data (cached by folder and its latest file change)."""
-    return load_run_data(path)
+def cached_run_data(path: str, stamp: float, label: str) -> RunData:
+    """One run's comparison data under its readable label (cached by folder, latest file change and label)."""
+    return load_run_data(path, label=label)
 
 
 def pick_runs(key: str = "cmp_runs") -> list[RunData]:
@@ -44,22 +46,24 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
     if len(infos) < 2:
         st.info(f"Comparing needs two or more saved runs; the runs folder `{runs_root()}` has {len(infos)}. "
                 "Train some on the **Train** page (or `python -m explorer train`).")
+        page_link_if_exists("train", "Go to the Train page", ":material/model_training:")
         return []
     by_id = {i.run_id: i for i in infos}
     st.session_state.setdefault(key, [i.run_id for i in infos[:2]])
     st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
     ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key,
-                         format_func=lambda r: f"{by_id[r].name} · {by_id[r].model} · {by_id[r].status}")
+                         format_func=lambda r: run_label(by_id[r]))
     if len(ids) < 2:
         st.info("Pick two or more runs.")
         return []
     out = []
+    titles = dict(zip(ids, unique_titles([by_id[r] for r in ids]), strict=True))
     with st.spinner("Reading runs..."):
         for r in ids:
             try:
-                out.append(cached_run_data(by_id[r].path, _stamp(by_id[r])))
+                out.append(cached_run_data(by_id[r].path, _stamp(by_id[r]), titles[r]))
             except (OSError, ValueError, KeyError) as exc:
-                st.warning(f"Run {r} is unreadable and left out: {exc}")
+                st.warning(f"Run {titles[r]} (`{r}`) is unreadable and left out: {exc}")
     return out if len(out) >= 2 else []
 
 
@@ -83,13 +87,21 @@ def show_tables(comp: Comparison) -> None:
     table = _fmt_metrics(comp.metrics)
     st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3)
     st.subheader("Settings that differ")
-    d = comp.config.differ
+    d = labelled_settings(comp.config.differ)
     if len(d):
         st.dataframe(d.style.set_properties(**{"background-color": "#fff3cd"}), width="stretch")
     else:
         st.success("Every compared setting is equal.")
     with st.expander(f"{len(comp.config.equal)} settings equal in every run"):
-        st.dataframe(comp.config.equal, width="stretch")
+        st.dataframe(labelled_settings(comp.config.equal), width="stretch")
+
+
+def labelled_settings(df: pd.DataFrame) -> pd.DataFrame:
+    """A settings table indexed by readable labels (explorer.names.setting_label); the raw key as the last column."""
+    out = df.copy()
+    out["key"] = list(df.index)
+    out.index = pd.Index([setting_label(str(k)) for k in df.index], name="setting")
+    return out
 
 
 def show_curves(runs: Sequence[RunData]) -> None:
@@ -111,12 +123,20 @@ def show_per_class(comp: Comparison) -> None:
         return
     st.altair_chart(charts.f1_grouped_chart(comp.f1), width="content")
     st.altair_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]), width="content")
-    d = comp.f1_diff.sort_values("diff")
-    better = d[d["diff"] > 0].tail(5)[::-1]
-    worse = d[d["diff"] < 0].head(5)
-    c1, c2 = st.columns(2)
-    c1.markdown("**Got better:** " + (", ".join(f"{r['class']} ({r['diff']:+.2f}, {r['run']})" for _, r in better.iterrows()) or "none"))
-    c2.markdown("**Got worse:** " + (", ".join(f"{r['class']} ({r['diff']:+.2f}, {r['run']})" for _, r in worse.iterrows()) or "none"))
+    st.markdown(f"Against the reference run **{comp.labels[0]}**:")
+    for run, better, worse in better_worse(comp.f1_diff):
+        st.markdown(f"- **{run}** got better on {better or 'no class'}; worse on {worse or 'no class'}")
+
+
+def better_worse(f1_diff: pd.DataFrame, top: int = 5) -> list[tuple[str, str, str]]:
+    """Per compared run: (run, its `top` most improved classes, its `top` most worsened), as "A +0.12, B +0.05"."""
+    out = []
+    for run, d in f1_diff.groupby("run", sort=False):
+        d = d.sort_values("diff")
+        better, worse = d[d["diff"] > 0].tail(top)[::-1], d[d["diff"] < 0].head(top)
+        fmt = lambda rows: ", ".join(f"{r['class']} {r['diff']:+.2f}" for _, r in rows.iterrows())  # noqa: E731
+        out.append((str(run), fmt(better), fmt(worse)))
+    return out
 
 
 def show_confusion(comp: Comparison) -> None:
@@ -134,8 +154,7 @@ def show_confusion(comp: Comparison) -> None:
         cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
         col.altair_chart(charts.confusion_share_heatmap(cm.to_frame(), f"{lab} (row shares)", size=340), width="content")
     if a != b:
-        c1, _ = st.columns(2)
-        c1.altair_chart(charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=340), width="content")
+        st.altair_chart(charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=520), width="content")
 
 
 def show_roc(runs: Sequence[RunData]) -> None:

@@ -12,6 +12,7 @@ import torch
 
 from explorer.charts.compare import topk_chart
 from explorer.data import BlankImageError, ImageError, load_image_bytes
+from explorer.names import format_duration, run_title
 from explorer.predict import (
     Prediction,
     WeightsError,
@@ -28,10 +29,10 @@ HINT = "✍️ Draw a letter on the canvas — the prediction appears after ever
 
 
 def run_label(info: RunInfo) -> str:
-    """One line per run: name, model, test accuracy when known, status unless completed."""
+    """One line per run: its readable name, test accuracy when known, status unless completed."""
     acc = f" · test {info.test_acc:.1%}" if info.test_acc is not None else ""
     status = "" if info.status == "completed" else f" · {info.status}"
-    return f"{info.name} · {info.model}{acc}{status}"
+    return f"{run_title(info)}{acc}{status}"
 
 
 def clear_canvas() -> None:
@@ -40,29 +41,15 @@ def clear_canvas() -> None:
     st.session_state.pop("last_drawing", None)
 
 
-@st.cache_resource(show_spinner=False)
-def job_manager() -> Any:
-    """The process-wide training JobManager (one per server process)."""
-    from explorer.train import JobManager
-
-    return JobManager()
-
-
 def offer_quick_training(key: str = "draw_train_quick") -> None:
     """No saved run yet: a button that trains the quick default model in the background, with progress."""
-    from explorer.train import DESCRIPTIONS, JobBusyError, get_recipe
+    from explorer.train import DESCRIPTIONS
+    from explorer.ui.quick import quick_button
+    from explorer.ui.train import job_manager
 
-    active = job_manager().active()
-    if not active:
-        st.info(f"No saved model to predict with yet (runs folder `{runs_root()}`). "
-                f"{DESCRIPTIONS['quick']}")
-        if st.button("Train the quick model (about a minute)", key=key, type="primary", icon=":material/bolt:"):
-            try:
-                job_manager().start(get_recipe("quick"), name="quick")
-            except (JobBusyError, ValueError) as exc:
-                st.error(str(exc))
-                return
-            st.rerun()
+    if not job_manager().active():
+        st.info(f"No saved model to predict with yet (runs folder `{runs_root()}`). {DESCRIPTIONS['quick']}")
+        quick_button(key, switch_to_train=False)
         return
     _training_progress()
 
@@ -70,6 +57,8 @@ def offer_quick_training(key: str = "draw_train_quick") -> None:
 @st.fragment(run_every=1.0)
 def _training_progress() -> None:
     """Progress of the run training now; reruns the page when it ends."""
+    from explorer.ui.train import job_manager
+
     active = job_manager().active()
     if not active:
         st.rerun(scope="app")
@@ -79,8 +68,8 @@ def _training_progress() -> None:
     epochs = int(number(status.get("epochs")) or run.train_config().total_epochs or 1)
     epoch, eta = int(number(status.get("epoch"))), number(status.get("eta_s"))
     phase = str(status.get("phase") or "starting")
-    st.progress(epoch_fraction(status, epochs), text=f"Training `{run.run_id}`: {phase}, epoch {epoch}/{epochs}"
-                + (f", ETA {eta:.0f} s" if eta > 0 else ""))
+    st.progress(epoch_fraction(status, epochs), text=f"Training {run_title(run)}: {phase}, epoch {epoch}/{epochs}"
+                + (f", {format_duration(eta)} left" if eta > 0 else ""))
 
 
 def show_unreadable(bad: dict[str, str]) -> None:
@@ -127,10 +116,10 @@ def upload() -> bytes | None:
 def cached_model(info: RunInfo) -> Any:
     """The run's model from the one cache (explorer.run_models.load_run_model); None with a message if unreadable."""
     try:
-        with st.spinner(f"Loading {info.name}..."):
+        with st.spinner(f"Loading {run_title(info)}..."):
             return load_run_model(info.path)
     except (WeightsError, FileNotFoundError, ValueError) as exc:
-        st.error(f"Run **{info.name}** is unreadable: {exc}")
+        st.error(f"Run **{run_title(info)}** (`{info.run_id}`) is unreadable: {exc}")
         return None
 
 
@@ -191,7 +180,7 @@ def side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:
     tops = [a.top[1] if a else -1.0 for a in answers]
     for col, info, pred, p in zip(cols, infos, answers, tops, strict=True):
         with col.container(border=True):
-            st.caption(info.name)
+            st.caption(run_title(info), help=f"run id: {info.run_id}")
             if pred is None:
                 st.write("unreadable")
                 continue

@@ -7,6 +7,7 @@ import contextlib
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from explorer.config import TrainConfig
 from explorer.names import format_duration
 from explorer.runs import list_runs, runs_root
 from explorer.train.estimate import Estimate, estimate
@@ -66,3 +67,21 @@ def _device() -> str:
     from explorer.train.loop import resolve_device
 
     return str(resolve_device("auto"))
+
+
+def estimate_caption(cfg: TrainConfig, root: str) -> None:
+    """Under the Train form: the recorded time of the same settings here, or a button that times a few steps."""
+    from explorer.train.estimate import measured_estimate, recorded_estimate
+
+    est = recorded_estimate(cfg, device_text(), root)
+    key = f"train_estimate_{hash(repr(cfg.to_dict()))}"
+    if est is None and st.button("Estimate the time on this machine", key="train_estimate_btn",
+                                 icon=":material/timer:", help="times a few training steps of this model now"):
+        try:
+            with st.spinner("Timing a few training steps…"):
+                st.session_state[key] = measured_estimate(cfg)
+        except (RuntimeError, ValueError, OSError) as exc:
+            st.caption(f"No time estimate: {exc}")
+    est = est or st.session_state.get(key)
+    if est is not None:
+        st.caption(f"Estimated time: **{estimate_text(est)}** ({est.how}).")

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from explorer.names import run_title
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
 
 SHARED_KEY = "explorer_run_id"  # plain session key (not a widget key), so it survives page switches
@@ -16,9 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_label(info: RunInfo) -> str:
-    """One line per run: name, model, status and test accuracy when known."""
+    """One line per run: its readable name (explorer.names.run_title), status unless completed, test accuracy."""
     acc = f" · test {info.test_acc:.2%}" if info.test_acc is not None else ""
-    return f"{info.name} · {info.model} · {info.status}{acc}"
+    status = "" if info.status == "completed" else f" · {info.status}"
+    return f"{run_title(info)}{status}{acc}"
 
 
 def page_link_if_exists(page: str, label: str, icon: str | None = None) -> None:
@@ -62,7 +64,7 @@ def pick_run(key: str, label: str = "Run") -> Any:
     try:
         return open_run(by_id[run_id].path)
     except (OSError, ValueError) as exc:
-        st.error(f"Cannot open run {run_id}: {exc}")
+        st.error(f"Cannot open run {run_title(by_id[run_id])} (`{run_id}`): {exc}")
         return None
 
 
@@ -71,8 +73,8 @@ def run_caption(run: Any) -> None:
     cfg, status = run.config, run.status
     train = cfg.get("train", {})
     st.caption(
-        f"`{run.run_id}` · model **{train.get('model', '?')}** · data **{(train.get('data') or {}).get('name', '?')}**"
-        f" · status **{status.get('status', '?')}** · created {cfg.get('created', '?')}"
+        f"**{run_title(run)}** · model **{train.get('model', '?')}** · data **{(train.get('data') or {}).get('name', '?')}**"
+        f" · status **{status.get('status', '?')}** · created {cfg.get('created', '?')} · id `{run.run_id}`"
     )
     if status.get("error"):
         st.warning(f"This run ended with an error: {status['error']}")

@@ -21,6 +21,7 @@ from explorer.config import (
     TRANSFER_TEXT,
     TrainConfig,
 )
+from explorer.names import format_duration, run_title
 from explorer.runs import Run, list_runs, open_run
 from explorer.train.jobs import JobManager
 from explorer.train.loop import device_label, resolve_device
@@ -59,10 +60,10 @@ def _idx(options: list[Any], value: Any) -> int:
     return options.index(value) if value in options else 0
 
 
-def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
+def config_form(recipe: str, busy: bool = False) -> tuple[TrainConfig | None, str, bool]:
     """The settings form, prefilled from `recipe`; returns (config or None, run name, Start pressed).
 
-    Invalid settings show st.error with the reason and return config None.
+    Invalid settings show st.error with the reason and return config None. `busy`: Start is disabled.
     """
     base = RECIPES[recipe]
     k = f"{recipe}:"
@@ -112,7 +113,8 @@ def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
         if base.stages:
             stages_json = st.text_area("Stages (JSON: name, epochs, lr, transfer, unfreeze_last_n)",
                                        json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages")
-        start = st.form_submit_button("Start", type="primary")
+        start = st.form_submit_button("Start", type="primary", disabled=busy,
+                                      help="One job per device: wait for the running job or stop it" if busy else None)
     data = {**base.data, "name": data_name, "size": int(size) if data_name == "letters-builtin" else None}
     changes: dict[str, Any] = {
         "model": model, "data": data, "epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer,
@@ -144,11 +146,8 @@ def recipe_picker() -> str:
 
 
 def _fmt_s(value: Any) -> str:
-    """Seconds as "3m 55s" / "1h 02m"; "-" when unknown."""
-    if value is None or number(value, -1.0) < 0:
-        return "-"
-    s = int(number(value))
-    return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
+    """Seconds as "3m 55s" (explorer.names.format_duration, the one time format)."""
+    return format_duration(value)
 
 
 def run_panel(run: Run) -> None:
@@ -162,9 +161,8 @@ def run_panel(run: Run) -> None:
     icon = {"running": ":material/hourglass_top:", "completed": ":material/check_circle:",
             "stopped": ":material/stop_circle:", "failed": ":material/error:",
             "interrupted": ":material/warning:"}.get(state, "")
-    cfg = run.config
-    st.markdown(f"**{icon} {cfg.get('name') or run.run_id}** — `{run.run_id}` — {cfg['train']['model']} on "
-                f"{cfg['train']['data']['name']} — **{state}** ({st_.get('phase', '')})")
+    st.markdown(f"**{icon} {run_title(run)}** — **{state}** ({st_.get('phase', '')})",
+                help=f"run id: {run.run_id}")
     if state == "failed":
         st.error(st_.get("error") or "failed")
     if state == "interrupted":
@@ -176,16 +174,16 @@ def run_panel(run: Run) -> None:
                     text=f"epoch {epoch} of {epochs}" + (f" — stage: {st_.get('stage_name')}" if st_.get("stage_name") else ""))
     if steps > 0 and state == "running":
         st.progress(clamp01(step / steps), text=f"step {step} of {steps}")
-    c = st.columns(5)
-    c[0].metric("images/s", f"{number(st_.get('images_per_s')):,.0f}")
-    c[1].metric("ETA", _fmt_s(st_.get("eta_s")) if state == "running" else "-")
-    label = str(st_.get("device_label") or st_.get("device") or "-")
-    c[2].metric("device", label.split(" (")[0], help=label)
-    mem = number(st_.get("gpu_mem_mb"))
-    c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)")
-    metrics = run.metrics() or {}
-    acc = metrics.get("test_acc")
-    c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
+    with st.container(horizontal=True, gap="medium"):  # wraps on a narrow screen
+        st.metric("images/s", f"{number(st_.get('images_per_s')):,.0f}", width=130)
+        st.metric("time left", format_duration(st_.get("eta_s")) if state == "running" else "-", width=130)
+        label = str(st_.get("device_label") or st_.get("device") or "-")
+        st.metric("device", label.split(" (")[0], help=label, width=130)
+        mem = number(st_.get("gpu_mem_mb"))
+        st.metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)", width=130)
+        metrics = run.metrics() or {}
+        acc = metrics.get("test_acc")
+        st.metric("test accuracy", f"{acc:.2%}" if acc is not None else "-", width=130)
     hist = run.history()
     if hist:
         st.altair_chart(history_chart(hist), width="stretch")
@@ -198,6 +196,10 @@ def live_panel(root: str) -> None:
     def _live() -> None:
         jobs = job_manager()
         active = jobs.active(root)
+        was_running = st.session_state.get("train_was_running", False)
+        st.session_state["train_was_running"] = bool(active)
+        if was_running != bool(active):  # a job started or ended: rerun the page (Start button, next steps)
+            st.rerun(scope="app")
         if active:
             run = active[0]
             run_panel(run)
@@ -211,8 +213,26 @@ def live_panel(root: str) -> None:
             return
         last = open_run(runs[0].path)
         run_panel(last)
+        if last.status["status"] == "completed":
+            next_steps()
         if last.status["status"] in ("interrupted", "stopped") and st.button("Resume", key=f"resume_{last.run_id}"):
             jobs.resume(last.run_id, root)
             st.rerun(scope="fragment")
 
     _live()
+
+
+def next_steps() -> None:
+    """After a completed run: where to go next (Results, Explain, Draw)."""
+    from explorer.ui.run_picker import page_link_if_exists
+
+    st.markdown("**Next:** see how it does and why, or draw a letter for it to read.")
+    with st.container(horizontal=True):
+        page_link_if_exists("results", "Results", ":material/monitoring:")
+        page_link_if_exists("explain", "Explain", ":material/local_fire_department:")
+        page_link_if_exists("draw", "Draw a letter", ":material/draw:")
+
+
+def device_busy(root: str) -> Run | None:
+    """The run training now on the device a new job would use, if any."""
+    return job_manager().busy_on(str(resolve_device("auto")), root)
