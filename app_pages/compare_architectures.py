@@ -7,6 +7,7 @@ from explorer.charts.inspect import accuracy_vs_compute_chart
 from explorer.inspect.compare import CLASSIC_LINEAGE
 from explorer.models import list_cards
 from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
+from explorer.ui.layout import wrapping_charts
 
 st.title("Compare architectures")
 st.caption("Reference cost at each network's ImageNet input size (1000 classes) beside its published "
@@ -40,7 +41,7 @@ st.dataframe(
     },
 )
 missing = df[df["top1"].isna()]["title"].tolist()
-st.altair_chart(accuracy_vs_compute_chart(df), width="content")
+wrapping_charts(accuracy_vs_compute_chart(df), key="arch_acc_vs_cost")
 if missing:
     st.caption(f"Not plotted (no published ImageNet accuracy): {', '.join(missing)}.")
 st.info(FLOPS_NOTE)

@@ -21,6 +21,7 @@ chosen = ui.pick_runs(runs)
 main = chosen[0]
 
 st.session_state.setdefault("draw_canvas_n", 0)
+ui.restore_on_return()  # the drawing is still there after a visit to another page
 left, right = st.columns([1, 2], gap="large")
 with left:
     source = st.radio("Input", ["Draw", "Upload a photo"], horizontal=True, key="draw_source",

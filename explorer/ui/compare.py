@@ -23,6 +23,7 @@ from explorer.compare import (
 )
 from explorer.names import setting_label, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
+from explorer.ui.layout import wrapping_charts
 from explorer.ui.run_picker import page_link_if_exists, run_label
 
 
@@ -112,8 +113,10 @@ def show_curves(runs: Sequence[RunData]) -> None:
         return
     st.subheader("Training curves")
     by_epoch, by_time = st.tabs(["against epoch", "against wall time"])
-    by_epoch.altair_chart(charts.overlaid_curves(df, "epoch"), width="content")
-    by_time.altair_chart(charts.overlaid_curves(df, "time_s"), width="content")
+    with by_epoch:
+        wrapping_charts(charts.overlaid_curves(df, "epoch"), key="cmp_curves_epoch")
+    with by_time:
+        wrapping_charts(charts.overlaid_curves(df, "time_s"), key="cmp_curves_time")
 
 
 def show_per_class(comp: Comparison) -> None:
@@ -121,8 +124,8 @@ def show_per_class(comp: Comparison) -> None:
     st.subheader("Per-class F1")
     if comp.f1.empty:
         return
-    st.altair_chart(charts.f1_grouped_chart(comp.f1), width="content")
-    st.altair_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]), width="content")
+    st.altair_chart(charts.f1_grouped_chart(comp.f1).properties(width="container"), width="stretch")
+    st.altair_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]).properties(width="container"), width="stretch")
     st.markdown(f"Against the reference run **{comp.labels[0]}**:")
     for run, better, worse in better_worse(comp.f1_diff):
         st.markdown(f"- **{run}** got better on {better or 'no class'}; worse on {worse or 'no class'}")
@@ -149,10 +152,10 @@ def show_confusion(comp: Comparison) -> None:
     ra, rb = comp.runs[labels.index(a)], comp.runs[labels.index(b)]
     from explorer.evaluate import confusion
 
-    c1, c2 = st.columns(2)
-    for col, lab, r in ((c1, a, ra), (c2, b, rb)):
-        cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
-        col.altair_chart(charts.confusion_share_heatmap(cm.to_frame(), f"{lab} (row shares)", size=340), width="content")
+    with st.container(horizontal=True, gap="medium"):  # side by side when they fit, one under the other when not
+        for lab, r in ((a, ra), (b, rb)):
+            cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
+            st.altair_chart(charts.confusion_share_heatmap(cm.to_frame(), f"{lab} (row shares)", size=300), width="content")
     if a != b:
         st.altair_chart(charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=520), width="content")
 
@@ -163,17 +166,16 @@ def show_roc(runs: Sequence[RunData]) -> None:
     points, areas = roc_frame(runs)
     if areas.empty:
         return
-    c1, c2 = st.columns([3, 2])
-    c1.altair_chart(charts.roc_compare_chart(points, areas), width="content")
-    c2.dataframe(areas.pivot(index="run", columns="curve", values="auc").round(4), width="stretch")
+    wrapping_charts(charts.roc_compare_chart(points, areas), key="cmp_roc", width=340)
+    st.dataframe(areas.pivot(index="run", columns="curve", values="auc").round(4), width="stretch")
 
 
 def show_cost(comp: Comparison) -> None:
     """Test accuracy against parameters and against MACs."""
     st.subheader("Accuracy against cost")
-    c1, c2 = st.columns(2)
-    c1.altair_chart(charts.cost_scatter(comp.metrics, "params"), width="content")
-    c2.altair_chart(charts.cost_scatter(comp.metrics, "macs"), width="content")
+    with st.container(horizontal=True, gap="medium"):
+        st.altair_chart(charts.cost_scatter(comp.metrics, "params", width=320), width="content")
+        st.altair_chart(charts.cost_scatter(comp.metrics, "macs", width=320), width="content")
 
 
 def export_buttons(comp: Comparison) -> None:

@@ -38,7 +38,20 @@ def run_label(info: RunInfo) -> str:
 def clear_canvas() -> None:
     """Button callback: a new canvas key remounts an empty canvas; forget the last drawing."""
     st.session_state["draw_canvas_n"] = st.session_state.get("draw_canvas_n", 0) + 1
-    st.session_state.pop("last_drawing", None)
+    for k in ("last_drawing", SAVED, INITIAL):
+        st.session_state.pop(k, None)
+
+
+SAVED, INITIAL = "draw_saved_strokes", "draw_initial_strokes"  # plain keys: they survive page switches
+
+
+def restore_on_return(widget_key: str = "draw_stroke") -> None:
+    """Call first on the page: when the user comes (back) to it, the canvas remounts with the saved strokes.
+
+    A widget's state is dropped when its page is left, so a missing `widget_key` means the page was (re)entered.
+    """
+    if widget_key not in st.session_state:
+        st.session_state[INITIAL] = st.session_state.get(SAVED)
 
 
 def offer_quick_training(key: str = "draw_train_quick") -> None:
@@ -100,8 +113,11 @@ def canvas(stroke_width: int, key: str) -> np.ndarray | None:
         return None
     result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
-                       update_streamlit=True, key=key)
+                       update_streamlit=True, key=key, initial_drawing=st.session_state.get(INITIAL))
     try:
+        strokes = result.json_data
+        if isinstance(strokes, dict) and strokes.get("objects"):
+            st.session_state[SAVED] = strokes  # kept for when the user comes back to the page
         return result.image_data
     except Exception:
         return None

@@ -11,6 +11,7 @@ import streamlit as st
 
 from explorer.charts import evaluate as charts
 from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
+from explorer.names import format_duration
 from explorer.ui.run_picker import file_stamp
 
 
@@ -112,12 +113,14 @@ def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
          ("Recall (weighted)", r.recall_weighted), ("F1 (weighted)", r.f1_weighted)],
         [(f"Top-{k} accuracy", f"{v:.2%}") for k, v in sorted(r.top_k.items()) if k > 1],
     ]
-    for col, (label, value) in zip(st.columns(len(rows[0])), rows[0], strict=True):
-        col.metric(label, f"{value:.2%}")
+    with st.container(horizontal=True, gap="small"):  # metric rows wrap on a narrow screen
+        for label, value in rows[0]:
+            st.metric(label, f"{value:.2%}", width=150)
     train_s = m.get("train_time_s")
-    rows[1] += [("Test images", f"{r.n:,}"), ("Training time", _duration(train_s) if train_s is not None else "—")]
-    for col, (label, value) in zip(st.columns(5), rows[1], strict=False):
-        col.metric(label, value)
+    rows[1] += [("Test images", f"{r.n:,}"), ("Training time", format_duration(train_s) if train_s is not None else "—")]
+    with st.container(horizontal=True, gap="small"):
+        for label, value in rows[1]:
+            st.metric(label, value, width=150)
     st.caption(f"Device: {m.get('device') or 'not recorded'}. Precision, recall and F1: macro = mean over classes, "
                "weighted = by each class's number of test images.")
     for note in r.notes:
@@ -130,16 +133,6 @@ def training_curves(history: list[dict[str, Any]], key: str) -> None:
     panels = chart.hconcat
     for i, (col, panel) in enumerate(zip(st.columns(len(panels)), panels, strict=True)):
         col.altair_chart(panel.properties(data=charts.history_frame(history), width="container"), key=f"{key}_{i}")
-
-
-def _duration(seconds: float) -> str:
-    """Seconds as '42.0 s', '3 min 05 s' or '1 h 02 min'."""
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.1f} s"
-    if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60):02d} s"
-    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
 
 
 def selected_cell(event: Any) -> tuple[int, int] | None:

@@ -186,7 +186,9 @@ def run_panel(run: Run) -> None:
         st.metric("test accuracy", f"{acc:.2%}" if acc is not None else "-", width=130)
     hist = run.history()
     if hist:
-        st.altair_chart(history_chart(hist), width="stretch")
+        from explorer.ui.layout import wrapping_charts
+
+        wrapping_charts(history_chart(hist), key=f"train_curves_{run.run_id}")
 
 
 def live_panel(root: str) -> None:
