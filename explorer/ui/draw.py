@@ -38,11 +38,12 @@ def run_label(info: RunInfo) -> str:
 def clear_canvas() -> None:
     """Button callback: a new canvas key remounts an empty canvas; forget the last drawing."""
     st.session_state["draw_canvas_n"] = st.session_state.get("draw_canvas_n", 0) + 1
-    for k in ("last_drawing", SAVED, INITIAL):
+    for k in ("last_drawing", SAVED, INITIAL, SAVED_PIXELS):
         st.session_state.pop(k, None)
 
 
-SAVED, INITIAL = "draw_saved_strokes", "draw_initial_strokes"  # plain keys: they survive page switches
+SAVED, INITIAL, SAVED_PIXELS = "draw_saved_strokes", "draw_initial_strokes", "draw_saved_pixels"  # plain keys:
+# unlike widget state, they survive page switches
 
 
 def restore_on_return(widget_key: str = "draw_stroke") -> None:
@@ -115,12 +116,17 @@ def canvas(stroke_width: int, key: str) -> np.ndarray | None:
                        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
                        update_streamlit=True, key=key, initial_drawing=st.session_state.get(INITIAL))
     try:
-        strokes = result.json_data
-        if isinstance(strokes, dict) and strokes.get("objects"):
-            st.session_state[SAVED] = strokes  # kept for when the user comes back to the page
-        return result.image_data
+        strokes, image = result.json_data, result.image_data
     except Exception:
         return None
+    inked = image is not None and np.asarray(image).ndim == 3 and bool(np.asarray(image)[..., :3].any())
+    if inked and isinstance(strokes, dict) and strokes.get("objects"):
+        st.session_state[SAVED] = strokes  # kept, with its pixels, for when the user comes back to the page
+        st.session_state[SAVED_PIXELS] = image
+        return image
+    if not inked and st.session_state.get(INITIAL):  # restored strokes are drawn; the canvas sends pixels on a stroke
+        return st.session_state.get(SAVED_PIXELS)
+    return image
 
 
 def upload() -> bytes | None:
