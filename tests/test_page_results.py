@@ -110,3 +110,5 @@ def test_a_run_still_training_is_not_the_default_and_says_so(tmp_path, monkeypat
     assert not at.exception
     assert any("still training" in i.value for i in at.info)
     assert not at.button or all("Evaluate now" not in b.label for b in at.button)
+    links = [e.proto.label for e in at.get("page_link")] + [c.value for c in at.caption]
+    assert any(str(t).startswith("Watch it on the Train page") for t in links), links  # the empty state links on

@@ -11,8 +11,8 @@ import streamlit as st
 
 from explorer.charts import evaluate as charts
 from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
-from explorer.names import format_duration
-from explorer.ui.run_picker import file_stamp
+from explorer.names import format_duration, run_title
+from explorer.ui.run_picker import file_stamp, page_link_if_exists
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -57,8 +57,8 @@ def weights_error(run: Any, exc: BaseException, which: str = "best") -> str:
     except (FileNotFoundError, ValueError):
         state = run.status.get("status", "")
         if state == "running":
-            return f"Run {run.run_id} is still training and has no completed epoch yet; pick a finished run."
-        return f"Run {run.run_id} has no saved weights (no completed epoch)."
+            return f"Run {run_title(run)} is still training and has no completed epoch yet; pick a finished run."
+        return f"Run {run_title(run)} has no saved weights (no completed epoch)."
     from explorer.run_models import WeightsError
 
     if isinstance(exc, WeightsError):  # already names the file and what is wrong with it
@@ -75,11 +75,12 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
     if not npz.is_file():
         status = run.status.get("status", "unknown")
         if status == "running":
-            st.info(f"Run **{run.run_id}** is still training; its test predictions and every metric appear "
-                    "here when it completes. Its curves so far are on the Train page.")
+            st.info(f"Run **{run_title(run)}** is still training; its test predictions and every metric appear "
+                    "here when it completes. Watch it live on the Train page.")
+            page_link_if_exists("train", "Watch it on the Train page", ":material/model_training:")
             return None
         st.warning(
-            f"Run **{run.run_id}** has no saved test predictions (`predictions.npz`); its status is "
+            f"Run **{run_title(run)}** has no saved test predictions (`predictions.npz`); its status is "
             f"**{status}** - it failed or stopped before the test pass. Evaluating it now runs its saved "
             "weights over its test split."
         )
@@ -96,7 +97,7 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
         except Exception as exc:  # corrupt weights, architecture mismatch: say which file and why
             st.error(weights_error(run, exc))
             return None
-        st.success(f"Saved the test predictions of {run.run_id} to `predictions.npz`.")
+        st.success(f"Saved the test predictions of {run_title(run)} to `predictions.npz`.")
     try:
         return cached_evaluation(str(run.path), npz.stat().st_mtime)
     except (OSError, ValueError, KeyError) as exc:
@@ -246,7 +247,7 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
             rep = cached_evaluation(info.path, npz.stat().st_mtime).report
         except (OSError, ValueError, KeyError):
             continue
-        rows.append({"model": f"{info.name} ({info.model})", "accuracy": rep.accuracy, "run_id": info.run_id,
+        rows.append({"model": f"{run_title(info)} ({info.model})", "accuracy": rep.accuracy, "run_id": info.run_id,
                      "dataset": info.dataset,
                      "precision": getattr(rep, f"precision_{average}"), "recall": getattr(rep, f"recall_{average}"),
                      "f1": getattr(rep, f"f1_{average}")})
