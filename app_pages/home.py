@@ -12,5 +12,6 @@ st.markdown("Learn how convolutional networks work by training one on handwritte
 
 runs = ui.saved_runs()
 ui.state_panel(runs)
-ui.path_steps(runs)
+slot = ui.path_steps(runs)
 ui.explore_more()
+ui.quick_step(slot, runs)  # last: it may time a few training steps first

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from explorer.names import format_duration, run_title
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.progress import epoch_fraction, number
 from explorer.ui.run_picker import page_link_if_exists
-from explorer.ui.train import device_text, job_manager
+
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
+# torch-heavy modules (explorer.ui.train, explorer.ui.quick) are imported inside the functions that need them,
+# so the page's title and path show at once on a cold start
 
 
 def saved_runs() -> list[RunInfo]:
@@ -22,6 +29,8 @@ def saved_runs() -> list[RunInfo]:
 
 def state_panel(runs: list[RunInfo]) -> None:
     """Runs saved, the job running now (with its progress) and the device, as metrics that wrap."""
+    from explorer.ui.train import device_text
+
     completed = [r for r in runs if r.status == "completed"]
     with st.container(horizontal=True, gap="medium"):
         st.metric("Runs saved", len(runs), help=f"{len(completed)} completed · folder `{runs_root()}`", width=160)
@@ -33,6 +42,8 @@ def state_panel(runs: list[RunInfo]) -> None:
 @st.fragment(run_every=1.0)
 def job_progress() -> None:
     """Progress of the job training now (polled every second); reruns the page when it ends."""
+    from explorer.ui.train import job_manager
+
     active = job_manager().active(str(runs_root()))
     if not active:
         if st.session_state.pop("home_was_running", False):
@@ -55,22 +66,19 @@ def step(number_: int, title: str, done: bool) -> None:
     st.markdown(f"#### {number_}. {title}{mark}")
 
 
-def path_steps(runs: list[RunInfo]) -> None:
-    """The newcomer's path: 1) train the quick model, 2) draw a letter, 3) see why."""
-    from explorer.ui.quick import quick_button
+def path_steps(runs: list[RunInfo]) -> DeltaGenerator:
+    """The newcomer's path: 1) train the quick model, 2) draw a letter, 3) see why; returns step 1's slot.
 
+    Step 1's button (with its measured time) goes into the slot last, with `quick_step`, so the rest shows first.
+    """
     completed = [r for r in runs if r.status == "completed"]
-    running = any(r.status == "running" for r in runs)
     with st.container(border=True):
         step(1, "Train the quick model", bool(completed))
         st.write("A small CNN learns the 26 letters from the built-in dataset (no download).")
-        if running:
-            job_progress()
-        else:
-            quick_button("home_train_quick")
-            if completed:
-                st.caption(f"You already have {len(completed)} trained run(s); the newest is "
-                           f"**{run_title(completed[0])}**.")
+        slot = st.empty()
+        if completed:
+            st.caption(f"You already have {len(completed)} trained run(s); the newest is "
+                       f"**{run_title(completed[0])}**.")
     with st.container(border=True):
         step(2, "Draw a letter", False)
         st.write("Draw with the mouse; every saved model reads it after each stroke.")
@@ -81,6 +89,18 @@ def path_steps(runs: list[RunInfo]) -> None:
         with st.container(horizontal=True):
             page_link_if_exists("results", "Results", ":material/monitoring:")
             page_link_if_exists("explain", "Explain", ":material/local_fire_department:")
+    return slot
+
+
+def quick_step(slot: DeltaGenerator, runs: list[RunInfo]) -> None:
+    """Fill step 1: the running job's progress, or the quick-model button with its estimated time here."""
+    from explorer.ui.quick import quick_button
+
+    with slot.container():
+        if any(r.status == "running" for r in runs):
+            job_progress()
+        else:
+            quick_button("home_train_quick")
 
 
 def explore_more() -> None:
