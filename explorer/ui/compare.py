@@ -157,7 +157,8 @@ def show_confusion(comp: Comparison) -> None:
             cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
             st.altair_chart(charts.confusion_share_heatmap(cm.to_frame(), f"{lab} (row shares)", size=300), width="content")
     if a != b:
-        st.altair_chart(charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=520), width="content")
+        diff = charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=360)  # 26 letters on each axis
+        st.altair_chart(diff.configure_legend(orient="bottom"), width="content")  # fits an 800 px window
 
 
 def show_roc(runs: Sequence[RunData]) -> None:

@@ -26,5 +26,5 @@ def wrapping_charts(chart: Any, key: str | None = None, width: int = PANEL_WIDTH
         for i, p in enumerate(panels(chart)):
             p = p.properties(width=width)
             if legend_below:
-                p = p.configure_legend(orient="bottom", labelLimit=0, titleLimit=0, columns=2)
+                p = p.configure_legend(orient="bottom", labelLimit=0, titleLimit=0, columns=1)
             st.altair_chart(p, width="content", key=f"{key}_{i}" if key else None)
