@@ -155,10 +155,11 @@ def show_confusion(comp: Comparison) -> None:
     with st.container(horizontal=True, gap="medium"):  # side by side when they fit, one under the other when not
         for lab, r in ((a, ra), (b, rb)):
             cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
-            st.altair_chart(charts.confusion_share_heatmap(cm.to_frame(), f"{lab} (row shares)", size=300), width="content")
+            chart = charts.confusion_share_heatmap(cm.to_frame(), [lab, "row shares"], size=360)
+            st.altair_chart(chart.configure_legend(orient="bottom").properties(autosize="pad"), width="content")
     if a != b:
         diff = charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=360)  # 26 letters on each axis
-        st.altair_chart(diff.configure_legend(orient="bottom"), width="content")  # fits an 800 px window
+        st.altair_chart(diff.configure_legend(orient="bottom").properties(autosize="pad"), width="content")  # fits 800 px
 
 
 def show_roc(runs: Sequence[RunData]) -> None:
