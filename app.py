@@ -7,6 +7,7 @@ import streamlit as st
 st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", layout="wide")
 
 PAGES = {
+    "Start": [("app_pages/home.py", "Home", ":material/home:")],
     "Architectures": [
         ("app_pages/inspect.py", "Inspect", ":material/search:"),
         ("app_pages/compare_architectures.py", "Compare architectures", ":material/scatter_plot:"),
@@ -25,6 +26,7 @@ PAGES = {
 
 ROOT = Path(__file__).parent
 st.navigation({
-    section: [st.Page(str(ROOT / path), title=title, icon=icon) for path, title, icon in pages]
+    section: [st.Page(str(ROOT / path), title=title, icon=icon, default=path == "app_pages/home.py")
+              for path, title, icon in pages]
     for section, pages in PAGES.items()
 }).run()

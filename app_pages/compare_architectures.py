@@ -7,6 +7,7 @@ from explorer.charts.inspect import accuracy_vs_compute_chart
 from explorer.inspect.lineage import CLASSIC_LINEAGE
 from explorer.models import list_cards
 from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
+from explorer.ui.layout import wrapping_charts
 from explorer.ui.profile import with_measured_latency
 from explorer.untrusted import csv_safe_frame
 
@@ -42,7 +43,7 @@ st.dataframe(
     },
 )
 missing = df[df["top1"].isna()]["title"].tolist()
-st.altair_chart(accuracy_vs_compute_chart(df), width="content")
+wrapping_charts(accuracy_vs_compute_chart(df), key="arch_acc_vs_cost")
 if missing:
     st.caption(f"Not plotted (no published ImageNet accuracy): {', '.join(missing)}.")
 st.info(FLOPS_NOTE)

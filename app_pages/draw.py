@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from explorer.names import run_title
 from explorer.predict import runs_for_prediction
 from explorer.runs import open_run
 from explorer.ui import draw as ui
@@ -22,6 +23,7 @@ chosen = ui.pick_runs(runs)
 main = chosen[0]
 
 st.session_state.setdefault("draw_canvas_n", 0)
+ui.restore_on_return()  # the drawing is still there after a visit to another page
 left, right = st.columns([1, 2], gap="large")
 with left:
     source = st.radio("Input", ["Draw", "Upload a photo", "Try an example"], horizontal=True, key="draw_source",
@@ -57,7 +59,7 @@ with right:
     st.session_state["last_drawing"] = x.numpy()  # float (1, 28, 28) for the Explain page
     a, b = st.columns([3, 2])
     with a:
-        ui.show_prediction(pred, main.name)
+        ui.show_prediction(pred, run_title(main))
         onnx_answer(main.path, x, classes, pred.latency_ms)
     with b:
         ui.show_tensor(x)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from explorer.names import run_title
+from explorer.runs import open_run
 from tests.conftest import page_path
 from tests.run_fixtures import make_run
 
@@ -31,10 +33,17 @@ def test_two_runs_side_by_side():
               "ROC / AUC", "Accuracy against cost"):
         assert h in heads, h
     differ = at.dataframe[1].value
-    assert {"train.lr", "train.epochs", "train.seed"} <= set(differ.index)
-    assert "train.model" not in differ.index
+    assert {"Learning rate", "Epochs", "Seed"} <= set(differ.index)  # labels, not raw keys
+    assert {"train.lr", "train.epochs", "train.seed"} <= set(differ["key"])  # the key stays, last
+    assert "Model" not in differ.index and not any(str(i).startswith("train.") for i in differ.index)
     assert not at.warning  # every comparison applies
-    assert any("Got better" in m.value for m in at.markdown)
+    picker = at.multiselect(key="cmp_runs")
+    assert {o.split(" · ")[0] for o in picker.options} == {"quick-a", "quick-b"}  # names, not ids
+    ref, other = (run_title(open_run(v)) for v in picker.value)
+    text = [m.value for m in at.markdown]
+    assert f"Against the reference run **{ref}**:" in text  # the reference is named once
+    lines = [t for t in text if t.startswith(f"- **{other}** got better on ")]
+    assert len(lines) == 1 and ref not in lines[0], text
 
 
 def test_different_class_counts_are_explained():

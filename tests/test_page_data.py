@@ -71,3 +71,14 @@ def test_digits_and_absent_emnist(at: AppTest) -> None:
     at.text_input(key="data_emnist_path").set_value("/no/such/file.zip").run()
     at.button(key="data_use_path").click().run()
     assert not at.exception and any(e.value.startswith("Not a valid EMNIST file here.") for e in at.error)
+
+
+def test_cold_build_is_saved_once_to_disk(at: AppTest, tmp_path: Path) -> None:
+    """The first visit built the letters (with a staged progress bar) and saved them atomically: one file, no temp."""
+    from explorer.data import DataSpec
+    from explorer.ui.data import builtin_cached
+
+    files = sorted(p.name for p in (tmp_path / "builtin").iterdir())
+    assert len(files) == 1 and files[0].endswith("-seed0-n10.npz"), files
+    assert builtin_cached(DataSpec("letters-builtin", size=10))
+    assert not builtin_cached(DataSpec("letters-builtin", size=11))

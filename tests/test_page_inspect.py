@@ -73,3 +73,24 @@ def test_conv_arithmetic_on_googlenet():
     row = bottleneck[bottleneck["block"] == "inception3a.branch3"].iloc[0]
     assert row["direct (M mult.)"] == 120.4 and row["with bottleneck (M mult.)"] == 12.4
     assert any("matches" in c.value for c in at.code)
+
+
+def test_receptive_field_note_full_names_and_table_height():
+    import json
+
+    at = page()
+    at.radio(key="input_preset").set_value("Letters: 1×28×28, 26 classes").run()
+    assert not at.exception
+    notes = [i.value for i in at.info if "receptive field" in i.value]
+    assert len(notes) == 1 and notes[0].startswith("From **net.layer"), notes
+    assert "is larger than the 28-pixel input: each output there sees the whole image" in notes[0]
+    table = at.dataframe[0]
+    names = [n.strip() for n in table.value["Layer"]]
+    assert "net.layer4.1.conv2" in names
+    columns = json.loads(table.proto.columns)
+    assert columns["Layer"]["pinned"] is True
+    assert columns["Layer"]["width"] >= 7 * max(len(n) for n in table.value["Layer"])  # wide enough: never cut
+    assert "above 28 it covers the whole input" in columns["Receptive field"]["help"]
+    assert at.select_slider(key="layer_table_rows").value == 15
+    at.select_slider(key="layer_table_rows").set_value("all").run()
+    assert not at.exception and len(at.dataframe[0].value) == len(names)

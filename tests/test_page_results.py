@@ -46,7 +46,7 @@ def test_planted_run_numbers(runs_dir, monkeypatch):
     n, wrong = 260, 9  # 10 test images per letter; 4 G→Q, 2 Q→G, 3 I→L
     assert metric(at, "Accuracy") == f"{(n - wrong) / n:.2%}" == "96.54%"
     assert metric(at, "Test images") == "260" and metric(at, "Top-3 accuracy") == "100.00%"
-    assert metric(at, "Training time") == "2 min 05 s"
+    assert metric(at, "Training time") == "2m 05s"  # the one time format (explorer.names.format_duration)
     per_class = frame(at, "support").set_index("class")
     # G: 6 of 10 right, 8 predicted as G (6 + 2 Q's) -> precision 0.75, recall 0.6, F1 2/3
     assert per_class.loc["G", ["precision", "recall", "support"]].tolist() == pytest.approx([0.75, 0.6, 10])
@@ -110,3 +110,5 @@ def test_a_run_still_training_is_not_the_default_and_says_so(tmp_path, monkeypat
     assert not at.exception
     assert any("still training" in i.value for i in at.info)
     assert not at.button or all("Evaluate now" not in b.label for b in at.button)
+    links = [e.proto.label for e in at.get("page_link")] + [c.value for c in at.caption]
+    assert any(str(t).startswith("Watch it on the Train page") for t in links), links  # the empty state links on

@@ -40,7 +40,7 @@ def f1_diff_chart(diff: pd.DataFrame, base: str, width: int = 760, height: int =
     order = list(dict.fromkeys(df["class"]))
     chart = (
         alt.Chart(df).mark_bar()
-        .encode(x=alt.X("class:N", sort=order, title="Class"), y=alt.Y("diff:Q", title=f"F1 − F1({base})"),
+        .encode(x=alt.X("class:N", sort=order, title="Class"), y=alt.Y("diff:Q", title="F1 change"),
                 color=alt.Color("change:N", scale=alt.Scale(domain=["better", "worse", "same"],
                                                              range=["#2ca02c", "#d62728", "#999999"]), title=""),
                 tooltip=["class:N", "run:N", alt.Tooltip("base_f1:Q", format=".3f", title=f"F1 {base}"),
@@ -52,11 +52,13 @@ def f1_diff_chart(diff: pd.DataFrame, base: str, width: int = 760, height: int =
     return chart.properties(title=f"Per-class F1 change: {df['run'].iloc[0] if len(df) else ''} vs {base}")
 
 
-def confusion_share_heatmap(frame: pd.DataFrame, title: str, size: int = 320) -> alt.Chart:
+def confusion_share_heatmap(frame: pd.DataFrame, title: str | list[str], size: int = 320) -> alt.Chart:
     """A compact row-share confusion heatmap (long frame with true, predicted, share, count), no cell text."""
     order = list(dict.fromkeys(frame["true"]))
+    every = alt.Axis(labelOverlap=False, labelAngle=0, labelFontSize=10)  # all 26 letters on both axes
     return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("predicted:N", sort=order, title="Predicted"), y=alt.Y("true:N", sort=order, title="True"),
+        x=alt.X("predicted:N", sort=order, title="Predicted", axis=every),
+        y=alt.Y("true:N", sort=order, title="True", axis=every),
         color=alt.Color("share:Q", title="share", scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=["true:N", "predicted:N", alt.Tooltip("count:Q", format="d"), alt.Tooltip("share:Q", format=".3f")],
     ).properties(width=size, height=size, title=title)
@@ -66,13 +68,17 @@ def confusion_diff_heatmap(df: pd.DataFrame, a: str, b: str, size: int = 320) ->
     """Heatmap of row-share differences (b - a): blue = b predicts this cell more often, red = less."""
     order = list(dict.fromkeys(df["true"]))
     lim = max(float(np.abs(df["diff"]).max()), 1e-6)
+    every = alt.Axis(labelOverlap=False, labelAngle=0, labelFontSize=11)  # all 26 letters on both axes
     rect = alt.Chart(df).mark_rect().encode(
-        x=alt.X("predicted:N", sort=order, title="Predicted"), y=alt.Y("true:N", sort=order, title="True"),
+        x=alt.X("predicted:N", sort=order, title="Predicted", axis=every),
+        y=alt.Y("true:N", sort=order, title="True", axis=every),
         color=alt.Color("diff:Q", title="Δ share", scale=alt.Scale(scheme="redblue", domain=[-lim, lim])),
         tooltip=["true:N", "predicted:N", alt.Tooltip("share_a:Q", format=".3f", title=f"share {a}"),
                  alt.Tooltip("share_b:Q", format=".3f", title=f"share {b}"), alt.Tooltip("diff:Q", format="+.3f")],
     )
-    return rect.properties(width=size, height=size, title=f"Difference {b} − {a} (row shares)")
+    title = alt.TitleParams("Difference of row shares", subtitle=[f"{b}", f"minus {a}",
+                                                                  "blue: the first predicts it more often"])
+    return rect.properties(width=size, height=size, title=title)
 
 
 def roc_compare_chart(points: pd.DataFrame, areas: pd.DataFrame, width: int = 420, height: int = 380) -> alt.Chart:

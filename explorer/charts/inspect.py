@@ -96,8 +96,38 @@ def accuracy_vs_compute_chart(df: pd.DataFrame) -> alt.Chart:
     def panel(x: str, title: str) -> alt.LayerChart:
         enc = alt.X(f"{x}:Q", title=title, scale=alt.Scale(type="log"))
         pts = base.mark_circle(size=90).encode(x=enc)
-        labels = base.mark_text(align="left", dx=6, fontSize=9, color="#334155").encode(
-            x=enc, text="model:N", color=alt.value("#334155"))
+        shown = data[label_fits(data, x, "top1")]  # a label that would overlap another is left to the tooltip
+        labels = alt.Chart(shown).mark_text(align="left", dx=6, fontSize=9, color="#334155").encode(
+            x=enc, y="top1:Q", text="model:N")
         return (pts + labels).properties(width=360, height=320)
 
     return alt.hconcat(panel("gmacs", "GMACs (log)"), panel("params_m", "parameters, millions (log)"))
+
+
+def label_fits(df: pd.DataFrame, x: str, y: str, width: float = 360, height: float = 320,
+               char_px: float = 5.5, line_px: float = 12) -> pd.Series:
+    """Which points' text labels (drawn right of the point, log x) fit without overlapping an earlier one.
+
+    Greedy, highest `y` first, on a `width` x `height` plot; the rest are left to the tooltip.
+    """
+    import numpy as np
+
+    ok = pd.Series(False, index=df.index)
+    d = df.dropna(subset=[x, y])
+    d = d[d[x] > 0]
+    if d.empty:
+        return ok
+    lx = np.log10(d[x].astype(float))
+    yv = d[y].astype(float)
+    span_x = max(float(lx.max() - lx.min()), 1e-9)
+    span_y = max(float(yv.max() - yv.min()), 1e-9)
+    px = (lx - lx.min()) / span_x * width
+    py = (yv.max() - yv) / span_y * height
+    boxes: list[tuple[float, float, float, float]] = []
+    for i in yv.sort_values(ascending=False).index:
+        x0 = float(px[i]) + 6
+        box = (x0, float(py[i]) - line_px / 2, x0 + char_px * len(str(d.at[i, "model"])), float(py[i]) + line_px / 2)
+        if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in boxes):
+            boxes.append(box)
+            ok[i] = True
+    return ok

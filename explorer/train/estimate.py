@@ -1,4 +1,6 @@
-"""Seconds per epoch before a run starts, from a few timed training steps on the chosen device.
+"""How long a run will take on this machine: seconds per epoch from a few timed training steps on the
+chosen device (estimate_epoch_seconds), or the recorded wall time of a finished run with the same settings
+on the same device (recorded_estimate); `estimate` takes the recorded one when there is one.
 
 The steps are what the loop does per batch (augmentation, autocast, GradScaler, channels_last,
 forward, backward, optimizer step) on random letters of the configured batch size, for each stage's
@@ -9,6 +11,7 @@ time would dominate a few steps) and said so.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -17,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.config import TrainConfig
+from explorer.names import format_duration
 
 
 @dataclass(frozen=True)
@@ -44,14 +48,7 @@ class Estimate:
                 f"the whole run ≈ {fmt_duration(self.total_seconds)}")
 
 
-def fmt_duration(seconds: float) -> str:
-    """3.2 -> "3.2s", 250 -> "4m 10s", 4000 -> "1h 06m"."""
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
+fmt_duration = format_duration  # the one duration format (explorer.names)
 
 
 def _sync(device: torch.device) -> None:
@@ -183,3 +180,53 @@ def print_estimate(cfg: TrainConfig, enabled: bool = True) -> Estimate | None:
     for note in est.notes:
         print(f"note: {note}", file=sys.stderr)
     return est
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """Estimated wall time of a whole run and how it was obtained (one sentence a user can read)."""
+
+    seconds: float
+    how: str  # "recorded: ..." or "measured: ..."
+    images_per_s: float
+
+
+def _same_config(cfg: TrainConfig, train: dict[str, Any]) -> bool:
+    """True when a run's stored train config matches `cfg` in what sets its duration."""
+    data = train.get("data") if isinstance(train.get("data"), dict) else {}
+    return (train.get("model") == cfg.model and train.get("epochs") == cfg.epochs
+            and train.get("batch_size") == cfg.batch_size and data.get("name") == cfg.data.name
+            and data.get("size") == cfg.data.size and not train.get("stages") and not cfg.stages)
+
+
+def recorded_estimate(cfg: TrainConfig, device_label: str, root: str | os.PathLike | None = None) -> RunEstimate | None:
+    """The wall time of the newest completed run with the same model, data, epochs and batch on this device."""
+    from explorer.runs import list_runs, open_run
+
+    for info in list_runs(root):
+        if info.status != "completed":
+            continue
+        try:
+            run = open_run(info.path)
+            metrics, train = run.metrics() or {}, run.config.get("train") or {}
+        except (OSError, ValueError):
+            continue
+        wall = metrics.get("wall_time_s")
+        if (isinstance(wall, int | float) and 0 < wall < 7 * 86400 and metrics.get("device") == device_label
+                and isinstance(train, dict) and _same_config(cfg, train)):
+            ips = metrics.get("images_per_s")
+            return RunEstimate(float(wall), f"recorded: run {info.name} took this long with the same settings here",
+                               float(ips) if isinstance(ips, int | float) else 0.0)
+    return None
+
+
+def measured_estimate(cfg: TrainConfig, steps: int = 3) -> RunEstimate:
+    """The whole run from a few timed steps now (estimate_epoch_seconds), plus ~5 s to build the data."""
+    est = estimate_epoch_seconds(cfg, steps=steps)
+    return RunEstimate(est.total_seconds + 5.0, f"measured: {steps} timed training steps just now "
+                       f"({est.images_per_s:,.0f} images/s)", est.images_per_s)
+
+
+def estimate(cfg: TrainConfig, device_label: str, root: str | os.PathLike | None = None) -> RunEstimate:
+    """The recorded estimate when a matching finished run exists, else a measured one."""
+    return recorded_estimate(cfg, device_label, root) or measured_estimate(cfg)

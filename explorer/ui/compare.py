@@ -21,10 +21,12 @@ from explorer.compare import (
     to_csv,
     to_markdown,
 )
+from explorer.names import setting_label, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.curves import show_training_curves
-from explorer.ui.run_picker import unreadable_runs_note
-from explorer.ui.text import md_escape
+from explorer.ui.layout import wrapping_charts
+from explorer.ui.run_picker import page_link_if_exists, run_label, unreadable_runs_note
+from explorer.ui.text import md_code, md_escape
 
 
 def _stamp(info: RunInfo) -> float:
@@ -36,9 +38,9 @@ def _stamp(info: RunInfo) -> float:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_run_data(path: str, stamp: float) -> RunData:
-    """One run's comparison data (cached by folder and its latest file change)."""
-    return load_run_data(path)
+def cached_run_data(path: str, stamp: float, label: str) -> RunData:
+    """One run's comparison data under its readable label (cached by folder, latest file change and label)."""
+    return load_run_data(path, label=label)
 
 
 def pick_runs(key: str = "cmp_runs") -> list[RunData]:
@@ -49,22 +51,24 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
     if len(infos) < 2:
         st.info(f"Comparing needs two or more saved runs; the runs folder `{runs_root()}` has {len(infos)}. "
                 "Train some on the **Train** page (or `python -m explorer train`).")
+        page_link_if_exists("train", "Go to the Train page", ":material/model_training:")
         return []
     by_id = {i.run_id: i for i in infos}
     st.session_state.setdefault(key, [i.run_id for i in infos[:2]])
     st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
     ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key,
-                         format_func=lambda r: f"{by_id[r].name} · {by_id[r].model} · {by_id[r].status}")
+                         format_func=lambda r: run_label(by_id[r]))
     if len(ids) < 2:
         st.info("Pick two or more runs.")
         return []
     out = []
+    titles = dict(zip(ids, unique_titles([by_id[r] for r in ids]), strict=True))
     with st.spinner("Reading runs..."):
         for r in ids:
             try:
-                out.append(cached_run_data(by_id[r].path, _stamp(by_id[r])))
+                out.append(cached_run_data(by_id[r].path, _stamp(by_id[r]), titles[r]))
             except (OSError, ValueError, KeyError) as exc:
-                st.warning(f"Run {md_escape(r)} is unreadable and left out: {md_escape(exc)}")
+                st.warning(f"Run {md_escape(titles[r])} ({md_code(r)}) is unreadable and left out: {md_escape(exc)}")
     return out if len(out) >= 2 else []
 
 
@@ -88,13 +92,21 @@ def show_tables(comp: Comparison) -> None:
     table = _fmt_metrics(comp.metrics)
     st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3)
     st.subheader("Settings that differ")
-    d = comp.config.differ
+    d = labelled_settings(comp.config.differ)
     if len(d):
         st.dataframe(d.style.set_properties(**{"background-color": "#fff3cd"}), width="stretch")
     else:
         st.success("Every compared setting is equal.")
     with st.expander(f"{len(comp.config.equal)} settings equal in every run"):
-        st.dataframe(comp.config.equal, width="stretch")
+        st.dataframe(labelled_settings(comp.config.equal), width="stretch")
+
+
+def labelled_settings(df: pd.DataFrame) -> pd.DataFrame:
+    """A settings table indexed by readable labels (explorer.names.setting_label); the raw key as the last column."""
+    out = df.copy()
+    out["key"] = list(df.index)
+    out.index = pd.Index([setting_label(str(k)) for k in df.index], name="setting")
+    return out
 
 
 def show_curves(runs: Sequence[RunData]) -> None:
@@ -116,14 +128,22 @@ def show_per_class(comp: Comparison) -> None:
     st.subheader("Per-class F1")
     if comp.f1.empty:
         return
-    st.altair_chart(charts.f1_grouped_chart(comp.f1), width="content")
-    st.altair_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]), width="content")
-    d = comp.f1_diff.sort_values("diff")
-    better = d[d["diff"] > 0].tail(5)[::-1]
-    worse = d[d["diff"] < 0].head(5)
-    c1, c2 = st.columns(2)
-    c1.markdown("**Got better:** " + (", ".join(f"{md_escape(r['class'])} ({r['diff']:+.2f}, {md_escape(r['run'])})" for _, r in better.iterrows()) or "none"))
-    c2.markdown("**Got worse:** " + (", ".join(f"{md_escape(r['class'])} ({r['diff']:+.2f}, {md_escape(r['run'])})" for _, r in worse.iterrows()) or "none"))
+    st.altair_chart(charts.f1_grouped_chart(comp.f1).properties(width="container"), width="stretch")
+    st.altair_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]).properties(width="container"), width="stretch")
+    st.markdown(f"Against the reference run **{md_escape(comp.labels[0])}**:")
+    for run, better, worse in better_worse(comp.f1_diff):
+        st.markdown(f"- **{md_escape(run)}** got better on {md_escape(better) or 'no class'}; worse on {md_escape(worse) or 'no class'}")
+
+
+def better_worse(f1_diff: pd.DataFrame, top: int = 5) -> list[tuple[str, str, str]]:
+    """Per compared run: (run, its `top` most improved classes, its `top` most worsened), as "A +0.12, B +0.05"."""
+    out = []
+    for run, d in f1_diff.groupby("run", sort=False):
+        d = d.sort_values("diff")
+        better, worse = d[d["diff"] > 0].tail(top)[::-1], d[d["diff"] < 0].head(top)
+        fmt = lambda rows: ", ".join(f"{r['class']} {r['diff']:+.2f}" for _, r in rows.iterrows())  # noqa: E731
+        out.append((str(run), fmt(better), fmt(worse)))
+    return out
 
 
 def show_confusion(comp: Comparison) -> None:
@@ -136,13 +156,14 @@ def show_confusion(comp: Comparison) -> None:
     ra, rb = comp.runs[labels.index(a)], comp.runs[labels.index(b)]
     from explorer.evaluate import confusion
 
-    c1, c2 = st.columns(2)
-    for col, lab, r in ((c1, a, ra), (c2, b, rb)):
-        cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
-        col.altair_chart(charts.confusion_share_heatmap(cm.to_frame(), f"{lab} (row shares)", size=340), width="content")
+    with st.container(horizontal=True, gap="medium"):  # side by side when they fit, one under the other when not
+        for lab, r in ((a, ra), (b, rb)):
+            cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
+            chart = charts.confusion_share_heatmap(cm.to_frame(), [lab, "row shares"], size=360)
+            st.altair_chart(chart.configure_legend(orient="bottom").properties(autosize="pad"), width="content")
     if a != b:
-        c1, _ = st.columns(2)
-        c1.altair_chart(charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=340), width="content")
+        diff = charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=360)  # 26 letters on each axis
+        st.altair_chart(diff.configure_legend(orient="bottom").properties(autosize="pad"), width="content")  # fits 800 px
 
 
 def show_roc(runs: Sequence[RunData]) -> None:
@@ -151,17 +172,16 @@ def show_roc(runs: Sequence[RunData]) -> None:
     points, areas = roc_frame(runs)
     if areas.empty:
         return
-    c1, c2 = st.columns([3, 2])
-    c1.altair_chart(charts.roc_compare_chart(points, areas), width="content")
-    c2.dataframe(areas.pivot(index="run", columns="curve", values="auc").round(4), width="stretch")
+    wrapping_charts(charts.roc_compare_chart(points, areas), key="cmp_roc", width=340)
+    st.dataframe(areas.pivot(index="run", columns="curve", values="auc").round(4), width="stretch")
 
 
 def show_cost(comp: Comparison) -> None:
     """Test accuracy against parameters and against MACs."""
     st.subheader("Accuracy against cost")
-    c1, c2 = st.columns(2)
-    c1.altair_chart(charts.cost_scatter(comp.metrics, "params"), width="content")
-    c2.altair_chart(charts.cost_scatter(comp.metrics, "macs"), width="content")
+    with st.container(horizontal=True, gap="medium"):
+        st.altair_chart(charts.cost_scatter(comp.metrics, "params", width=320), width="content")
+        st.altair_chart(charts.cost_scatter(comp.metrics, "macs", width=320), width="content")
 
 
 def export_buttons(comp: Comparison) -> None:

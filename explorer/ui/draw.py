@@ -13,6 +13,7 @@ import torch
 from explorer.charts.compare import topk_chart
 from explorer.data import BlankImageError, ImageError, load_image_bytes
 from explorer.data.preprocess import UPLOAD_TYPES
+from explorer.names import format_duration, run_title
 from explorer.predict import (
     Prediction,
     WeightsError,
@@ -24,40 +25,46 @@ from explorer.predict import (
 from explorer.runs import RunInfo, open_run, runs_root
 from explorer.ui.jobs import job_manager
 from explorer.ui.progress import epoch_fraction, number
-from explorer.ui.text import md_escape
+from explorer.ui.text import md_code, md_escape
 
 CANVAS_SIZE = 280
 HINT = "✍️ Draw a letter on the canvas — the prediction appears after every stroke."
 
 
 def run_label(info: RunInfo) -> str:
-    """One line per run: name, model, test accuracy when known, status unless completed."""
+    """One line per run: its readable name, test accuracy when known, status unless completed."""
     acc = f" · test {info.test_acc:.1%}" if info.test_acc is not None else ""
     status = "" if info.status == "completed" else f" · {info.status}"
-    return f"{info.name} · {info.model}{acc}{status}"
+    return f"{run_title(info)}{acc}{status}"
 
 
 def clear_canvas() -> None:
     """Button callback: a new canvas key remounts an empty canvas; forget the last drawing."""
     st.session_state["draw_canvas_n"] = st.session_state.get("draw_canvas_n", 0) + 1
-    st.session_state.pop("last_drawing", None)
+    for k in ("last_drawing", SAVED, INITIAL, SAVED_PIXELS):
+        st.session_state.pop(k, None)
+
+
+SAVED, INITIAL, SAVED_PIXELS = "draw_saved_strokes", "draw_initial_strokes", "draw_saved_pixels"  # plain keys:
+# unlike widget state, they survive page switches
+
+
+def restore_on_return(widget_key: str = "draw_stroke") -> None:
+    """Call first on the page: when the user comes (back) to it, the canvas remounts with the saved strokes.
+
+    A widget's state is dropped when its page is left, so a missing `widget_key` means the page was (re)entered.
+    """
+    if widget_key not in st.session_state:
+        st.session_state[INITIAL] = st.session_state.get(SAVED)
 
 
 def offer_quick_training(key: str = "draw_train_quick") -> None:
     """No saved run yet: a button that trains the quick default model in the background, with progress."""
-    from explorer.train import DESCRIPTIONS, JobBusyError, get_recipe
-
-    active = job_manager().active()
-    if not active:
-        st.info(f"No saved model to predict with yet (runs folder `{runs_root()}`). "
-                f"{DESCRIPTIONS['quick']}")
-        if st.button("Train the quick model (about a minute)", key=key, type="primary", icon=":material/bolt:"):
-            try:
-                job_manager().start(get_recipe("quick"), name="quick")
-            except (JobBusyError, ValueError) as exc:
-                st.error(str(exc))
-                return
-            st.rerun()
+    from explorer.train import DESCRIPTIONS
+    from explorer.ui.quick import quick_button
+    if not job_manager().active():
+        st.info(f"No saved model to predict with yet (runs folder `{runs_root()}`). {DESCRIPTIONS['quick']}")
+        quick_button(key, switch_to_train=False)
         return
     _training_progress()
 
@@ -74,8 +81,8 @@ def _training_progress() -> None:
     epochs = int(number(status.get("epochs")) or run.train_config().total_epochs or 1)
     epoch, eta = int(number(status.get("epoch"))), number(status.get("eta_s"))
     phase = str(status.get("phase") or "starting")
-    st.progress(epoch_fraction(status, epochs), text=f"Training `{run.run_id}`: {phase}, epoch {epoch}/{epochs}"
-                + (f", ETA {eta:.0f} s" if eta > 0 else ""))
+    st.progress(epoch_fraction(status, epochs), text=f"Training {run_title(run)}: {phase}, epoch {epoch}/{epochs}"
+                + (f", {format_duration(eta)} left" if eta > 0 else ""))
 
 
 def show_unreadable(bad: dict[str, str]) -> None:
@@ -106,11 +113,19 @@ def canvas(stroke_width: int, key: str) -> np.ndarray | None:
         return None
     result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
-                       update_streamlit=True, key=key)
+                       update_streamlit=True, key=key, initial_drawing=st.session_state.get(INITIAL))
     try:
-        return result.image_data
+        strokes, image = result.json_data, result.image_data
     except Exception:
         return None
+    inked = image is not None and np.asarray(image).ndim == 3 and bool(np.asarray(image)[..., :3].any())
+    if inked and isinstance(strokes, dict) and strokes.get("objects"):
+        st.session_state[SAVED] = strokes  # kept, with its pixels, for when the user comes back to the page
+        st.session_state[SAVED_PIXELS] = image
+        return image
+    if not inked and st.session_state.get(INITIAL):  # restored strokes are drawn; the canvas sends pixels on a stroke
+        return st.session_state.get(SAVED_PIXELS)
+    return image
 
 
 def upload() -> bytes | None:
@@ -123,10 +138,10 @@ def upload() -> bytes | None:
 def cached_model(info: RunInfo) -> Any:
     """The run's model from the one cache (explorer.run_models.load_run_model); None with a message if unreadable."""
     try:
-        with st.spinner(f"Loading {md_escape(info.name)}..."):
+        with st.spinner(f"Loading {md_escape(run_title(info))}..."):
             return load_run_model(info.path)
     except (WeightsError, FileNotFoundError, ValueError) as exc:
-        st.error(f"Run **{md_escape(info.name)}** is unreadable: {md_escape(exc)}")
+        st.error(f"Run **{md_escape(run_title(info))}** ({md_code(info.run_id)}) is unreadable: {md_escape(exc)}")
         return None
 
 
@@ -196,7 +211,7 @@ def side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:
     tops = [a.top[1] if a else -1.0 for a in answers]
     for col, info, pred, p in zip(cols, infos, answers, tops, strict=True):
         with col.container(border=True):
-            st.caption(md_escape(info.name))
+            st.caption(md_escape(run_title(info)), help=f"run id: {info.run_id}")
             if pred is None:
                 st.write("unreadable")
                 continue

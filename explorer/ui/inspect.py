@@ -104,7 +104,16 @@ def render_layers(s: Summary) -> None:
     query = cols[1].text_input("Filter by layer name or type", key="layer_filter", placeholder="e.g. conv, layer3")
     df = s.to_dataframe(None if depth == "all leaves" else int(depth), query)
     st.caption(f"{len(df)} rows. Rows of blocks (depth < leaves) show the sum over their layers.")
-    st.dataframe(df, hide_index=True, width="stretch", height=420, column_config={
+    note = rf_note(s)
+    if note:
+        st.info(note, icon=":material/visibility:")
+    rows = st.select_slider("Table height (rows)", [10, 15, 25, 50, 100, "all"], value=15, key="layer_table_rows")
+    shown = len(df) if rows == "all" else min(int(rows), max(len(df), 1))
+    name_px = int(7.2 * max((len(str(n)) for n in df["Layer"]), default=10)) + 24 if "Layer" in df else 200
+    st.dataframe(df, hide_index=True, width="stretch", height=35 * (shown + 1) + 3, column_config={
+        "Layer": st.column_config.TextColumn(width=name_px, pinned=True),  # full names, never cut
+        "Receptive field": st.column_config.TextColumn(
+            help=f"Input pixels one output unit depends on; above {max(s.input_size[1:])} it covers the whole input"),
         "Params": st.column_config.NumberColumn(format="localized"),
         "Trainable": st.column_config.NumberColumn(format="localized"),
         "Frozen": st.column_config.NumberColumn(format="localized"),
@@ -184,3 +193,16 @@ def cached_architecture_row(name: str) -> dict:
     from explorer.inspect.lineage import architecture_row
 
     return architecture_row(name)
+
+
+def rf_note(s: Summary) -> str:
+    """Where the receptive field first grows past the input: from there each unit sees the whole image."""
+    size = max(s.input_size[1:])
+    for r in s.layers:
+        rf = r.receptive_field
+        if rf and r.called and r.is_leaf and max(rf) > size:
+            if r.rf_label() == "global":
+                return f"From **{r.name}** on, each output sees the whole {size}-pixel input (global receptive field)."
+            return (f"From **{r.name}** on, the receptive field ({r.rf_label()} px) is larger than the {size}-pixel "
+                    "input: each output there sees the whole image (the part beyond the edge is padding).")
+    return ""

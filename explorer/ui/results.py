@@ -10,8 +10,9 @@ import streamlit as st
 
 from explorer.charts import evaluate as charts
 from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
+from explorer.names import format_duration, run_title
 from explorer.runs import Run
-from explorer.ui.run_picker import file_stamp
+from explorer.ui.run_picker import file_stamp, page_link_if_exists
 from explorer.ui.text import md_code, md_escape
 
 
@@ -60,8 +61,8 @@ def weights_error(run: Any, exc: BaseException, which: str = "best") -> str:
     except (FileNotFoundError, ValueError):
         state = run.status.get("status", "")
         if state == "running":
-            return f"Run {run.run_id} is still training and has no completed epoch yet; pick a finished run."
-        return f"Run {run.run_id} has no saved weights (no completed epoch)."
+            return f"Run {run_title(run)} is still training and has no completed epoch yet; pick a finished run."
+        return f"Run {run_title(run)} has no saved weights (no completed epoch)."
     from explorer.run_models import WeightsError
 
     if isinstance(exc, WeightsError):  # already names the file and what is wrong with it
@@ -78,11 +79,12 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
     if not run.has_predictions():
         status = run.status.get("status", "unknown")
         if status == "running":
-            st.info(f"Run **{run.run_id}** is still training; its test predictions and every metric appear "
-                    "here when it completes. Its curves so far are on the Train page.")
+            st.info(f"Run **{run_title(run)}** is still training; its test predictions and every metric appear "
+                    "here when it completes. Watch it live on the Train page.")
+            page_link_if_exists("train", "Watch it on the Train page", ":material/model_training:")
             return None
         st.warning(
-            f"Run **{run.run_id}** has no saved test predictions (`predictions.npz`); its status is "
+            f"Run **{run_title(run)}** has no saved test predictions (`predictions.npz`); its status is "
             f"**{status}** - it failed or stopped before the test pass. Evaluating it now runs its saved "
             "weights over its test split."
         )
@@ -99,7 +101,7 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
         except Exception as exc:  # corrupt weights, architecture mismatch: say which file and why
             st.error(md_escape(weights_error(run, exc)))
             return None
-        st.success(f"Saved the test predictions of {run.run_id} to `predictions.npz`.")
+        st.success(f"Saved the test predictions of {run_title(run)} to `predictions.npz`.")
     try:
         return cached_evaluation(str(run.path), npz.stat().st_mtime)
     except (OSError, ValueError, KeyError) as exc:
@@ -116,12 +118,14 @@ def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
          ("Recall (weighted)", r.recall_weighted), ("F1 (weighted)", r.f1_weighted)],
         [(f"Top-{k} accuracy", f"{v:.2%}") for k, v in sorted(r.top_k.items()) if k > 1],
     ]
-    for col, (label, value) in zip(st.columns(len(rows[0])), rows[0], strict=True):
-        col.metric(label, f"{value:.2%}")
+    with st.container(horizontal=True, gap="small"):  # metric rows wrap on a narrow screen
+        for label, value in rows[0]:
+            st.metric(label, f"{value:.2%}", width=150)
     train_s = m.get("train_time_s")
-    rows[1] += [("Test images", f"{r.n:,}"), ("Training time", charts.duration_text(train_s) if train_s is not None else "—")]
-    for col, (label, value) in zip(st.columns(5), rows[1], strict=False):
-        col.metric(label, value)
+    rows[1] += [("Test images", f"{r.n:,}"), ("Training time", format_duration(train_s) if train_s is not None else "—")]
+    with st.container(horizontal=True, gap="small"):
+        for label, value in rows[1]:
+            st.metric(label, value, width=150)
     st.caption(f"Device: {md_escape(m.get('device') or 'not recorded')}. Precision, recall and F1: macro = mean over classes, "
                "weighted = by each class's number of test images.")
     for note in r.notes:
@@ -200,7 +204,7 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
             rep = cached_evaluation(info.path, npz.stat().st_mtime).report
         except (OSError, ValueError, KeyError):
             continue
-        rows.append({"model": f"{info.name} ({info.model})", "accuracy": rep.accuracy, "run_id": info.run_id,
+        rows.append({"model": f"{run_title(info)} ({info.model})", "accuracy": rep.accuracy, "run_id": info.run_id,
                      "dataset": info.dataset,
                      "precision": getattr(rep, f"precision_{average}"), "recall": getattr(rep, f"recall_{average}"),
                      "f1": getattr(rep, f"f1_{average}")})

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from explorer.names import run_title
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
 from explorer.ui.text import md_code, md_escape
 from explorer.untrusted import parse_created
@@ -18,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_label(info: RunInfo) -> str:
-    """One line per run: name, model, status and test accuracy when known."""
+    """One line per run: its readable name (explorer.names.run_title), status unless completed, test accuracy."""
     acc = f" · test {info.test_acc:.2%}" if info.test_acc is not None else ""
-    return f"{info.name} · {info.model} · {info.status}{acc}"
+    status = "" if info.status == "completed" else f" · {info.status}"
+    return f"{run_title(info)}{status}{acc}"
 
 
 def page_link_if_exists(page: str, label: str, icon: str | None = None) -> None:
@@ -74,7 +76,7 @@ def pick_run(key: str, label: str = "Run") -> Any:
     try:
         return open_run(by_id[run_id].path)
     except (OSError, ValueError) as exc:
-        st.error(f"Cannot open run {md_escape(run_id)}: {md_escape(exc)}")
+        st.error(f"Cannot open run {md_escape(run_title(by_id[run_id]))} ({md_code(run_id)}): {md_escape(exc)}")
         return None
 
 
@@ -83,9 +85,9 @@ def run_caption(run: Any) -> None:
     cfg, status = run.config, run.status
     train = cfg.get("train", {})
     st.caption(
-        f"{md_code(run.run_id)} · model **{md_escape(train.get('model', '?'))}** · data "
+        f"**{md_escape(run_title(run))}** · model **{md_escape(train.get('model', '?'))}** · data "
         f"**{md_escape((train.get('data') or {}).get('name', '?'))}** · status **{md_escape(status.get('status', '?'))}**"
-        f" · created {md_escape(parse_created(cfg.get('created')) or '?')}"
+        f" · created {md_escape(parse_created(cfg.get('created')) or '?')} · id {md_code(run.run_id)}"
     )
     if status.get("error"):
         st.warning(f"This run ended with an error: {md_escape(status['error'])}")

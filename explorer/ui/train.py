@@ -15,13 +15,14 @@ import streamlit as st
 from explorer.charts.curves import history_frame
 from explorer.config import TRANSFER_TEXT, Stage, TrainConfig
 from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment, DataSpec
+from explorer.names import format_duration, run_title
 from explorer.runs import Run, list_runs, open_run
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES
 from explorer.ui.curves import show_training_curves
 from explorer.ui.jobs import job_manager
 from explorer.ui.progress import clamp01, epoch_fraction, number
-from explorer.ui.text import md_code, md_escape
+from explorer.ui.text import md_escape
 
 MAX_STAGES_TEXT = 20_000  # characters of the Stages JSON field
 
@@ -98,10 +99,11 @@ def _data_row(base: TrainConfig, k: str) -> tuple[str, DataSpec, str]:
     return model, data, name
 
 
-def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
+def config_form(recipe: str, busy: bool = False) -> tuple[TrainConfig | None, str, bool]:
     """The settings form, prefilled from `recipe`; returns (config or None, run name, Start pressed).
 
     Invalid settings (TrainConfig.validate, the same rules as the CLI) show st.error and return config None.
+    `busy`: Start is disabled (one job per device).
     """
     base = RECIPES[recipe]
     k = f"{recipe}:"
@@ -117,7 +119,8 @@ def config_form(recipe: str) -> tuple[TrainConfig | None, str, bool]:
         if base.stages:
             stages_json = st.text_area("Stages (JSON: name, epochs, lr, transfer, unfreeze_last_n)",
                                        json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages")
-        start = st.form_submit_button("Start", type="primary")
+        start = st.form_submit_button("Start", type="primary", disabled=busy,
+                                      help="One job per device: wait for the running job or stop it" if busy else None)
         st.form_submit_button("Estimate time per epoch", key=k + "estimate", help="times a few training steps on the device")
     values["nesterov"] = values["nesterov"] and values["optimizer"] == "sgd"
     changes = {**values, "model": model, "data": data, "name": name,
@@ -146,11 +149,8 @@ def recipe_picker() -> str:
 
 
 def _fmt_s(value: Any) -> str:
-    """Seconds as "3m 55s" / "1h 02m"; "-" when unknown."""
-    if value is None or number(value, -1.0) < 0:
-        return "-"
-    s = int(number(value))
-    return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
+    """Seconds as "3m 55s" (explorer.names.format_duration, the one time format)."""
+    return format_duration(value)
 
 
 def run_panel(run: Run) -> None:
@@ -162,11 +162,8 @@ def run_panel(run: Run) -> None:
     icon = {"running": ":material/hourglass_top:", "completed": ":material/check_circle:",
             "stopped": ":material/stop_circle:", "failed": ":material/error:",
             "interrupted": ":material/warning:"}.get(state, "")
-    cfg = run.config
-    train = cfg.get("train") or {}
-    st.markdown(f"**{icon} {md_escape(cfg.get('name') or run.run_id)}** — {md_code(run.run_id)} — "
-                f"{md_escape(train.get('model'))} on {md_escape((train.get('data') or {}).get('name'))} — "
-                f"**{md_escape(state)}** ({md_escape(st_.get('phase', ''))})")
+    st.markdown(f"**{icon} {md_escape(run_title(run))}** — **{md_escape(state)}** ({md_escape(st_.get('phase', ''))})",
+                help=f"run id: {run.run_id}")
     if state == "failed":
         st.error(md_escape(st_.get("error") or "failed"))
     if state == "interrupted":
@@ -178,20 +175,20 @@ def run_panel(run: Run) -> None:
                     text=f"epoch {epoch} of {epochs}" + (f" — stage: {md_escape(st_.get('stage_name'))}" if st_.get("stage_name") else ""))
     if steps > 0 and state == "running":
         st.progress(clamp01(step / steps), text=f"step {step} of {steps}")
-    c = st.columns(5)
-    c[0].metric("images/s", f"{number(st_.get('images_per_s')):,.0f}")
-    c[1].metric("ETA", _fmt_s(st_.get("eta_s")) if state == "running" else "-")
-    label = str(st_.get("device_label") or st_.get("device") or "-")
-    c[2].metric("device", label.split(" (")[0][:40], help=md_escape(label))
-    mem = number(st_.get("gpu_mem_mb"))
-    c[3].metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)")
+    with st.container(horizontal=True, gap="medium"):  # wraps on a narrow screen
+        st.metric("images/s", f"{number(st_.get('images_per_s')):,.0f}", width=130)
+        st.metric("time left", format_duration(st_.get("eta_s")) if state == "running" else "-", width=130)
+        label = str(st_.get("device_label") or st_.get("device") or "-")
+        st.metric("device", label.split(" (")[0][:40], help=md_escape(label), width=130)
+        mem = number(st_.get("gpu_mem_mb"))
+        st.metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)", width=130)
+        metrics = run.metrics() or {}
+        acc = metrics.get("test_acc")
+        st.metric("test accuracy", f"{acc:.2%}" if acc is not None else "-", width=130)
     from explorer.ui.doctor import gpu_memory_text
 
     if gpu_memory_text(st_):
         st.caption(f"GPU memory: {gpu_memory_text(st_)}")
-    metrics = run.metrics() or {}
-    acc = metrics.get("test_acc")
-    c[4].metric("test accuracy", f"{acc:.2%}" if acc is not None else "-")
     hist = run.history()
     if hist:
         show_training_curves(history_frame(hist), metrics=("loss", "accuracy"))
@@ -204,6 +201,10 @@ def live_panel(root: str) -> None:
     def _live() -> None:
         jobs = job_manager()
         active = jobs.active(root)
+        was_running = st.session_state.get("train_was_running", False)
+        st.session_state["train_was_running"] = bool(active)
+        if was_running != bool(active):  # a job started or ended: rerun the page (Start button, next steps)
+            st.rerun(scope="app")
         if active:
             run = active[0]
             run_panel(run)
@@ -217,8 +218,26 @@ def live_panel(root: str) -> None:
             return
         last = open_run(runs[0].path)
         run_panel(last)
+        if last.status["status"] == "completed":
+            next_steps()
         if last.status["status"] in ("interrupted", "stopped") and st.button("Resume", key=f"resume_{last.run_id}"):
             jobs.resume(last.run_id, root)
             st.rerun(scope="fragment")
 
     _live()
+
+
+def next_steps() -> None:
+    """After a completed run: where to go next (Results, Explain, Draw)."""
+    from explorer.ui.run_picker import page_link_if_exists
+
+    st.markdown("**Next:** see how it does and why, or draw a letter for it to read.")
+    with st.container(horizontal=True):
+        page_link_if_exists("results", "Results", ":material/monitoring:")
+        page_link_if_exists("explain", "Explain", ":material/local_fire_department:")
+        page_link_if_exists("draw", "Draw a letter", ":material/draw:")
+
+
+def device_busy(root: str) -> Run | None:
+    """The run training now on the device a new job would use, if any."""
+    return job_manager().busy_on(str(resolve_device("auto")), root)

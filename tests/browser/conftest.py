@@ -3,6 +3,7 @@ folders, Debian's Chromium driven by Playwright, and a screenshot in test-artifa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -35,21 +36,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     return rep
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """`streamlit run app.py` with EXPLORER_RUNS/EXPLORER_DATA in tmp dirs; two fixture runs made up front."""
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium); browser tests skipped")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    runs = tmp_path_factory.mktemp("e2e-runs")
-    data = tmp_path_factory.mktemp("e2e-data")
+@contextlib.contextmanager
+def streamlit_server(runs: Path, data: Path, log_name: str = "server.log") -> Iterator[str]:
+    """`streamlit run app.py` on a free port with EXPLORER_RUNS/EXPLORER_DATA set; yields its URL."""
     env = {**os.environ, "EXPLORER_RUNS": str(runs), "EXPLORER_DATA": str(data), "PYTHONPATH": str(ROOT)}
-    from tests.run_fixtures import make_run
-
-    fixtures = [make_run(runs, name="fixture-small", epochs=3), make_run(runs, name="fixture-second", seed=1, lr=0.01)]
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "w")  # noqa: SIM115  (closed below)
+    log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"],
@@ -65,9 +58,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (see {ARTIFACTS / 'server.log'})")
+                pytest.fail(f"streamlit did not start (see {ARTIFACTS / log_name})")
             time.sleep(0.2)  # polling the health endpoint with a deadline
-        yield {"url": url, "runs": runs, "data": data, "fixtures": fixtures}
+        yield url
     finally:
         proc.terminate()
         try:
@@ -75,6 +68,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def _need_browser() -> None:
+    """Skip when Debian's Chromium or playwright is missing."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium); browser tests skipped")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """`streamlit run app.py` with EXPLORER_RUNS/EXPLORER_DATA in tmp dirs; two fixture runs made up front."""
+    _need_browser()
+    runs = tmp_path_factory.mktemp("e2e-runs")
+    data = tmp_path_factory.mktemp("e2e-data")
+    from tests.run_fixtures import make_run
+
+    fixtures = [make_run(runs, name="fixture-small", epochs=3), make_run(runs, name="fixture-second", seed=1, lr=0.01)]
+    with streamlit_server(runs, data) as url:
+        yield {"url": url, "runs": runs, "data": data, "fixtures": fixtures}
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from explorer.names import run_title
+from explorer.runs import open_run
 from tests.browser.conftest import go, wait_idle
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["inspect", "compare_architectures", "data", "train", "results", "explain", "draw", "compare_runs"]
+PAGES = ["home", "inspect", "compare_architectures", "data", "train", "results", "explain", "draw", "compare_runs"]
 
 
 def _no_exception(pg) -> None:
@@ -62,12 +64,13 @@ def test_train_quick_model_completes_and_is_listed(page, server):
     new = {p.name for p in Path(server["runs"]).iterdir()} - before
     assert len(new) == 1, new
     run_id = new.pop()
-    expect(page.get_by_text(run_id).first).to_be_visible(timeout=60_000)
+    title = run_title(open_run(Path(server["runs"]) / run_id))  # shown by its readable name, not its id
+    expect(page.get_by_text(title).first).to_be_visible(timeout=60_000)
     _no_exception(page)
     go(page, "compare_runs")  # the new run is listed (picked first: the newest) beside the others
     picked = page.locator("[data-testid=stMultiSelect]").first
-    expect(picked).to_contain_text(run_id, timeout=60_000)
-    expect(picked).to_contain_text("completed")
+    expect(picked).to_contain_text(title, timeout=60_000)
+    expect(picked).to_contain_text("test ")  # a completed run shows its test accuracy
 
 
 def _draw_l(pg, canvas) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from explorer.names import run_title
+from explorer.runs import open_run
 from tests.browser.conftest import ROOT, go
 
 pytestmark = pytest.mark.browser
@@ -27,6 +29,17 @@ OBSERVE = """() => {
 }""".replace("arguments_bad", repr(BAD))
 POLL_MS = 250
 RUN_TIMEOUT_S = 300
+
+
+def _new_run(root: Path, before: set[str], timeout_s: float = 120) -> Path:
+    """The run folder that Start created (waits for it to appear, up to `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        new = [p for p in root.iterdir() if p.name not in before and (p / "config.json").is_file()]
+        if new:
+            return new[0]
+        assert time.monotonic() < deadline, "Start created no run folder"
+        time.sleep(0.1)  # polling the runs folder with a deadline
 
 
 def _bad_now(page) -> list[str]:
@@ -48,11 +61,8 @@ def test_train_page_shows_no_exception_at_any_moment_of_a_run(page, server):
         box.press("Tab")
     before = {p.name for p in Path(server["runs"]).iterdir()}
     form.get_by_role("button", name="Start").click()
-    started = page.get_by_text(re.compile(r"^Started \S+\. It keeps running"))
-    started.wait_for(timeout=120_000)
-    run_id = re.match(r"Started (\S+)\.", started.inner_text()).group(1)
-    assert run_id not in before
-    header = page.locator("[data-testid=stMarkdownContainer]").filter(has_text=run_id)
+    new = _new_run(Path(server["runs"]), before)
+    header = page.locator("[data-testid=stMarkdownContainer]").filter(has_text=run_title(open_run(new)))
     done = header.filter(has_text=re.compile(r"\b(completed|failed|stopped|interrupted)\b"))
     seen_states: set[str] = set()
     deadline = time.monotonic() + RUN_TIMEOUT_S

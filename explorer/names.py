@@ -1,0 +1,114 @@
+"""How runs and durations read to a person: one function for each, used by every page, legend and table.
+
+`run_title` gives the user's name for a run, or "model - dataset - short date" when the run has no name
+of its own (its stored name is then its long id). `format_duration` writes seconds as "3m 55s".
+Nothing here imports torch or streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_ID_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})")
+_CREATED = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_date(created: str, run_id: str = "") -> str:
+    """"2026-11-29 12:53:23" (or a run id starting 20261129-125323) -> "29 Nov 12:53"; "" when neither parses."""
+    m = _CREATED.match(str(created or "")) or _ID_DATE.match(str(run_id or ""))
+    if not m:
+        return ""
+    month = int(m.group(2))
+    if not 1 <= month <= 12:
+        return ""
+    return f"{int(m.group(3))} {_MONTHS[month - 1]} {m.group(4)}:{m.group(5)}"
+
+
+def _fields(run: Any) -> tuple[str, str, str, str, str]:
+    """(run_id, name, model, dataset, created) of a RunInfo, Run, RunData or config dict."""
+    if isinstance(run, Mapping):
+        cfg: Mapping[str, Any] = run
+    else:
+        cfg = getattr(run, "config", None) or {}
+        if not isinstance(cfg, Mapping):
+            cfg = {}
+    train = cfg.get("train") or {}
+    train = train if isinstance(train, Mapping) else {}
+    data = train.get("data") or {}
+    data = data if isinstance(data, Mapping) else {}
+    run_id = str(getattr(run, "run_id", None) or cfg.get("run_id") or "")
+    name = str(getattr(run, "name", None) or cfg.get("name") or "")
+    model = str(getattr(run, "model", None) if isinstance(getattr(run, "model", None), str) else train.get("model") or "?")
+    dataset = str(getattr(run, "dataset", None) if isinstance(getattr(run, "dataset", None), str)
+                  else data.get("name") or "?")
+    created = str(getattr(run, "created", None) or cfg.get("created") or "")
+    return run_id, name, model, dataset, created
+
+
+def run_title(run: Any) -> str:
+    """A run's readable name: the user's name, else "model - dataset - 29 Nov 12:53" (never the long id alone).
+
+    `run` is a RunInfo, a Run, a compare RunData or a run's config dict.
+    """
+    run_id, name, model, dataset, created = _fields(run)
+    if name and name != run_id:
+        return name
+    date = short_date(created, run_id)
+    return " - ".join(p for p in (model, dataset, date) if p)
+
+
+def unique_titles(runs: list[Any]) -> list[str]:
+    """run_title of each run; a title used twice gets the end of its run id appended (legends need distinct names)."""
+    titles = [run_title(r) for r in runs]
+    ids = [_fields(r)[0] for r in runs]
+    return [f"{t} ({i[-6:] or i})" if titles.count(t) > 1 else t for t, i in zip(titles, ids, strict=True)]
+
+
+def format_duration(seconds: Any) -> str:
+    """Seconds as "45s", "3m 55s" or "1h 02m"; "-" when unknown (None, negative, NaN, not a number)."""
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError, OverflowError):
+        return "-"
+    if not math.isfinite(s) or s < 0:
+        return "-"
+    n = int(round(s))
+    if n < 60:
+        return f"{n}s"
+    if n < 3600:
+        return f"{n // 60}m {n % 60:02d}s"
+    return f"{n // 3600}h {n % 3600 // 60:02d}m"
+
+
+SETTING_LABELS = {
+    "train.model": "Model", "train.epochs": "Epochs", "train.batch_size": "Batch size", "train.optimizer": "Optimizer",
+    "train.lr": "Learning rate", "train.momentum": "Momentum", "train.nesterov": "Nesterov momentum",
+    "train.weight_decay": "Weight decay", "train.schedule": "LR schedule", "train.warmup_epochs": "Warmup epochs",
+    "train.label_smoothing": "Label smoothing", "train.seed": "Seed", "train.transfer": "Transfer mode",
+    "train.pretrained": "ImageNet weights", "train.unfreeze_last_n": "Unfreeze last N layers",
+    "train.backbone_lr_mult": "Backbone LR multiplier", "train.head": "Head", "train.dropout": "Dropout (head)",
+    "train.amp": "Mixed precision", "train.channels_last": "Channels-last memory format",
+    "train.compile": "torch.compile", "train.augment": "Augmentation", "train.init": "Weight init",
+    "train.early_stopping_metric": "Early stopping on", "train.early_stopping_patience": "Early stopping patience",
+    "train.device": "Device", "train.name": "Run name", "train.data.name": "Dataset",
+    "train.data.size": "Built-in images per class", "train.data.val_fraction": "Validation fraction",
+    "train.data.seed": "Split seed", "train.data.gen_seed": "Built-in generator seed", "train.data.root": "Data folder",
+    "model.name": "Model (built)", "model.num_classes": "Classes", "model.input_size": "Input size",
+    "model.params": "Parameters", "data.dataset": "Dataset (split)", "data.val_indices_sha256": "Validation split hash",
+    "classes": "Class names",
+}  # fmt: skip
+
+
+def setting_label(key: str) -> str:
+    """A flattened config key as words: "train.lr" -> "Learning rate", "versions.torch" -> "Versions › torch"."""
+    if key in SETTING_LABELS:
+        return SETTING_LABELS[key]
+    parts = key.split(".")
+    if parts[0] == "train" and len(parts) > 1:
+        parts = parts[1:]
+    text = " › ".join(p.replace("_", " ") for p in parts)
+    return text[:1].upper() + text[1:]

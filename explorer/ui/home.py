@@ -1,0 +1,114 @@
+"""Streamlit helpers for the Home page: the newcomer's path (train, draw, see why) and the app's state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from explorer.names import format_duration, run_title
+from explorer.runs import RunInfo, list_runs, runs_root
+from explorer.ui.progress import epoch_fraction, number
+from explorer.ui.run_picker import page_link_if_exists
+
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
+# torch-heavy modules (explorer.ui.train, explorer.ui.quick) are imported inside the functions that need them,
+# so the page's title and path show at once on a cold start
+
+
+def saved_runs() -> list[RunInfo]:
+    """The saved runs (empty, with a warning, when the runs folder cannot be read)."""
+    try:
+        return list_runs()
+    except OSError as exc:
+        st.warning(f"Cannot read the runs folder `{runs_root()}`: {exc}")
+        return []
+
+
+def state_panel(runs: list[RunInfo]) -> None:
+    """Runs saved, the job running now (with its progress) and the device, as metrics that wrap."""
+    from explorer.ui.train import device_text
+
+    completed = [r for r in runs if r.status == "completed"]
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Runs saved", len(runs), help=f"{len(completed)} completed · folder `{runs_root()}`", width=160)
+        active = [r for r in runs if r.status == "running"]
+        st.metric("Job running", run_title(active[0]) if active else "none", width=260)
+        st.metric("Device", device_text().split(" (")[0], help=device_text(), width=160)
+
+
+@st.fragment(run_every=1.0)
+def job_progress() -> None:
+    """Progress of the job training now (polled every second); reruns the page when it ends."""
+    from explorer.ui.jobs import job_manager
+
+    active = job_manager().active(str(runs_root()))
+    if not active:
+        if st.session_state.pop("home_was_running", False):
+            st.rerun(scope="app")
+        return
+    st.session_state["home_was_running"] = True
+    run = active[0]
+    status = run.status
+    epochs = int(number(status.get("epochs")) or run.train_config().total_epochs or 1)
+    eta = format_duration(status.get("eta_s")) if number(status.get("eta_s")) > 0 else "…"
+    st.progress(epoch_fraction(status, epochs),
+                text=f"Training {run_title(run)}: {status.get('phase') or 'starting'}, "
+                     f"epoch {int(number(status.get('epoch')))} of {epochs}, {eta} left")
+    page_link_if_exists("train", "Watch it on the Train page", ":material/model_training:")
+
+
+def step(number_: int, title: str, done: bool) -> None:
+    """A numbered step heading, ticked when done."""
+    mark = " :material/check_circle:" if done else ""
+    st.markdown(f"#### {number_}. {title}{mark}")
+
+
+def path_steps(runs: list[RunInfo]) -> DeltaGenerator:
+    """The newcomer's path: 1) train the quick model, 2) draw a letter, 3) see why; returns step 1's slot.
+
+    Step 1's button (with its measured time) goes into the slot last, with `quick_step`, so the rest shows first.
+    """
+    completed = [r for r in runs if r.status == "completed"]
+    with st.container(border=True):
+        step(1, "Train the quick model", bool(completed))
+        st.write("A small CNN learns the 26 letters from the built-in dataset (no download).")
+        slot = st.empty()
+        if completed:
+            st.caption(f"You already have {len(completed)} trained run(s); the newest is "
+                       f"**{run_title(completed[0])}**.")
+    with st.container(border=True):
+        step(2, "Draw a letter", False)
+        st.write("Draw with the mouse; every saved model reads it after each stroke.")
+        page_link_if_exists("draw", "Draw a letter", ":material/draw:")
+    with st.container(border=True):
+        step(3, "See why", False)
+        st.write("Where the model goes wrong (confusion matrix, mistakes) and what it looks at (Grad-CAM).")
+        with st.container(horizontal=True):
+            page_link_if_exists("results", "Results", ":material/monitoring:")
+            page_link_if_exists("explain", "Explain", ":material/local_fire_department:")
+    return slot
+
+
+def quick_step(slot: DeltaGenerator, runs: list[RunInfo]) -> None:
+    """Fill step 1: the running job's progress, or the quick-model button with its estimated time here."""
+    from explorer.ui.quick import quick_button
+
+    with slot.container():
+        if any(r.status == "running" for r in runs):
+            job_progress()
+        else:
+            quick_button("home_train_quick")
+
+
+def explore_more() -> None:
+    """Links onward: architectures, data, training your own, comparing runs."""
+    st.markdown("#### Then explore")
+    with st.container(horizontal=True):
+        page_link_if_exists("inspect", "Inspect an architecture", ":material/search:")
+        page_link_if_exists("compare_architectures", "Compare architectures", ":material/scatter_plot:")
+        page_link_if_exists("data", "Look at the data", ":material/text_fields:")
+        page_link_if_exists("train", "Train other models", ":material/model_training:")
+        page_link_if_exists("compare_runs", "Compare runs", ":material/compare:")

@@ -1,0 +1,57 @@
+"""Layout in Chromium: at 800x1000 no page scrolls sideways (forms and metric rows wrap, charts fit), and the
+Draw page keeps a drawing when the user visits another page and comes back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import go, wait_idle
+from tests.browser.test_e2e import _draw_l
+
+pytestmark = pytest.mark.browser
+
+CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]
+    .every(c => c.querySelector('svg, canvas'))"""
+OVERFLOW = """() => { const m = document.querySelector('[data-testid=stMain]');
+    const wide = [...m.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > m.getBoundingClientRect().right + 1)
+      .map(e => (e.getAttribute('data-testid') || e.tagName) + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 5);
+    return {main: m.scrollWidth - m.clientWidth, doc: document.scrollingElement.scrollWidth - window.innerWidth, wide}; }"""
+
+
+def test_no_page_scrolls_sideways_at_800_px(browser, server):
+    context = browser.new_context(viewport={"width": 800, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(server["url"])
+        wait_idle(page)
+        links = page.locator("[data-testid=stSidebarNavLink]")
+        paths = [links.nth(i).get_attribute("href").rstrip("/").rsplit("/", 1)[-1] for i in range(links.count())]
+        assert len(paths) >= 9, paths  # Home and the eight pages
+        results = {}
+        for i, path in enumerate(paths):
+            if i:
+                go(page, path)
+            page.wait_for_function(CHARTS_DRAWN, timeout=120_000)
+            results[path or "home"] = page.evaluate(OVERFLOW)
+        over = {p: r for p, r in results.items() if r["main"] > 0 or r["doc"] > 0}
+        assert not over, f"pages wider than an 800 px window: {over}"
+    finally:
+        context.close()
+
+
+def test_draw_keeps_the_drawing_after_a_visit_to_another_page(page):
+    go(page, "draw")
+    canvas = page.locator("[data-testid=stMain] canvas").last
+    canvas.wait_for()
+    _draw_l(page, canvas)
+    top = page.locator("[data-testid=draw-top]")
+    expect(top).to_have_text(re.compile(r"^[A-Z] \d{1,3}\.\d%$"), timeout=60_000)
+    before = top.inner_text()
+    go(page, "inspect")
+    go(page, "draw")
+    expect(top).to_have_text(before, timeout=60_000)  # same strokes back on the canvas, same reading
+    expect(page.get_by_text("Draw a letter on the canvas")).to_have_count(0)
