@@ -195,20 +195,25 @@ _RESERVED = set('/\\:*?"<>|')  # path separators and the characters Windows refu
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; leave room for suffixes
 
 
+_KEPT = "_.()+"  # besides letters and digits of any script
+
+
 def _unsafe(ch: str) -> bool:
-    """True for a character a file name must not hold: separators, control/format characters, whitespace."""
-    return ch in _RESERVED or unicodedata.category(ch)[0] in "CZ"
+    """True for a character a name must not hold: anything but letters and digits of any script and `_.()+`
+    (so separators, control/format characters, whitespace, markup and formula characters like = & < > @)."""
+    return not (ch.isalnum() or ch in _KEPT) or ch in _RESERVED or unicodedata.category(ch)[0] in "CZ"
 
 
 def safe_name(name: str, default: str = "run", max_len: int = 80) -> str:
-    """Turn a user-given name into a safe file name: letters and digits of any script are kept (NFC);
-    path separators, control characters and whitespace become "-"; no `..`, no leading or trailing dot."""
+    """Turn a user-given name into a safe file name and plain display text: letters and digits of any script
+    and `_.()+` are kept (NFC), every other run of characters becomes "-"; no `..`; no leading dot, dash or
+    plus (a spreadsheet formula), no trailing dot or dash."""
     text = unicodedata.normalize("NFC", str(name)).strip()
-    cleaned = "".join("-" if bad else "".join(g) for bad, g in itertools.groupby(text, key=_unsafe)).strip("-.")
+    cleaned = "".join("-" if bad else "".join(g) for bad, g in itertools.groupby(text, key=_unsafe)).strip("-.+")
     cleaned = re.sub(r"\.{2,}", ".", cleaned)[:max_len]
     while len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
         cleaned = cleaned[:-1]
-    return cleaned.strip("-.") or default
+    return cleaned.strip("-.+") or default
 
 
 def _json_default(obj: Any) -> Any:

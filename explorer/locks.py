@@ -100,7 +100,10 @@ def inherited(device: str, root: str | os.PathLike) -> DeviceLock | None:
 
 
 def is_busy(root: str | os.PathLike, device: str) -> bool:
-    """True when some process holds the device's lock (checked by trying to take it)."""
+    """True when some process holds the device's lock (checked by trying to take it; a probe creates
+    nothing: no lock file means no job)."""
+    if not lock_path(root, device).exists():
+        return False
     try:
         acquire(root, device, wait_s=0).release()
     except DeviceBusyError:

@@ -718,7 +718,7 @@ class Run:
 def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
                tags: list[str] | None = None) -> Run:
     """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process)."""
-    root_p = _existing_root(root)
+    root_p = existing_runs_root(root)
     with disk_full_guard(root_p / CONFIG, "; no run was created"):
         root_p.mkdir(parents=True, exist_ok=True)
         label = name or getattr(config, "name", "") or ""
@@ -780,7 +780,7 @@ def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None
     raise FileNotFoundError(f"no run {ref_s!r} under {runs_root(root)}{hint}; see `python -m explorer runs list`")
 
 
-def _existing_root(root: str | os.PathLike | None = None) -> Path:
+def existing_runs_root(root: str | os.PathLike | None = None) -> Path:
     """The runs root; NotADirectoryError (an OSError: one clear line) when that path is a file."""
     r = runs_root(root)
     if r.exists() and not r.is_dir():
@@ -791,7 +791,7 @@ def _existing_root(root: str | os.PathLike | None = None) -> Path:
 
 def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
     """Folders under the runs root that hold a config.json."""
-    r = _existing_root(root)
+    r = existing_runs_root(root)
     if not r.is_dir():
         return []
     # a name starting with "." is a run being created, imported or deleted (or the locks): never a run
@@ -961,7 +961,7 @@ def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.Pa
         folder = folders.pop()
         if CONFIG not in {i.filename.split("/")[1] for i in infos}:
             raise ValueError("refused: the zip has no config.json")
-        root_p = _existing_root(root)
+        root_p = existing_runs_root(root)
         root_p.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("import"), dir=root_p))
         try:

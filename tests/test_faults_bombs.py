@@ -93,8 +93,8 @@ def test_read_back_config_is_checked(case, tmp_path, capsys):
     cfg = json.loads((run.path / "config.json").read_text())
     cfg["train"].update(BAD_TRAIN[case][0])
     (run.path / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ValueError, match=f"run {run.run_id}: config.json has an invalid training config"):
-        run.train_config()
+    with pytest.raises(ValueError, match=r"config\.json.*(has an invalid|is not a valid) training config"):
+        run.train_config()  # the one reading guard of the run store names the file and the value
     run.write_status(status="interrupted")
     before = (run.path / "status.json").read_bytes()
     assert main(["runs", "--runs", str(tmp_path), "resume", run.run_id, "--no-progress"]) == 2

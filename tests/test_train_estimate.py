@@ -40,8 +40,11 @@ def test_stages_amp_and_compile_notes():
     assert any("float32" in n for n in e.notes) and any("compile" in n for n in e.notes)
 
 
-def test_fmt_duration():
-    assert fmt_duration(3.24) == "3.2s" and fmt_duration(42) == "42s"
+def test_fmt_duration_is_the_one_duration_format():
+    from explorer.names import format_duration
+
+    assert fmt_duration is format_duration
+    assert fmt_duration(3.24) == "3s" and fmt_duration(42) == "42s"
     assert fmt_duration(250) == "4m 10s" and fmt_duration(3960) == "1h 06m"
 
 

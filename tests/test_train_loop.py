@@ -62,7 +62,7 @@ def test_stop_flag_stops_and_keeps_weights(tmp_path):
 
     def cb(event, info):
         if event == "start":
-            holder["run"] = open_run(sorted(tmp_path.iterdir())[0])
+            holder["run"] = open_run(next(p for p in sorted(tmp_path.iterdir()) if (p / "config.json").is_file()))
         if event == "step" and info["epoch"] == 2 and info["step"] == 2:
             holder["run"].request_stop()
 

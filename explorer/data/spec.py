@@ -66,9 +66,12 @@ class DataSpec:
         object.__setattr__(self, "exclude", check_exclude(self.exclude))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON configs."""
+        """Plain dict for JSON configs (no "exclude" key when nothing is excluded: such configs read as before)."""
         d = asdict(self)
-        d["exclude"] = list(self.exclude)
+        if self.exclude:
+            d["exclude"] = list(self.exclude)
+        else:
+            del d["exclude"]
         return d
 
     @classmethod

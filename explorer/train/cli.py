@@ -99,7 +99,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         run = train(TrainConfig(), run_dir=args.run_dir, resume=args.resume, callback=cb, outcome=outcome)
     else:
         cfg = config_from_args(args)
+        from explorer.runs import existing_runs_root
         from explorer.train.estimate import print_estimate
+
+        existing_runs_root(args.runs)  # a --runs that is a file: one line before any estimate or lock
 
         print_estimate(cfg, enabled=not args.no_estimate)
         run = train(cfg, root=args.runs, callback=cb, name=args.name, tags=args.tag, outcome=outcome)

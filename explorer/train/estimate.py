@@ -220,7 +220,7 @@ def recorded_estimate(cfg: TrainConfig, device_label: str, root: str | os.PathLi
     return None
 
 
-def measured_estimate(cfg: TrainConfig, steps: int = 3) -> RunEstimate:
+def measured_estimate(cfg: TrainConfig, steps: int = 5) -> RunEstimate:
     """The whole run from a few timed steps now (estimate_epoch_seconds), plus ~5 s to build the data."""
     est = estimate_epoch_seconds(cfg, steps=steps)
     return RunEstimate(est.total_seconds + 5.0, f"measured: {steps} timed training steps just now "

@@ -408,14 +408,14 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
     status.json could not be written. ValueError for a config refused before start, DeviceBusyError when
     another job holds the device: in both cases nothing is created or changed."""
     from explorer import locks
-    from explorer.runs import create_run, open_run, runs_root
+    from explorer.runs import create_run, existing_runs_root, open_run
 
     is_main = int(os.environ.get("RANK", "0")) == 0
     run = open_run(run_dir) if run_dir is not None else None
     cfg = run.train_config() if run is not None else precheck(cfg)
     lock = None
     if is_main:
-        root_p = run.path.parent if run is not None else runs_root(root)
+        root_p = run.path.parent if run is not None else existing_runs_root(root)
         device = _device_key(cfg.device)
         lock = locks.inherited(device, root_p) or locks.acquire(root_p, device)
     try:

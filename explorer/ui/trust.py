@@ -1,7 +1,7 @@
 """Streamlit views of explorer.trust: the Data page's label-issues tab, the deletion figure beside every
 attribution (Explain, Draw), the sanity check on request, and Compare runs' per-image disagreement.
 
-Run strings (names, ids, class names) are shown as escaped text only (never unsafe_allow_html).
+Run strings (names, ids, class names) are shown as escaped text only (never as raw HTML).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import streamlit as st
 
 from explorer.charts.trust import deletion_chart, disagreement_chart, sanity_chart, sanity_frame
 from explorer.trust.faithfulness import SANITY_LIMIT, deletion, sanity_check
+from explorer.ui.text import md_escape
 
 PAGE_SIZE = 25
 
@@ -37,7 +38,7 @@ def deletion_figure(model: Any, x: Any, ex: Any, key: str, seed: int = 0) -> Non
     try:
         d = deletion(model, x, ex.heatmap, ex.target, seed=seed)
     except (ValueError, RuntimeError) as exc:
-        st.caption(f"No deletion curve: {exc}")
+        st.caption(f"No deletion curve: {md_escape(exc)}")
         return
     st.altair_chart(deletion_chart(d, title="Deletion curve", width=180, height=110), key=key)
     verdict = "beats" if d.area < d.area_random else "does not beat"
@@ -57,7 +58,7 @@ def sanity_panel(model: Any, x: Any, methods: Sequence[str], target: int | None,
             try:
                 s = sanity_check(model, x, method, target=target)
             except (ValueError, RuntimeError) as exc:
-                st.warning(f"{method_title(method)}: {exc}")
+                st.warning(f"{method_title(method)}: {md_escape(exc)}")
                 continue
             st.altair_chart(sanity_chart(s, SANITY_LIMIT, width=240, height=130), key=f"{key}_{method}")
             if s.flagged:
@@ -116,7 +117,7 @@ def label_issues_tab(spec: Any) -> None:
         try:
             st.session_state["li_result"] = find_issues(li, progress=update)
         except (ValueError, FileNotFoundError, OSError) as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
         bar.empty()
     result = st.session_state.get("li_result")
     if result is None or result.spec != li:
@@ -170,7 +171,7 @@ def _exclusion_actions(spec: Any) -> None:
             st.success(f"Started run {run.run_id}; its config records the {len(exclude)} excluded images. "
                        "Follow it on the Train page.")
         except Exception as exc:  # busy device, refused config: a message, not a traceback
-            st.error(f"Could not start the run: {exc}")
+            st.error(f"Could not start the run: {md_escape(exc)}")
 
 
 # ----------------------------------------------------------------------------- disagreement (Compare runs)
@@ -190,7 +191,7 @@ def disagreement_section(runs: Sequence[Any]) -> None:
     try:
         d = disagreement(runs[ia].run, runs[ib].run)
     except (ValueError, FileNotFoundError, OSError) as exc:
-        st.info(str(exc))
+        st.info(md_escape(exc))
         return
     st.write(f"{d.n:,} paired test images: accuracy A {d.accuracy('a'):.2%}, B {d.accuracy('b'):.2%}; "
              f"{len(d.rows(A_ONLY)):,} only A gets right, {len(d.rows(B_ONLY)):,} only B.")
@@ -219,7 +220,7 @@ def _both_gradcams(a: Any, b: Any, index: int) -> None:
                 model = load_run_model(rd.run)
                 ex = explain(model, image, "gradcam")
             except (ExplainError, FileNotFoundError, ValueError, RuntimeError) as exc:
-                st.warning(f"Run {tag}: no Grad-CAM ({exc})")
+                st.warning(f"Run {md_escape(tag)}: no Grad-CAM ({md_escape(exc)})")
                 continue
             classes = rd.classes
             st.image(overlay(image, ex.heatmap, scale=6), width=170,
