@@ -16,6 +16,7 @@ PROVIDERS = [
     "explorer.inspect.cli",
     "explorer.data.cli",
     "explorer.train.cli",
+    "explorer.sweep.cli",
     "explorer.evaluate.cli",
     "explorer.explain.cli",
 ]

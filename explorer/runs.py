@@ -425,8 +425,11 @@ class Run:
 
 
 def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
-               tags: list[str] | None = None) -> Run:
-    """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process)."""
+               tags: list[str] | None = None, sweep: dict[str, Any] | None = None) -> Run:
+    """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process).
+
+    `sweep` ({"id", "point", "index"}) records the sweep a run belongs to (config.json "sweep").
+    """
     root_p = runs_root(root)
     root_p.mkdir(parents=True, exist_ok=True)
     label = name or getattr(config, "name", "") or ""
@@ -447,6 +450,7 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
         "tags": [safe_name(t, default="tag", max_len=40) for t in tags or []],
         "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
         "model": {"name": config.model}, "classes": [], "versions": versions(),
+        **({"sweep": sweep} if sweep else {}),
     })  # fmt: skip
     atomic_write_json(path / STATUS, {
         "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),

@@ -53,7 +53,7 @@ class JobManager:
         return None
 
     def start(self, config: TrainConfig, root: str | os.PathLike | None = None, name: str | None = None,
-              tags: list[str] | None = None) -> Run:
+              tags: list[str] | None = None, sweep: dict | None = None) -> Run:
         """Check the config, create the run and start its worker process; JobBusyError if the device is taken."""
         from explorer.train.loop import precheck
 
@@ -63,7 +63,7 @@ class JobManager:
             busy = self.busy_on(device, root)
             if busy is not None:
                 raise JobBusyError(f"run {busy.run_id} is training on {device}; stop it or wait until it ends")
-            run = create_run(config, root, name=name, tags=tags)
+            run = create_run(config, root, name=name, tags=tags, sweep=sweep)
             self._spawn(run)
         return run
 

@@ -1,0 +1,99 @@
+"""How long a sweep would take: seconds per epoch for each model setting, from finished runs of the
+same model and batch size when there are some, else from a few timed training steps."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from explorer.config import TrainConfig
+
+TIMED_STEPS = 3
+MAX_TIMED_BATCH = 256
+
+
+def measured_images_per_s(cfg: TrainConfig, root: str | os.PathLike | None = None) -> float | None:
+    """Median images/s of finished epochs of earlier runs with this model and batch size (None if none)."""
+    from explorer.runs import _run_dirs, open_run
+
+    speeds: list[float] = []
+    for path in _run_dirs(root)[-200:]:
+        try:
+            run = open_run(path)
+            train = run.config.get("train") or {}
+            if train.get("model") != cfg.model or train.get("batch_size") != cfg.batch_size:
+                continue
+            speeds += [float(h["images_per_s"]) for h in run.history()
+                       if isinstance(h.get("images_per_s"), int | float) and h["images_per_s"] > 0]
+        except (OSError, ValueError, KeyError):
+            continue
+    return statistics.median(speeds) if speeds else None
+
+
+def timed_images_per_s(cfg: TrainConfig, steps: int = TIMED_STEPS) -> float:
+    """Images/s of a few timed forward+backward steps of the model on random letters (CPU or the config's device)."""
+    import torch
+
+    from explorer.models import build_from_config
+    from explorer.train.loop import resolve_device
+
+    device = resolve_device(cfg.device)
+    model, _ = build_from_config(cfg, 26, load_pretrained=False)
+    model.to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    n = min(cfg.batch_size, MAX_TIMED_BATCH)
+    x, y = torch.rand(n, 1, 28, 28, device=device), torch.randint(0, 26, (n,), device=device)
+    elapsed = 0.0
+    for i in range(steps + 1):  # the first step warms up and is not counted
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i:
+            elapsed += time.perf_counter() - t0
+    return n * steps / max(elapsed, 1e-9)
+
+
+def epoch_seconds(cfg: TrainConfig, root: str | os.PathLike | None = None) -> tuple[float, str]:
+    """(seconds per epoch, where the figure comes from) for one config; validation adds a fifth."""
+    size = cfg.data.expected_train_size() or 0
+    speed = measured_images_per_s(cfg, root)
+    source = "earlier runs of this model"
+    if speed is None:
+        try:
+            from explorer.train.estimate import estimate_epoch_seconds  # type: ignore[import-not-found]
+
+            return float(estimate_epoch_seconds(cfg)), "timed steps"
+        except (ImportError, TypeError, ValueError):
+            pass
+        speed, source = timed_images_per_s(cfg), f"{TIMED_STEPS} timed steps"
+    return 1.2 * size / max(speed, 1e-9), source
+
+
+def sweep_seconds(configs: Iterable[TrainConfig], root: str | os.PathLike | None = None) -> tuple[float, list[str]]:
+    """Total estimated seconds of training every config (one measurement per model and batch size)."""
+    per_key: dict[tuple[Any, ...], tuple[float, str]] = {}
+    total = 0.0
+    for cfg in configs:
+        key = (cfg.model, cfg.batch_size, cfg.data, cfg.device)
+        if key not in per_key:
+            per_key[key] = epoch_seconds(cfg, root)
+        total += per_key[key][0] * cfg.total_epochs
+    notes = [f"{k[0]} batch {k[1]}: {v[0]:.1f} s/epoch ({v[1]})" for k, v in per_key.items()]
+    return total, notes
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for people: '45 s', '12 min', '3.4 h', '2.1 days'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -1,0 +1,187 @@
+"""The sweep driver: works a sweep's queue one run at a time through JobManager (so one job per
+device, and the device lock), records each run's state in the queue and goes on after a failure.
+
+Grid sweeps take the queue's items in order; Optuna sweeps ask the study for a trial, add it to
+the queue, report each epoch's validation accuracy as the run's history grows, and stop (prune)
+a trial the pruner gives up on. `start_driver` runs the driver as its own background process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from explorer.config import TrainConfig
+from explorer.runs import Run, open_run
+from explorer.sweep.grid import point_config, point_text
+from explorer.sweep.queue import Sweep
+from explorer.train.jobs import JobBusyError, JobManager
+
+Event = Callable[[str, dict[str, Any]], None]
+POLL_S = 1.0  # how often the driver looks at a running job (it waits on the process meanwhile)
+BUSY_WAIT_S = 600.0  # longest wait for another job to free the device before the item is retried
+
+
+def sweep_tags(sweep: Sweep, point: dict[str, Any]) -> list[str]:
+    """Tags of a sweep run: 'sweep-<id>' and one per point value ('lr-0.01')."""
+    return [f"sweep-{sweep.sweep_id}"] + [f"{k}-{v:g}" if isinstance(v, float) else f"{k}-{v}" for k, v in point.items()]
+
+
+def _base(sweep: Sweep) -> TrainConfig:
+    return TrainConfig.from_dict(sweep.spec["base"])
+
+
+def _start(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainConfig) -> Run:
+    """Start (or resume) the item's run; waits while another job holds the device."""
+    waited = 0.0
+    while True:
+        try:
+            if item.get("run_id"):
+                return manager.resume(item["run_id"], sweep.root)
+            meta = {"id": sweep.sweep_id, "index": item["index"], "point": item["point"]}
+            name = f"{sweep.spec.get('name') or sweep.sweep_id} #{item['index']}"
+            return manager.start(cfg, sweep.root, name=name, tags=sweep_tags(sweep, item["point"]), sweep=meta)
+        except JobBusyError:
+            if waited >= BUSY_WAIT_S:
+                raise
+            busy = _busy_pid(manager, cfg, sweep.root)
+            waited += _wait_pid(busy, POLL_S * 5)
+
+
+def _busy_pid(manager: JobManager, cfg: TrainConfig, root: Path) -> int | None:
+    from explorer.train.jobs import _resolved
+
+    run = manager.busy_on(_resolved(cfg.device), root)
+    return int(run.raw_status.get("pid") or 0) if run is not None else None
+
+
+def _wait_pid(pid: int | None, timeout: float) -> float:
+    """Wait up to `timeout` s for a foreign process to end (polling /proc); returns the time waited."""
+    import time
+
+    t0 = time.monotonic()
+    while pid and Path(f"/proc/{pid}").exists() and time.monotonic() - t0 < timeout:
+        time.sleep(0.2)
+    return max(time.monotonic() - t0, 0.2)
+
+
+def _follow(sweep: Sweep, manager: JobManager, run: Run, on_epoch: Callable[[list[dict]], bool] | None) -> str:
+    """Wait for the run's worker; each poll: stop it when the sweep is cancelled or `on_epoch` says prune.
+
+    Returns the run's final state (completed, failed, stopped, interrupted) or 'pruned'.
+    """
+    pruned, seen = False, 0
+    while True:
+        code = manager.wait(run.run_id, POLL_S)
+        if sweep.read()["cancelled"] and not run.stop_requested:
+            run.request_stop()
+        if on_epoch is not None and not pruned:
+            hist = run.history()
+            if len(hist) > seen:
+                seen = len(hist)
+                if on_epoch(hist):
+                    pruned = True
+                    run.request_stop()
+        if code is not None or run.status["status"] != "running":
+            manager.wait(run.run_id, 30)  # reap the worker if it is ours
+            break
+    state = run.status["status"]
+    if pruned and state in ("stopped", "completed"):
+        return "pruned"
+    return state if state in ("completed", "failed", "stopped", "interrupted") else "interrupted"
+
+
+def _next_item(sweep: Sweep) -> dict[str, Any] | None:
+    """The first interrupted or pending item in queue order (an interrupted run resumes first)."""
+    items = sweep.items()
+    for wanted in ("interrupted", "pending"):
+        for item in items:
+            if item.get("state") == wanted:
+                return item
+    return None
+
+
+def _best_val(run: Run) -> float | None:
+    vals = [h["val_acc"] for h in run.history() if isinstance(h.get("val_acc"), int | float)]
+    return max(vals) if vals else None
+
+
+def run_item(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainConfig, on_event: Event,
+             on_epoch: Callable[[list[dict]], bool] | None = None) -> tuple[str, Run | None]:
+    """Train one queue item to its end; marks it in the queue; returns (state, run)."""
+    index = item["index"]
+    try:
+        run = _start(sweep, manager, item, cfg)
+    except (ValueError, KeyError, FileNotFoundError, JobBusyError) as exc:
+        sweep.mark(index, state="failed", error=str(exc.args[0] if exc.args else exc))
+        on_event("item_end", {"index": index, "state": "failed", "error": str(exc)})
+        return "failed", None
+    sweep.mark(index, state="running", run_id=run.run_id)
+    on_event("item_start", {"index": index, "run_id": run.run_id, "point": item["point"]})
+    state = _follow(sweep, manager, run, on_epoch)
+    error = run.status.get("error") if state == "failed" else None
+    sweep.mark(index, state=state, error=error, val_acc=_best_val(run), test_acc=(run.metrics() or {}).get("test_acc"))
+    on_event("item_end", {"index": index, "state": state, "run_id": run.run_id, "error": error})
+    return state, run
+
+
+def _grid_loop(sweep: Sweep, manager: JobManager, on_event: Event) -> None:
+    base = _base(sweep)
+    while True:
+        q = sweep.read()
+        if q["paused"] or q["cancelled"]:
+            return
+        item = _next_item(sweep)
+        if item is None:
+            return
+        run_item(sweep, manager, item, point_config(base, item["point"]), on_event)
+
+
+def run_sweep(sweep: Sweep, manager: JobManager | None = None, on_event: Event | None = None) -> dict[str, int]:
+    """Work the queue until it is done, paused or cancelled; returns the counts per state."""
+    manager = manager or JobManager()
+    on_event = on_event or (lambda event, info: None)
+    sweep.claim()
+    try:
+        if sweep.spec.get("mode") == "optuna":
+            from explorer.sweep.optuna_search import optuna_loop
+
+            optuna_loop(sweep, manager, on_event)
+        else:
+            _grid_loop(sweep, manager, on_event)
+    finally:
+        sweep.release()
+    counts = sweep.counts()
+    on_event("done", {"counts": counts})
+    return counts
+
+
+def start_driver(sweep: Sweep) -> int:
+    """Start `python -m explorer sweep run <id>` as a background process (own session); returns its pid."""
+    from explorer.train.jobs import _worker_env
+
+    cmd = [sys.executable, "-m", "explorer", "sweep", "run", sweep.sweep_id, "--runs", str(sweep.root)]
+    log = open(sweep.path / "driver.log", "ab")  # noqa: SIM115  (handed to the child)
+    try:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=os.getcwd(), env=_worker_env())
+    finally:
+        log.close()
+    return proc.pid
+
+
+def describe(event: str, info: dict[str, Any]) -> str:
+    """One line for an event of run_sweep (the CLI prints these)."""
+    if event == "item_start":
+        return f"[{info['index']}] started {info['run_id']} ({point_text(info['point'])})"
+    if event == "item_end":
+        err = f": {info['error']}" if info.get("error") else ""
+        return f"[{info['index']}] {info['state']}{err}"
+    return f"sweep done: {', '.join(f'{k} {v}' for k, v in info['counts'].items() if v)}"
+
+
+__all__ = ["describe", "open_run", "run_item", "run_sweep", "start_driver", "sweep_tags"]
