@@ -4,11 +4,14 @@ import streamlit as st
 
 from explorer.compare import build_comparison
 from explorer.ui import compare as ui
+from explorer.ui.runs_table import many_runs_panel
 
 st.title("⚖️ Compare runs")
 st.caption("Pick two or more saved runs. Settings that differ are highlighted, equal ones collapsed; "
            "per-class and confusion differences are against the first run picked.")
 
+many_runs_panel()
+st.subheader("Side by side")
 runs = ui.pick_runs()
 if not runs:
     st.stop()
