@@ -10,10 +10,9 @@ st.title("⚖️ Compare runs")
 st.caption("Pick two or more saved runs. Settings that differ are highlighted, equal ones collapsed; "
            "per-class and confusion differences are against the first run picked.")
 
-many_runs_panel()
-st.subheader("Side by side")
 runs = ui.pick_runs()
 if not runs:
+    many_runs_panel()  # every run: table, filters, sweeps, effects
     st.stop()
 
 comp = build_comparison(runs)
@@ -25,3 +24,4 @@ ui.section("per_class", comp.notes, ui.show_per_class, comp)
 ui.section("confusion", comp.notes, ui.show_confusion, comp)
 ui.section("roc", comp.notes, ui.show_roc, comp.runs)
 ui.section("cost", comp.notes, ui.show_cost, comp)
+many_runs_panel()
