@@ -8,8 +8,9 @@ import os
 
 from streamlit.testing.v1 import AppTest
 
+from explorer.sweep import Grid, new_grid_sweep, parse_grid
 from tests.conftest import page_path
-from tests.sweep_fixtures import make_grid_sweep
+from tests.sweep_fixtures import BASE, make_grid_sweep
 
 
 def _table(at: AppTest):
@@ -38,8 +39,16 @@ def test_compare_runs_reads_a_sweep():
 
 def test_train_page_sweep_form():
     make_grid_sweep(os.environ["EXPLORER_RUNS"], {"lr": [0.01, 0.1]}, 1, "speeds")  # measured speeds for the estimate
+    paused = new_grid_sweep(BASE, Grid(parse_grid(["lr=0.01,0.03,0.1"])), os.environ["EXPLORER_RUNS"], name="later")
+    paused.pause()
     at = AppTest.from_file(page_path("train"), default_timeout=300).run()
     assert not at.exception, at.exception
+    assert any("**paused**" in m.value for m in at.markdown)
+    at.selectbox(key=f"sw_{paused.sweep_id}_item").set_value(2).run()
+    at.button(key=f"sw_{paused.sweep_id}_up").click().run()
+    assert [i["index"] for i in paused.items()] == [0, 2, 1]
+    at.button(key=f"sw_{paused.sweep_id}_cancel").click().run()
+    assert paused.state() == "cancelled" and not at.exception
     at.multiselect(key="sweep_fields").set_value(["lr"]).run()
     at.text_input(key="sweep_val_lr").set_value("0.01,-1").run()
     assert any("lr=-1" in e.value for e in at.error)

@@ -60,7 +60,7 @@ def test_another_process_sees_the_queue_and_a_dead_drivers_item_is_interrupted(t
     # that process has ended without releasing the queue: its item is interrupted, the queue resumable
     assert not s.driver_alive()
     assert s.items()[0]["state"] == "interrupted" and s.state() == "waiting"
-    s.claim()  # a dead driver's claim is taken over
-    assert s.driver_alive() and s.items()[0]["state"] == "running"
+    s.claim()  # a dead driver's claim is taken over; its running item is interrupted (to resume first)
+    assert s.driver_alive() and s.items()[0]["state"] == "interrupted"
     s.release()
     assert s.read()["driver"] is None

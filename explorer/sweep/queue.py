@@ -153,7 +153,8 @@ class Sweep:
 
     # ---- driver side ----------------------------------------------------------------------------
     def claim(self) -> None:
-        """Record this process as the queue's driver; ValueError when another live one holds it."""
+        """Record this process as the queue's driver (a dead driver's running items become interrupted);
+        ValueError when another live driver holds it."""
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
 
         def change(q: dict[str, Any]) -> None:
@@ -161,6 +162,9 @@ class Sweep:
             if d.get("pid") and d["pid"] != me["pid"] and d.get("host") == me["host"] and _pid_alive(int(d["pid"])):
                 raise ValueError(f"sweep {self.sweep_id} is already being run by process {d['pid']}")
             q["driver"] = me
+            for item in q["items"]:  # the previous driver is gone: what it ran was interrupted
+                if item.get("state") == "running":
+                    item["state"] = "interrupted"
         self.update(change)
 
     def release(self) -> None:

@@ -171,7 +171,8 @@ def _actions(sweep: Sweep, state: str, key: str) -> None:
         sweep.cancel()
     pending = [i["index"] for i in sweep.items() if i.get("state") == "pending"]
     if pending:
-        idx = c[2].selectbox("Move item", pending, key=key + "item", label_visibility="collapsed")
+        idx = c[2].selectbox("Move pending item", pending, key=key + "item", label_visibility="collapsed",
+                             format_func=lambda i: f"move item #{i}")
         up, down = c[3].columns(2)
         if up.button("↑", key=key + "up", help="run earlier"):
             sweep.move(idx, -1)
@@ -201,8 +202,10 @@ def queue_panel(root: str) -> None:
 
     @st.fragment(run_every=3.0 if any(s.driver_alive() for s in active) else None)
     def _queue() -> None:
-        shown = [s for s in list_sweeps(root) if s.state() not in ("done", "cancelled")]
-        rest = [s for s in list_sweeps(root) if s not in shown][:SHOWN_SWEEPS]
+        every = list_sweeps(root)
+        shown = [s for s in every if s.state() not in ("done", "cancelled")]
+        open_ids = {s.sweep_id for s in shown}
+        rest = [s for s in every if s.sweep_id not in open_ids][:SHOWN_SWEEPS]
         if not shown and not rest:
             st.caption("No sweeps yet.")
         for s in shown:
