@@ -128,11 +128,13 @@ def group_stats(df: pd.DataFrame, by: list[str], metric: str = "test_acc") -> pd
 
 
 def effects(df: pd.DataFrame, metric: str = "test_acc", settings: list[str] | None = None) -> pd.DataFrame:
-    """The effect of each varying setting: per value, mean ± std of `metric` over every run with that
-    value (so over seeds and the other settings). Long table: setting, value, mean, std, runs."""
+    """The effect of each varying setting: per value (in value order), mean ± std of `metric` over every
+    run with that value (so over seeds and the other settings). Long table: setting, value, mean, std, runs."""
     parts = []
     for col in settings if settings is not None else varying(df[df[metric].notna()]):
         stats = group_stats(df, [col], metric).rename(columns={col: "value"})
+        num = pd.to_numeric(stats["value"], errors="coerce")
+        stats = stats.assign(_k=num if num.notna().all() else stats["value"]).sort_values("_k").drop(columns="_k")
         stats.insert(0, "setting", col.removeprefix(CFG))
         parts.append(stats[["setting", "value", "mean", "std", "runs"]])
     if not parts:
@@ -142,7 +144,7 @@ def effects(df: pd.DataFrame, metric: str = "test_acc", settings: list[str] | No
 
 def parallel_frame(df: pd.DataFrame, settings: list[str], metric: str = "test_acc") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Long tables for parallel coordinates: (lines: run, axis, pos in [0, 1], label, metric; ticks:
-    axis, pos, label). Numbers are scaled min..max (log when they span > 2 decades), text evenly spaced."""
+    axis, pos, label). Numbers are scaled min..max (log when they span a decade or more), text evenly spaced."""
     runs = df[df[metric].notna()]
     lines, ticks = [], []
     for col in [*settings, metric]:
@@ -167,7 +169,7 @@ def _axis_positions(values: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
         mapping = {c: (i * step if len(cats) > 1 else 0.5) for i, c in enumerate(cats)}
         return values.astype(str).map(mapping), pd.DataFrame({"pos": list(mapping.values()), "label": cats})
     lo, hi = float(num.min()), float(num.max())
-    use_log = lo > 0 and hi / lo > 100
+    use_log = lo > 0 and hi / lo >= 10
     f = (lambda x: math.log10(x)) if use_log else (lambda x: x)
     span = f(hi) - f(lo)
     pos = num.map(lambda x: (f(x) - f(lo)) / span if span else 0.5)

@@ -29,7 +29,7 @@ def parallel_coordinates(lines: pd.DataFrame, ticks: pd.DataFrame, metric: str =
                                                         title="Settings → " + metric)
 
 
-def effect_chart(effects: pd.DataFrame, metric: str = "test_acc", columns: int = 3) -> alt.FacetChart:
+def effect_chart(effects: pd.DataFrame, metric: str = "test_acc", columns: int = 2) -> alt.FacetChart:
     """Per setting, the metric's mean (point) ± std (bar) for each value; one small panel per setting."""
     data = effects.assign(lo=effects["mean"] - effects["std"].fillna(0), hi=effects["mean"] + effects["std"].fillna(0),
                           value=effects["value"].astype(str))
@@ -39,6 +39,6 @@ def effect_chart(effects: pd.DataFrame, metric: str = "test_acc", columns: int =
     points = base.mark_point(filled=True, size=60, color="#e45756").encode(
         y="mean:Q", tooltip=["setting:N", "value:N", alt.Tooltip("mean:Q", format=".4f"),
                              alt.Tooltip("std:Q", format=".4f"), "runs:Q"])
-    return (alt.layer(bars, points, data=data).properties(width=180, height=150)
+    return (alt.layer(bars, points, data=data).properties(width=150, height=140)
             .facet(facet=alt.Facet("setting:N", title=None), columns=columns)
             .resolve_scale(x="independent"))

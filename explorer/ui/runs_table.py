@@ -71,7 +71,7 @@ def _filters(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 def _table(rows: pd.DataFrame, metric: str, show_all: bool) -> None:
     """The runs table (sortable by clicking a header) and its CSV download."""
-    marked = mark_best(rows, metric)
+    marked = mark_best(rows, metric).sort_values(metric, ascending=False, na_position="last")
     settings = setting_columns(rows) if show_all else varying(rows, exclude=())
     cols = ["best", "name", "status", metric, *[m for m in METRICS if m != metric], *settings, "sweep", "tags",
             "epochs_done", "created", "run_id"]
@@ -122,6 +122,6 @@ def many_runs_panel(root: str | None = None) -> None:
         return
     rows, metric = _filters(df)
     show_all = st.toggle("Show every setting (not only those that differ)", key="mr_all")
-    st.caption(f"{len(rows)} of {len(df)} runs shown. Click a column header to sort.")
+    st.caption(f"{len(rows)} of {len(df)} runs shown, best first. Click a column header to sort.")
     _table(rows, metric, show_all)
     _analyses(rows, metric)
