@@ -223,7 +223,7 @@ def list_sweeps(root: str | os.PathLike | None = None) -> list[Sweep]:
 
 
 def open_sweep(ref: str | os.PathLike | Sweep, root: str | os.PathLike | None = None) -> Sweep:
-    """Open a sweep by id (or a unique prefix) or by folder."""
+    """Open a sweep by id (or a unique part of it, e.g. its name) or by folder."""
     if isinstance(ref, Sweep):
         return ref
     if (Path(ref) / SPEC).is_file():
@@ -231,9 +231,9 @@ def open_sweep(ref: str | os.PathLike | Sweep, root: str | os.PathLike | None = 
     ref_s = str(ref)
     if "/" in ref_s or ".." in ref_s:
         raise FileNotFoundError(f"no sweep folder at {ref_s}")
-    matches = [s for s in list_sweeps(root) if s.sweep_id.startswith(ref_s)]
+    matches = [s for s in list_sweeps(root) if ref_s in s.sweep_id]
     exact = [s for s in matches if s.sweep_id == ref_s]
     if exact or len(matches) == 1:
         return (exact or matches)[0]
-    hint = f" ({len(matches)} sweeps start with it)" if matches else ""
+    hint = f" ({len(matches)} sweeps match it)" if matches else ""
     raise FileNotFoundError(f"no sweep {ref_s!r} under {sweeps_root(root)}{hint}; see `python -m explorer sweep list`")
