@@ -51,14 +51,14 @@ def _short(col: str) -> str:
 
 def _filters(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Filter widgets -> (filtered rows, metric)."""
-    c = st.columns(4)
+    c = st.columns(2) + st.columns(2)  # two rows of two: readable at 800 px
     sweeps = sorted(s for s in df["sweep"].unique() if s)
-    tags = c[0].multiselect("Tags (all of)", all_tags(df), key="mr_tags")
-    chosen_sweeps = c[1].multiselect("Sweep", sweeps, key="mr_sweeps")
+    chosen_sweeps = c[0].multiselect("Sweep", sweeps, key="mr_sweeps")
+    tags = c[1].multiselect("Tags (all of)", all_tags(df), key="mr_tags")
     statuses = c[2].multiselect("Status", [s for s in STATUSES if s in set(df["status"])], key="mr_status")
     metric = c[3].selectbox("Metric", list(METRICS), key="mr_metric",
                             format_func={"test_acc": "test accuracy", "best_val_acc": "best val accuracy"}.get)
-    c = st.columns([1, 2])
+    c = st.columns(2)
     settings = setting_columns(df)
     field = c[0].selectbox("Setting filter", ["(none)", *settings], key="mr_field",
                            format_func=lambda s: _short(s) if s != "(none)" else s)
