@@ -91,3 +91,14 @@ def test_an_optuna_search_runs_with_a_fixed_seed(tmp_path):
     expected = [study.ask(distributions(space)).params for _ in range(3)]
     assert [{k: v for k, v in i["point"].items() if k != "seed"} for i in sweep.items()] == expected
     assert all(isinstance(i.get("val_acc"), float) for i in sweep.items())
+
+
+def test_a_crashed_trial_is_marked_and_the_queue_goes_on(tmp_path):
+    # 2 letters per class leave a test split smaller than the 26 classes: every worker fails after its start
+    base = BASE.replace(data=BASE.data.__class__.from_dict({**BASE.data.to_dict(), "size": 2}))
+    sweep = new_grid_sweep(base, Grid(parse_grid(["lr=0.01,0.02"])), tmp_path)
+    counts = run_sweep(sweep)
+    assert counts["failed"] == 2 and sweep.state() == "done"
+    for item in sweep.items():
+        assert item["run_id"] and "test_size" in item["error"]
+        assert open_run(item["run_id"], tmp_path).status["status"] == "failed"

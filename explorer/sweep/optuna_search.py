@@ -118,6 +118,8 @@ def optuna_loop(sweep: Sweep, manager: JobManager, on_event: Any) -> None:
             continue
         state, run = run_item(sweep, manager, item, cfg, on_event, _reporter(trial))
         value = _best_val(run) if run is not None else None
+        if state == "pending":  # paused or cancelled before it could start: the trial is given up
+            sweep.mark(index, state="cancelled")
         if state == "completed" and value is not None:
             study.tell(trial, value)
         else:

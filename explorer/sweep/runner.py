@@ -23,7 +23,7 @@ from explorer.train.jobs import JobBusyError, JobManager
 
 Event = Callable[[str, dict[str, Any]], None]
 POLL_S = 1.0  # how often the driver looks at a running job (it waits on the process meanwhile)
-BUSY_WAIT_S = 600.0  # longest wait for another job to free the device before the item is retried
+BUSY_WAIT_S = 5.0  # while another job holds the device: look again after this long (or when it ends)
 
 
 def sweep_tags(sweep: Sweep, point: dict[str, Any]) -> list[str]:
@@ -35,9 +35,13 @@ def _base(sweep: Sweep) -> TrainConfig:
     return TrainConfig.from_dict(sweep.spec["base"])
 
 
+class Held(Exception):
+    """The sweep was paused or cancelled while its next run waited for the device."""
+
+
 def _start(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainConfig) -> Run:
-    """Start (or resume) the item's run; waits while another job holds the device."""
-    waited = 0.0
+    """Start (or resume) the item's run; while another job holds the device, wait (Held if the sweep
+    is paused or cancelled meanwhile)."""
     while True:
         try:
             if item.get("run_id"):
@@ -46,10 +50,10 @@ def _start(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainCo
             name = f"{sweep.spec.get('name') or sweep.sweep_id} #{item['index']}"
             return manager.start(cfg, sweep.root, name=name, tags=sweep_tags(sweep, item["point"]), sweep=meta)
         except JobBusyError:
-            if waited >= BUSY_WAIT_S:
-                raise
-            busy = _busy_pid(manager, cfg, sweep.root)
-            waited += _wait_pid(busy, POLL_S * 5)
+            q = sweep.read()
+            if q["paused"] or q["cancelled"]:
+                raise Held() from None
+            _wait_pid(_busy_pid(manager, cfg, sweep.root), BUSY_WAIT_S)
 
 
 def _busy_pid(manager: JobManager, cfg: TrainConfig, root: Path) -> int | None:
@@ -59,14 +63,16 @@ def _busy_pid(manager: JobManager, cfg: TrainConfig, root: Path) -> int | None:
     return int(run.raw_status.get("pid") or 0) if run is not None else None
 
 
-def _wait_pid(pid: int | None, timeout: float) -> float:
-    """Wait up to `timeout` s for a foreign process to end (polling /proc); returns the time waited."""
+def _wait_pid(pid: int | None, timeout: float) -> None:
+    """Back off up to `timeout` s while another job holds the device: until its process ends when known."""
     import time
 
     t0 = time.monotonic()
-    while pid and Path(f"/proc/{pid}").exists() and time.monotonic() - t0 < timeout:
+    if not pid:
+        time.sleep(timeout)
+        return
+    while Path(f"/proc/{pid}").exists() and time.monotonic() - t0 < timeout:
         time.sleep(0.2)
-    return max(time.monotonic() - t0, 0.2)
 
 
 def _follow(sweep: Sweep, manager: JobManager, run: Run, on_epoch: Callable[[list[dict]], bool] | None) -> str:
@@ -74,9 +80,14 @@ def _follow(sweep: Sweep, manager: JobManager, run: Run, on_epoch: Callable[[lis
 
     Returns the run's final state (completed, failed, stopped, interrupted) or 'pruned'.
     """
+    import time
+
     pruned, seen = False, 0
     while True:
+        t0 = time.monotonic()
         code = manager.wait(run.run_id, POLL_S)
+        if code is None and time.monotonic() - t0 < POLL_S / 2:  # not our worker (a previous driver's)
+            _wait_pid(int(run.raw_status.get("pid") or 0), POLL_S)
         if sweep.read()["cancelled"] and not run.stop_requested:
             run.request_stop()
         if on_epoch is not None and not pruned:
@@ -110,12 +121,25 @@ def _best_val(run: Run) -> float | None:
     return max(vals) if vals else None
 
 
+def _adopt(sweep: Sweep, item: dict[str, Any]) -> Run | None:
+    """An item's run that needs no new worker: still running (a previous driver's worker), or already ended."""
+    if not item.get("run_id"):
+        return None
+    try:
+        run = open_run(item["run_id"], sweep.root)
+    except FileNotFoundError:
+        return None
+    return None if run.status["status"] == "interrupted" else run
+
+
 def run_item(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainConfig, on_event: Event,
              on_epoch: Callable[[list[dict]], bool] | None = None) -> tuple[str, Run | None]:
     """Train one queue item to its end; marks it in the queue; returns (state, run)."""
     index = item["index"]
     try:
-        run = _start(sweep, manager, item, cfg)
+        run = _adopt(sweep, item) or _start(sweep, manager, item, cfg)
+    except Held:
+        return "pending", None
     except (ValueError, KeyError, FileNotFoundError, JobBusyError) as exc:
         sweep.mark(index, state="failed", error=str(exc.args[0] if exc.args else exc))
         on_event("item_end", {"index": index, "state": "failed", "error": str(exc)})
