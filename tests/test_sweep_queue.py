@@ -64,3 +64,13 @@ def test_another_process_sees_the_queue_and_a_dead_drivers_item_is_interrupted(t
     assert s.driver_alive() and s.items()[0]["state"] == "interrupted"
     s.release()
     assert s.read()["driver"] is None
+
+
+def test_a_damaged_queue_file_reads_as_its_well_formed_items(tmp_path):
+    s = _sweep(tmp_path)
+    (s.path / "queue.json").write_text(json.dumps({"items": [{"index": 0, "point": {"lr": 0.1}, "state": "pending"},
+                                                             "junk", {"index": "1"}, {"index": 2, "point": 5}],
+                                                   "paused": False}))
+    assert [i["index"] for i in s.items()] == [0]
+    (s.path / "queue.json").write_text("[1, 2")
+    assert s.items() == [] and s.state() == "done"

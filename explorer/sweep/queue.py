@@ -60,12 +60,16 @@ class Sweep:
         return json.loads((self.path / SPEC).read_text("utf-8"))
 
     def read(self) -> dict[str, Any]:
-        """queue.json as written (items, paused, cancelled, driver)."""
+        """queue.json (items, paused, cancelled, driver); malformed items from disk are left out."""
         try:
             q = json.loads((self.path / QUEUE).read_text("utf-8"))
         except (OSError, json.JSONDecodeError):
             q = {}
-        q.setdefault("items", [])
+        if not isinstance(q, dict):
+            q = {}
+        items = q.get("items") if isinstance(q.get("items"), list) else []
+        q["items"] = [i for i in items if isinstance(i, dict) and isinstance(i.get("index"), int)
+                      and isinstance(i.get("point"), dict)]  # read back from disk: keep well-formed items only
         q.setdefault("paused", False)
         q.setdefault("cancelled", False)
         q.setdefault("driver", None)
