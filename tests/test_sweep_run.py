@@ -102,3 +102,21 @@ def test_a_crashed_trial_is_marked_and_the_queue_goes_on(tmp_path):
     for item in sweep.items():
         assert item["run_id"] and "test_size" in item["error"]
         assert open_run(item["run_id"], tmp_path).status["status"] == "failed"
+
+
+def test_a_new_driver_adopts_the_run_a_killed_driver_left_training(tmp_path):
+    sweep = new_grid_sweep(BASE, Grid(parse_grid(["lr=0.01,0.02"])), tmp_path)
+    driver = subprocess.Popen([sys.executable, "-m", "explorer", "sweep", "run", sweep.sweep_id, "--runs",
+                               str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        first = _wait_for(lambda: sweep.read()["items"][0].get("run_id"), 300, "the first run to start")
+    finally:
+        driver.kill()
+        driver.wait(30)
+    # the worker (its own session) trains on; the next driver follows it instead of starting it again
+    counts = run_sweep(sweep)
+    assert counts["completed"] == 2 and sweep.items()[0]["run_id"] == first
+    run = open_run(first, tmp_path)
+    assert run.status["status"] == "completed" and len(run.history()) == 1
+    assert len(list(tmp_path.glob("2*"))) == 2  # no third run folder
