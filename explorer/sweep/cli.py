@@ -111,7 +111,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for s in list_sweeps(args.runs):
             c = s.counts()
             print(f"{s.sweep_id:<48} {s.spec.get('mode', '?'):<7} {s.state():<10} "
-                  f"{c['completed']} done, {c['failed']} failed, {c['pending'] + c['interrupted']} to do")
+                  f"{c['completed']} done, {c['failed']} failed, {c['running']} running, "
+                  f"{c['pending'] + c['interrupted']} to do")
         return 0
     if not args.sweep:
         raise ValueError(f"`sweep {args.action}` needs a sweep id; see `python -m explorer sweep list`")
