@@ -76,6 +76,7 @@ def test_a_grid_of_10000_points_needs_confirmation_and_says_how_long(tmp_path):
     assert len(sweep.items()) == 10_000 and sweep.state() == "waiting"
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_huge_grid_without_yes_and_a_bad_value_with_a_clear_message(tmp_path):
     cmd = [sys.executable, "-m", "explorer", "sweep", "--runs", str(tmp_path), "--model", "small_cnn",
            "--size", "10", "--epochs", "1", "--batch-size", "16"]

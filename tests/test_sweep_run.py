@@ -11,11 +11,15 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from explorer.config import TrainConfig
 from explorer.runs import open_run
 from explorer.sweep import Grid, new_grid_sweep, new_optuna_sweep, parse_grid
 from explorer.sweep.optuna_search import distributions, parse_space
 from explorer.sweep.runner import run_sweep
+
+pytestmark = pytest.mark.slow  # real worker processes: about 30 s a run on 2 busy cores
 
 BASE = TrainConfig.from_dict({"model": "small_cnn", "epochs": 1, "batch_size": 32, "device": "cpu",
                               "data": {"name": "letters-builtin", "size": 10}})
