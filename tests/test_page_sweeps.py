@@ -62,4 +62,7 @@ def test_train_page_sweep_form():
     box = next(c for c in at.checkbox if c.key and c.key.startswith("sweep_confirm_"))
     box.check().run()
     assert not at.button(key="sweep_start").disabled
+    at.radio(key="sweep_mode").set_value("optuna").run()
+    at.number_input(key="sweep_trials").set_value(7).run()
+    assert any("**7 trials**" in m.value for m in at.markdown)
     assert not at.exception, at.exception

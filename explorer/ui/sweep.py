@@ -134,6 +134,10 @@ def _optuna_part(cfg: TrainConfig, texts: dict[str, str], root: str, name: str) 
     except ValueError as exc:
         st.error(f"Cannot search: {md_escape(exc)}")
         return
+    with st.spinner("Estimating the time per epoch..."):
+        seconds, notes = _estimate(cfg.to_dict(), tuple(() for _ in range(trials)), root)
+    st.markdown(f"**{trials:,} trials** · at most about **{duration_text(seconds)}** of training (pruning cuts it)")
+    st.caption(md_escape("; ".join(notes)))
     if st.button("Start search", type="primary", key="sweep_start_optuna"):
         _launch(lambda: new_optuna_sweep(cfg, space, trials, seed, root, name))
 
