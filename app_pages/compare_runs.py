@@ -5,6 +5,7 @@ import streamlit as st
 from explorer.compare import build_comparison
 from explorer.ui import compare as ui
 from explorer.ui import trust as trust_ui
+from explorer.ui.runs_table import many_runs_panel
 
 st.title("⚖️ Compare runs")
 st.caption("Pick two or more saved runs. Settings that differ are highlighted, equal ones collapsed; "
@@ -12,6 +13,7 @@ st.caption("Pick two or more saved runs. Settings that differ are highlighted, e
 
 runs = ui.pick_runs()
 if not runs:
+    many_runs_panel()  # every run: table, filters, sweeps, effects
     st.stop()
 
 comp = build_comparison(runs)
@@ -24,3 +26,5 @@ ui.section("confusion", comp.notes, ui.show_confusion, comp)
 ui.section("roc", comp.notes, ui.show_roc, comp.runs)
 ui.section("cost", comp.notes, ui.show_cost, comp)
 trust_ui.disagreement_section(comp.runs)
+
+many_runs_panel()

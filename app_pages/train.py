@@ -10,6 +10,7 @@ from explorer.ui import train as ui
 from explorer.ui.jobs import job_manager
 from explorer.ui.manage_runs import manage_runs_panel
 from explorer.ui.quick import estimate_caption
+from explorer.ui.sweep import sweep_panel
 from explorer.ui.text import md_escape
 
 st.title("Train")
@@ -41,6 +42,7 @@ if start and cfg is not None:
     except (ValueError, KeyError, FileNotFoundError) as exc:
         st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
 
+sweep_panel(cfg, root)
 manage_runs_panel(root)
 
 ui_doctor.system_check_panel()

@@ -21,6 +21,7 @@ PROVIDERS = [
     "explorer.inspect.profile_cli",
     "explorer.data.cli",
     "explorer.train.cli",
+    "explorer.sweep.cli",
     "explorer.evaluate.cli",
     "explorer.explain.cli",
     "explorer.doctor.cli",

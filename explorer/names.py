@@ -69,7 +69,7 @@ def unique_titles(runs: list[Any]) -> list[str]:
 
 
 def format_duration(seconds: Any) -> str:
-    """Seconds as "45s", "3m 55s" or "1h 02m"; "-" when unknown (None, negative, NaN, not a number)."""
+    """Seconds as "45s", "3m 55s", "1h 02m" or "3.5 days"; "-" when unknown (None, negative, NaN, not a number)."""
     try:
         s = float(seconds)
     except (TypeError, ValueError, OverflowError):
@@ -81,7 +81,9 @@ def format_duration(seconds: Any) -> str:
         return f"{n}s"
     if n < 3600:
         return f"{n // 60}m {n % 60:02d}s"
-    return f"{n // 3600}h {n % 3600 // 60:02d}m"
+    if n < 2 * 86400:
+        return f"{n // 3600}h {n % 3600 // 60:02d}m"
+    return f"{s / 86400:.1f} days"
 
 
 SETTING_LABELS = {

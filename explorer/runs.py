@@ -716,8 +716,11 @@ class Run:
 
 
 def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
-               tags: list[str] | None = None) -> Run:
-    """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process)."""
+               tags: list[str] | None = None, sweep: dict[str, Any] | None = None) -> Run:
+    """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process).
+
+    `sweep` ({"id", "point", "index"}) records the sweep a run belongs to (config.json "sweep").
+    """
     root_p = existing_runs_root(root)
     with disk_full_guard(root_p / CONFIG, "; no run was created"):
         root_p.mkdir(parents=True, exist_ok=True)
@@ -727,7 +730,8 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
         cfg = {"run_id": base, "name": clean or base,
                "tags": [clean_tag(t) for t in tags or []],
                "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
-               "model": {"name": config.model}, "classes": [], "versions": versions()}
+               "model": {"name": config.model}, "classes": [], "versions": versions(),
+               **({"sweep": sweep} if sweep else {})}
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
         try:
             atomic_write_json(staging / STATUS, {
@@ -773,7 +777,7 @@ def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None
     cand = runs_root(root) / ref_s
     if (cand / CONFIG).is_file():
         return Run(cand)
-    matches = [r for r in _run_dirs(root) if r.name.startswith(ref_s)]
+    matches = [r for r in run_dirs(root) if r.name.startswith(ref_s)]
     if len(matches) == 1:
         return Run(matches[0])
     hint = f" ({len(matches)} runs start with it)" if matches else ""
@@ -789,7 +793,7 @@ def existing_runs_root(root: str | os.PathLike | None = None) -> Path:
     return r
 
 
-def _run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
+def run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
     """Folders under the runs root that hold a config.json."""
     r = existing_runs_root(root)
     if not r.is_dir():
@@ -803,7 +807,7 @@ def clean_stale(root: str | os.PathLike | None = None) -> list[Path]:
     staging (.import-*), half-deleted runs (.deleting-*) and temporary files inside run folders. Only files
     whose writer (the pid in their name) is gone are touched; pending checkpoint files stay for load_checkpoint."""
     removed = clean_stale_temp(runs_root(root))
-    for p in _run_dirs(root):
+    for p in run_dirs(root):
         removed += clean_stale_temp(p)
     return removed
 
@@ -813,7 +817,7 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
     file is listed with status "unreadable" and `error` naming the file and the reason (after the others).
     Stale temporary files of killed writers are cleaned first."""
     clean_stale(root)
-    out = [_guarded_info(p) for p in _run_dirs(root)]
+    out = [_guarded_info(p) for p in run_dirs(root)]
     return sorted(out, key=lambda r: (r.readable, r.created, r.run_id), reverse=True)
 
 

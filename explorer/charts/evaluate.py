@@ -20,7 +20,6 @@ __all__ = [
     "confusion_heatmap",
     "curve_areas",
     "curves_chart",
-    "duration_text",
     "pairs_table",
     "per_class_chart",
     "per_class_table",
@@ -237,13 +236,3 @@ def seed_table_style(table: pd.DataFrame) -> Any:
 
     return shown.style.apply(shade, axis=1).format("{:.2f}", subset=["accuracy", "precision", "recall", "f1"],
                                                    na_rep="")
-
-
-def duration_text(seconds: float) -> str:
-    """Seconds as '42.0 s', '3 min 05 s' or '1 h 02 min'."""
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.1f} s"
-    if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60):02d} s"
-    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"

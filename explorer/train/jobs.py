@@ -67,16 +67,16 @@ class JobManager:
             raise JobBusyError(str(exc)) from None
 
     def start(self, config: TrainConfig, root: str | os.PathLike | None = None, name: str | None = None,
-              tags: list[str] | None = None) -> Run:
+              tags: list[str] | None = None, sweep: dict | None = None) -> Run:
         """Check the config, create the run and start its worker process; JobBusyError if the device is taken."""
         from explorer.train.loop import precheck
 
         precheck(config)
-        device = _resolved(config.device)
+        device = resolved_device(config.device)
         with self._lock:
             lock = self._device_lock(device, root)
             try:
-                run = create_run(config, root, name=name, tags=tags)
+                run = create_run(config, root, name=name, tags=tags, sweep=sweep)
                 self._spawn(run, lock)
             finally:
                 lock.release()  # the worker holds its inherited copy until it ends
@@ -87,7 +87,7 @@ class JobManager:
         run = open_run(ref, root)
         if run.status["status"] == "running":
             raise JobBusyError(f"run {run.run_id} is already running")
-        device = _resolved(run.train_config().device)
+        device = resolved_device(run.train_config().device)
         with self._lock:
             lock = self._device_lock(device, run.path.parent)
             try:
@@ -102,7 +102,7 @@ class JobManager:
         if resume:
             cmd.append("--resume")
         lock.describe(run_id=run.run_id, device=lock.device)
-        env = {**_worker_env(), locks.FD_ENV: str(lock.fd)}
+        env = {**worker_env(), locks.FD_ENV: str(lock.fd)}
         log = open(run.path / "worker.log", "ab")  # noqa: SIM115  (handed to the child)
         try:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -143,7 +143,7 @@ def _lower_priority() -> None:
     os.nice(10)
 
 
-def _worker_env() -> dict[str, str]:
+def worker_env() -> dict[str, str]:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -152,7 +152,7 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _resolved(device: str) -> str:
+def resolved_device(device: str) -> str:
     from explorer.train.loop import resolve_device
 
     d = resolve_device(device)

@@ -1,0 +1,231 @@
+"""Streamlit panels of the Train page for sweeps: the sweep form (settings that take a list or a
+range, grid size and time estimate, confirmation of huge grids, Optuna search) and the queue
+(progress, pause, resume, cancel, reorder). The queue lives in the runs folder; its driver is a
+background process, so a sweep goes on across page switches and app restarts."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import fields
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from explorer.config import TrainConfig
+from explorer.sweep import (
+    CONFIRM_POINTS,
+    Grid,
+    NeedsConfirmation,
+    new_grid_sweep,
+    new_optuna_sweep,
+    parse_values,
+)
+from explorer.sweep.estimate import duration_text, grid_seconds
+from explorer.sweep.grid import field_kind, point_text, sweepable_fields
+from explorer.sweep.optuna_search import parse_space
+from explorer.sweep.queue import DONE_STATES, Sweep, list_sweeps
+from explorer.sweep.runner import start_driver
+from explorer.ui.progress import clamp01
+from explorer.ui.text import md_code, md_escape
+
+_FIELDS = {f.name: f for f in fields(TrainConfig)}
+SHOWN_SWEEPS = 5  # finished sweeps listed under the queue
+
+
+def _label(name: str) -> str:
+    meta = _FIELDS[name].metadata
+    return f"{meta.get('label') or name} ({'list or lo:hi:n' if field_kind(name) == 'range' else 'list'})"
+
+
+def _default_text(cfg: TrainConfig, name: str) -> str:
+    """The value text field's start: the form's value, or every choice of a choice field."""
+    choices, value = _FIELDS[name].metadata.get("choices") or (), getattr(cfg, name)
+    if choices:
+        return ",".join(choices)
+    if isinstance(value, bool):
+        return "true,false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _values(cfg: TrainConfig, chosen: list[str]) -> dict[str, str]:
+    """One text field per chosen setting -> {setting: text}."""
+    out = {}
+    for col, name in zip(st.columns(max(1, min(3, len(chosen)))) * len(chosen), chosen, strict=False):
+        out[name] = col.text_input(_label(name), _default_text(cfg, name), key=f"sweep_val_{name}",
+                                   help=f"{_FIELDS[name].metadata['help']}: values a,b,c or a range lo:hi:n "
+                                        "(lo:hi:n:log for log spacing)")
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _estimate(base: dict[str, Any], points: tuple[tuple[tuple[str, Any], ...], ...], root: str) -> tuple[float, list[str]]:
+    """Cached grid time estimate (timed steps only once per model setting)."""
+    return grid_seconds(TrainConfig.from_dict(base), [dict(p) for p in points], root)
+
+
+def _grid_part(cfg: TrainConfig, texts: dict[str, str], root: str) -> tuple[Grid | None, float | None]:
+    """Seeds, size and time estimate of the grid; (None, None) after an error shown on the page."""
+    seeds = int(st.number_input("Seeds per point", 1, 100, 1, key="sweep_seeds",
+                                help="each point is trained with seeds base, base+1, ... (mean ± std in Compare runs)"))
+    try:
+        grid = Grid(dict(parse_values(k, v) for k, v in texts.items()), seeds)
+    except ValueError as exc:
+        st.error(f"Cannot sweep: {md_escape(exc)}")
+        return None, None
+    seconds = None
+    if grid.size <= 20_000:
+        with st.spinner("Estimating the time per epoch..."):
+            points = tuple(tuple(sorted(p.items())) for p in grid.points(cfg.seed))
+            seconds, notes = _estimate(cfg.to_dict(), points, root)
+        st.markdown(f"**{grid.size:,} runs** · about **{duration_text(seconds)}** of training")
+        st.caption(md_escape("; ".join(notes)))
+    else:
+        st.markdown(f"**{grid.size:,} runs** (too many to estimate point by point)")
+    return grid, seconds
+
+
+def _confirmed(grid: Grid, seconds: float | None, texts: dict[str, str]) -> bool:
+    """A grid above CONFIRM_POINTS needs a ticked box keyed by the grid itself."""
+    if grid.size <= CONFIRM_POINTS:
+        return True
+    key = "sweep_confirm_" + hashlib.sha1(repr((sorted(texts.items()), grid.seeds)).encode()).hexdigest()[:12]
+    when = f", about {duration_text(seconds)}" if seconds is not None else ""
+    st.warning(f"This grid has {grid.size:,} runs{when}. Tick the box to confirm.")
+    return bool(st.checkbox(f"Yes, queue all {grid.size:,} runs", key=key))
+
+
+def sweep_form(cfg: TrainConfig | None, root: str) -> None:
+    """The sweep form: the settings above are the base; chosen settings take lists or ranges."""
+    if cfg is None:
+        st.info("Fix the settings above first: they are the base of every run of a sweep.")
+        return
+    names = list(sweepable_fields())
+    st.caption("Settings that can take a list or a range: "
+               + ", ".join(_FIELDS[n].metadata.get("label") or n for n in names) + ".")
+    chosen = st.multiselect("Settings to sweep", names, key="sweep_fields",
+                            format_func=lambda n: _FIELDS[n].metadata.get("label") or n)
+    if not chosen:
+        return
+    texts = _values(cfg, chosen)
+    c1, c2 = st.columns(2)
+    mode = c1.radio("Search", ["grid", "optuna"], horizontal=True, key="sweep_mode",
+                    format_func={"grid": "every point (grid)", "optuna": "Optuna (TPE + pruning)"}.get)
+    name = c2.text_input("Sweep name (optional)", "", key="sweep_name")
+    if mode == "optuna":
+        _optuna_part(cfg, texts, root, name)
+        return
+    grid, seconds = _grid_part(cfg, texts, root)
+    if grid is None:
+        return
+    ok = _confirmed(grid, seconds, texts)
+    if st.button("Start sweep", type="primary", key="sweep_start", disabled=not ok):
+        _launch(lambda: new_grid_sweep(cfg, grid, root, name, confirmed=ok, seconds=seconds))
+
+
+def _optuna_part(cfg: TrainConfig, texts: dict[str, str], root: str, name: str) -> None:
+    c1, c2 = st.columns(2)
+    trials = int(c1.number_input("Trials", 1, 10_000, 20, key="sweep_trials"))
+    seed = int(c2.number_input("Sampler seed", 0, 2**31 - 1, 0, key="sweep_optuna_seed"))
+    st.caption("Lists are choices; lo:hi:n ranges are searched continuously (n is ignored). Trials whose "
+               "validation accuracy falls below the median of earlier trials at the same epoch are pruned.")
+    try:
+        space = parse_space([f"{k}={v}" for k, v in texts.items()])
+    except ValueError as exc:
+        st.error(f"Cannot search: {md_escape(exc)}")
+        return
+    with st.spinner("Estimating the time per epoch..."):
+        seconds, notes = _estimate(cfg.to_dict(), tuple(() for _ in range(trials)), root)
+    st.markdown(f"**{trials:,} trials** · at most about **{duration_text(seconds)}** of training (pruning cuts it)")
+    st.caption(md_escape("; ".join(notes)))
+    if st.button("Start search", type="primary", key="sweep_start_optuna"):
+        _launch(lambda: new_optuna_sweep(cfg, space, trials, seed, root, name))
+
+
+def _launch(make: Any) -> None:
+    """Check and write the sweep, then start its driver; messages, never a traceback."""
+    try:
+        with st.spinner("Checking every point..."):
+            sweep = make()
+        start_driver(sweep)
+        st.success(f"Sweep {sweep.sweep_id} queued and started. It keeps going if you leave the page.")
+    except NeedsConfirmation as exc:
+        st.warning(md_escape(exc))
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
+
+
+def items_frame(sweep: Sweep) -> pd.DataFrame:
+    """The queue's items as a table (queue order)."""
+    rows = [{"#": i["index"], "state": i.get("state"), "point": point_text(i.get("point") or {}),
+             "val acc": i.get("val_acc"), "test acc": i.get("test_acc"), "run": i.get("run_id") or "",
+             "error": str(i.get("error") or "")[:200]} for i in sweep.items()]
+    return pd.DataFrame(rows, columns=["#", "state", "point", "val acc", "test acc", "run", "error"])
+
+
+def _actions(sweep: Sweep, state: str, key: str) -> None:
+    c = st.columns(4)
+    if state in ("running",) and c[0].button("Pause", key=key + "pause", help="the running run finishes; no new one starts"):
+        sweep.pause(True)
+    if state in ("paused", "waiting", "pausing") and c[0].button("Resume", key=key + "resume"):
+        sweep.pause(False)
+        if not sweep.driver_alive():
+            start_driver(sweep)
+    if state not in ("done", "cancelled") and c[1].button("Cancel", key=key + "cancel",
+                                                         help="pending runs are dropped; the running one stops"):
+        sweep.cancel()
+    pending = [i["index"] for i in sweep.items() if i.get("state") == "pending"]
+    if pending:
+        idx = c[2].selectbox("Move pending item", pending, key=key + "item", label_visibility="collapsed",
+                             format_func=lambda i: f"move item #{i}")
+        up, down = c[3].columns(2)
+        if up.button("↑", key=key + "up", help="run earlier"):
+            sweep.move(idx, -1)
+        if down.button("↓", key=key + "down", help="run later"):
+            sweep.move(idx, 1)
+
+
+def sweep_status(sweep: Sweep) -> None:
+    """One sweep: name, state, progress bar, actions and its items."""
+    state, counts = sweep.state(), sweep.counts()
+    total = max(int(sweep.spec.get("size") or 0), sum(counts.values()), 1)
+    done = sum(counts[s] for s in DONE_STATES)
+    st.markdown(f"**{md_escape(sweep.spec.get('name') or sweep.sweep_id)}** — {md_code(sweep.sweep_id)} — "
+                f"{md_escape(sweep.spec.get('mode'))} — **{md_escape(state)}**")
+    st.progress(clamp01(done / total), text=f"{done} of {total} runs done · {counts['failed']} failed · "
+                                           f"{counts['running']} running")
+    _actions(sweep, state, f"sw_{sweep.sweep_id}_")
+    st.dataframe(items_frame(sweep), hide_index=True, height=min(36 * (1 + len(sweep.items())) + 2, 300),
+                 column_config={"val acc": st.column_config.NumberColumn(format="%.4f"),
+                                "test acc": st.column_config.NumberColumn(format="%.4f")})
+
+
+def queue_panel(root: str) -> None:
+    """Every unfinished sweep (and the last finished ones), refreshed every 3 s while one is running."""
+    sweeps = list_sweeps(root)
+    active = [s for s in sweeps if s.state() not in ("done", "cancelled")]
+
+    @st.fragment(run_every=3.0 if any(s.driver_alive() for s in active) else None)
+    def _queue() -> None:
+        every = list_sweeps(root)
+        shown = [s for s in every if s.state() not in ("done", "cancelled")]
+        open_ids = {s.sweep_id for s in shown}
+        rest = [s for s in every if s.sweep_id not in open_ids][:SHOWN_SWEEPS]
+        if not shown and not rest:
+            st.caption("No sweeps yet.")
+        for s in shown:
+            sweep_status(s)
+        if rest:
+            with st.expander(f"Finished sweeps ({len(rest)} latest)"):
+                for s in rest:
+                    sweep_status(s)
+
+    _queue()
+
+
+def sweep_panel(cfg: TrainConfig | None, root: str) -> None:
+    """The Train page's sweep section: the queue, then the form (the settings above are the base)."""
+    st.subheader("Sweeps")
+    queue_panel(root)
+    with st.expander("New sweep: a grid or an Optuna search over the settings above"):
+        sweep_form(cfg, root)
