@@ -218,44 +218,24 @@ class _Collector(TorchDispatchMode):
             out = torch.empty_like(args[0])
         elif func in _BINARY_FAST and all(isinstance(a, (torch.Tensor, int, float))
                                           for a in args[:2]) and not kwargs.get("out"):
-            a, b = args[0], args[1]
-            if isinstance(b, torch.Tensor) and isinstance(a, torch.Tensor):
-                shape = torch.broadcast_shapes(a.shape, b.shape)
-                out = torch.empty(shape, dtype=torch.result_type(a, b), device=a.device)
-            else:
-                out = func(*args, **kwargs)
+            out = _binary_out(func, args, kwargs)
         elif func is aten.native_batch_norm.default or func is aten._native_batch_norm_legit_no_training.default:
-            x = args[0]
-            out = (torch.empty(x.shape, dtype=x.dtype, device=x.device), x.new_empty((0,)), x.new_empty((0,)))
+            out = _batch_norm_out(args)
         elif func is aten.cat.default and all(t.dim() == args[0][0].dim() for t in args[0]):
-            tensors = args[0]
-            dim = (args[1] if len(args) > 1 else kwargs.get("dim", 0)) % tensors[0].dim()
-            shape = list(tensors[0].shape)
-            shape[dim] = sum(int(t.shape[dim]) for t in tensors)
-            out = torch.empty(shape, dtype=tensors[0].dtype, device=tensors[0].device)
+            out = _cat_out(args, kwargs)
         elif func is aten.convolution.default and not args[6] and args[0].dim() == 4:
             out = _conv_out(args)
         elif func is aten.mean.dim and len(args) >= 2 and isinstance(args[1], (list, tuple)):
-            x = args[0]
-            keep = bool(args[2]) if len(args) > 2 else bool(kwargs.get("keepdim", False))
-            dims = {d % x.dim() for d in args[1]}
-            shape = [1 if i in dims else int(n) for i, n in enumerate(x.shape) if keep or i not in dims]
-            out = torch.empty(shape, dtype=x.dtype, device=x.device)
+            out = _mean_out(args, kwargs)
         else:
             out = func(*args, **kwargs)
 
         packet = func._overloadpacket
         name = packet.__name__.rstrip("_") if packet.__name__.endswith("_") and not packet.__name__.startswith(
             "_") else packet.__name__
-        owner = self.stack[-1] if self.stack else ""
         flop_fn = flop_registry.get(packet)
         if flop_fn is not None:
-            macs = _fast_macs(func, args, out)
-            if macs is None:  # anything else flop_counter knows (attention, ...): its own formula
-                macs = int(flop_fn(*args, **kwargs, out_val=out)) // 2
-            self.macs += macs
-            if owner in self.layers:
-                self.layers[owner].own_macs += macs
+            self._count_macs(func, flop_fn, args, kwargs, out)
 
         in_tensors = [a for a in _flat((args, kwargs)) if isinstance(a, torch.Tensor)]
         out_tensors = [o for o in _flat(out) if isinstance(o, torch.Tensor)]
@@ -269,11 +249,58 @@ class _Collector(TorchDispatchMode):
                     self.rf[id(o)] = new_rf
                 self.keep.append(o)
             if self.record_ops:
-                for o in out_tensors:
-                    self.shapes[id(o)] = tuple(int(v) for v in o.shape)
-                self.ops.append(OpRecord(name, tuple(self.stack), [id(t) for t in in_tensors if id(t) in self.rf],
-                                         [id(o) for o in out_tensors]))
+                self._record_op(name, in_tensors, out_tensors)
         return out
+
+    def _count_macs(self, func: Any, flop_fn: Any, args: tuple, kwargs: dict, out: Any) -> None:
+        """Add one op's MACs to the total and to the module running it."""
+        macs = _fast_macs(func, args, out)
+        if macs is None:  # anything else flop_counter knows (attention, ...): its own formula
+            macs = int(flop_fn(*args, **kwargs, out_val=out)) // 2
+        self.macs += macs
+        owner = self.stack[-1] if self.stack else ""
+        if owner in self.layers:
+            self.layers[owner].own_macs += macs
+
+    def _record_op(self, name: str, in_tensors: list[torch.Tensor], out_tensors: list[torch.Tensor]) -> None:
+        """Keep an op and its output shapes for the block diagram."""
+        for o in out_tensors:
+            self.shapes[id(o)] = tuple(int(v) for v in o.shape)
+        self.ops.append(OpRecord(name, tuple(self.stack), [id(t) for t in in_tensors if id(t) in self.rf],
+                                 [id(o) for o in out_tensors]))
+
+
+def _binary_out(func: Any, args: tuple, kwargs: dict) -> Any:
+    """add/mul/sub/div: an empty broadcast result for two tensors, the real op with a scalar."""
+    a, b = args[0], args[1]
+    if isinstance(b, torch.Tensor) and isinstance(a, torch.Tensor):
+        shape = torch.broadcast_shapes(a.shape, b.shape)
+        return torch.empty(shape, dtype=torch.result_type(a, b), device=a.device)
+    return func(*args, **kwargs)
+
+
+def _batch_norm_out(args: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batch norm keeps its input's shape; empty saved statistics."""
+    x = args[0]
+    return (torch.empty(x.shape, dtype=x.dtype, device=x.device), x.new_empty((0,)), x.new_empty((0,)))
+
+
+def _cat_out(args: tuple, kwargs: dict) -> torch.Tensor:
+    """Concatenation of same-rank tensors: sizes add along `dim`."""
+    tensors = args[0]
+    dim = (args[1] if len(args) > 1 else kwargs.get("dim", 0)) % tensors[0].dim()
+    shape = list(tensors[0].shape)
+    shape[dim] = sum(int(t.shape[dim]) for t in tensors)
+    return torch.empty(shape, dtype=tensors[0].dtype, device=tensors[0].device)
+
+
+def _mean_out(args: tuple, kwargs: dict) -> torch.Tensor:
+    """mean over a list of dims, with or without keepdim."""
+    x = args[0]
+    keep = bool(args[2]) if len(args) > 2 else bool(kwargs.get("keepdim", False))
+    dims = {d % x.dim() for d in args[1]}
+    shape = [1 if i in dims else int(n) for i, n in enumerate(x.shape) if keep or i not in dims]
+    return torch.empty(shape, dtype=x.dtype, device=x.device)
 
 
 def _shapes(obj: Any) -> list[tuple[int, ...]]:
@@ -312,6 +339,23 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
             dtype: torch.dtype = torch.float32) -> Collected:
     """Run one meta forward of `model` on `input_shape` (N, C, H, W) and collect per-module records."""
     named = list(model.named_modules())
+    module_names, layers = _raw_layers(named)
+    x = torch.empty(input_shape, device="meta", dtype=dtype)
+    mode = _Collector(layers, x, record_ops)
+    pre_hook, post_hook = _hooks(module_names, layers, mode, input_shape)
+    out = _meta_forward(model, named, x, mode, pre_hook, post_hook, input_shape)
+    shapes = mode.shapes
+    outs = [t for t in _flat(out) if isinstance(t, torch.Tensor)]
+    for t in outs:
+        shapes[id(t)] = tuple(int(s) for s in t.shape)
+    shapes[id(x)] = tuple(input_shape)
+    return Collected(layers=layers, ops=mode.ops, input_id=id(x), output_ids=[id(t) for t in outs],
+                     output_shapes=[tuple(int(s) for s in t.shape) for t in outs], rf=mode.rf,
+                     macs=mode.macs, shapes=shapes)
+
+
+def _raw_layers(named: list[tuple[str, nn.Module]]) -> tuple[dict[int, str], dict[str, RawLayer]]:
+    """Name of every module (a shared one under its first name) and an empty record per name."""
     module_names: dict[int, str] = {}
     layers: dict[str, RawLayer] = {}
     for name, mod in named:
@@ -319,13 +363,13 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
             continue  # a shared module is reported under its first name
         module_names[id(mod)] = name
         layers[name] = RawLayer(name=name, type=type(mod).__name__, depth=0 if name == "" else name.count(".") + 1)
+    return module_names, layers
 
-    on_meta = all(p.device.type == "meta" for p in model.parameters()) and all(
-        b.device.type == "meta" for b in model.buffers())
-    x = torch.empty(input_shape, device="meta", dtype=dtype)
-    mode = _Collector(layers, x, record_ops)
+
+def _hooks(module_names: dict[int, str], layers: dict[str, RawLayer], mode: _Collector,
+           input_shape: tuple[int, ...]) -> tuple[Any, Any]:
+    """Forward pre- and post-hooks that fill `layers` and keep `mode.stack` of running modules."""
     counter = [0]
-    shapes = mode.shapes
 
     def pre_hook(mod: nn.Module, inputs: Any) -> None:
         name = module_names.get(id(mod))
@@ -349,18 +393,40 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
         rec = layers[name]
         rec.calls += 1
         if rec.calls == 1:
-            outs = [t for t in _flat(output) if isinstance(t, torch.Tensor)]
-            rec.output_shapes = [tuple(int(s) for s in t.shape) for t in outs]
-            rec.output_bytes = _bytes(output)
-            rec.output_ids = [id(t) for t in outs]
-            for t in outs:
-                shapes[id(t)] = tuple(int(s) for s in t.shape)
-                mode.keep.append(t)
-            rfs = [mode.rf[id(t)] for t in outs if id(t) in mode.rf]
-            if rfs:
-                rec.rf = (max(r[0] for r in rfs), max(r[1] for r in rfs))
-                rec.jump = (max(r[2] for r in rfs), max(r[3] for r in rfs))
+            _record_output(rec, output, mode)
 
+    return pre_hook, post_hook
+
+
+def _record_output(rec: RawLayer, output: Any, mode: _Collector) -> None:
+    """Shapes, bytes, tensor ids and receptive field of a module's first output."""
+    outs = [t for t in _flat(output) if isinstance(t, torch.Tensor)]
+    rec.output_shapes = [tuple(int(s) for s in t.shape) for t in outs]
+    rec.output_bytes = _bytes(output)
+    rec.output_ids = [id(t) for t in outs]
+    for t in outs:
+        mode.shapes[id(t)] = tuple(int(s) for s in t.shape)
+        mode.keep.append(t)
+    rfs = [mode.rf[id(t)] for t in outs if id(t) in mode.rf]
+    if rfs:
+        rec.rf = (max(r[0] for r in rfs), max(r[1] for r in rfs))
+        rec.jump = (max(r[2] for r in rfs), max(r[3] for r in rfs))
+
+
+def _meta_state(model: nn.Module) -> dict[str, torch.Tensor] | None:
+    """Meta stand-ins for a real model's parameters and buffers; None when it is already on meta."""
+    on_meta = all(p.device.type == "meta" for p in model.parameters()) and all(
+        b.device.type == "meta" for b in model.buffers())
+    if on_meta:
+        return None
+    state = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in model.named_parameters()}
+    state.update({k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in model.named_buffers()})
+    return state
+
+
+def _meta_forward(model: nn.Module, named: list[tuple[str, nn.Module]], x: torch.Tensor, mode: _Collector,
+                  pre_hook: Any, post_hook: Any, input_shape: tuple[int, ...]) -> Any:
+    """One hooked forward in eval mode under `mode`; hooks and train/eval modes restored after."""
     handles = []
     training = {id(m): m.training for _, m in named}
     try:
@@ -368,26 +434,16 @@ def collect(model: nn.Module, input_shape: tuple[int, ...], record_ops: bool = T
             handles.append(mod.register_forward_pre_hook(pre_hook))
             handles.append(mod.register_forward_hook(post_hook))
         model.eval()
-        state = None
-        if not on_meta:  # meta stand-ins for the real weights, made before the mode counts ops
-            state = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in model.named_parameters()}
-            state.update({k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in model.named_buffers()})
+        state = _meta_state(model)  # made before the mode counts ops
         with torch.no_grad(), mode:
-            out = model(x) if state is None else functional_call(model, state, (x,))
+            return model(x) if state is None else functional_call(model, state, (x,))
     except RuntimeError as exc:
-        raise _explain_error(exc, mode.stack, layers, input_shape) from None
+        raise _explain_error(exc, mode.stack, mode.layers, input_shape) from None
     finally:
         for h in handles:
             h.remove()
         for _, m in named:
             m.training = training[id(m)]
-    outs = [t for t in _flat(out) if isinstance(t, torch.Tensor)]
-    for t in outs:
-        shapes[id(t)] = tuple(int(s) for s in t.shape)
-    shapes[id(x)] = tuple(input_shape)
-    return Collected(layers=layers, ops=mode.ops, input_id=id(x), output_ids=[id(t) for t in outs],
-                     output_shapes=[tuple(int(s) for s in t.shape) for t in outs], rf=mode.rf,
-                     macs=mode.macs, shapes=shapes)
 
 
 def _check_input(name: str, mod: nn.Module, inputs: Any, input_shape: tuple[int, ...]) -> None:

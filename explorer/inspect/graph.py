@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from explorer.inspect.collect import Collected, RawLayer
 from explorer.inspect.summary import Summary
 
 _ALIAS = {
@@ -38,27 +39,34 @@ def block_diagram(summary: Summary, depth: int = 2, rankdir: str = "TB") -> Diag
     col = summary.collected
     if col is None:
         raise ValueError("this summary was made without recording ops; call summarize(..., record_ops=True)")
+    nodes, edges = _contract(col, depth)
+    return Diagram(dot=_dot(nodes, edges, rankdir), nodes=len(nodes), edges=len(edges))
+
+
+def _node_for(stack: tuple[str, ...], layers: dict[str, RawLayer], called_children: set[str],
+              depth: int) -> str | None:
+    """The displayed module for an op executed with this module stack (None: loose op)."""
+    inner = [s for s in stack if s]
+    if not inner:
+        return None
+    for name in inner:
+        rec = layers[name]
+        if rec.depth == depth or (rec.depth < depth and name not in called_children):
+            return name
+    deepest = inner[-1]
+    return None if layers[deepest].depth < depth and deepest in called_children else deepest
+
+
+def _contract(col: Collected, depth: int) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """Node labels and shape-labelled edges of the op graph contracted to modules at `depth`."""
     layers = col.layers
     called_children = {n.rsplit(".", 1)[0] if "." in n else "" for n, r in layers.items() if n and r.calls}
-
-    def node_for(stack: tuple[str, ...]) -> str | None:
-        """The displayed module for an op executed with this module stack (None: loose op)."""
-        inner = [s for s in stack if s]
-        if not inner:
-            return None
-        for name in inner:
-            rec = layers[name]
-            if rec.depth == depth or (rec.depth < depth and name not in called_children):
-                return name
-        deepest = inner[-1]
-        return None if layers[deepest].depth < depth and deepest in called_children else deepest
-
     producer: dict[int, str] = {col.input_id: "input"}
     nodes: dict[str, str] = {"input": f"input\\n{_shape(col.shapes.get(col.input_id))}"}
     edges: dict[tuple[str, str], str] = {}
     op_count = 0
     for op in col.ops:
-        node = node_for(op.stack)
+        node = _node_for(op.stack, layers, called_children, depth)
         srcs = [producer[i] for i in op.inputs if i in producer]
         if node is None:
             if op.op in _ALIAS or (len(set(srcs)) <= 1 and op.op not in _OP_LABEL):
@@ -80,17 +88,26 @@ def block_diagram(summary: Summary, depth: int = 2, rankdir: str = "TB") -> Diag
             producer[o] = node
         if len(nodes) > MAX_NODES:
             break
+    _add_output(col, producer, nodes, edges)
+    return nodes, edges
+
+
+def _add_output(col: Collected, producer: dict[int, str], nodes: dict[str, str],
+                edges: dict[tuple[str, str], str]) -> None:
+    """The output node, and edge labels from module output shapes where the op-level map lacks them."""
     for oid in col.output_ids:
         src = producer.get(oid)
         if src:
             nodes["output"] = f"output\\n{_shape(col.shapes.get(oid))}"
             edges.setdefault((src, "output"), _shape(col.shapes.get(oid)))
-
-    # Fill edge labels from module output shapes where the op-level shape map lacks them.
+    layers = col.layers
     for (src, dst), label in list(edges.items()):
         if not label and src in layers and layers[src].output_shapes:
             edges[(src, dst)] = _shape(layers[src].output_shapes[0])
 
+
+def _dot(nodes: dict[str, str], edges: dict[tuple[str, str], str], rankdir: str) -> str:
+    """Graphviz DOT text: module boxes, operator circles, input/output ellipses."""
     lines = [
         "digraph G {",
         f'  rankdir={rankdir}; nodesep=0.25; ranksep=0.3;',
@@ -109,7 +126,7 @@ def block_diagram(summary: Summary, depth: int = 2, rankdir: str = "TB") -> Diag
     for (src, dst), label in edges.items():
         lines.append(f'  "{src}" -> "{dst}" [label=" {label}"];')
     lines.append("}")
-    return Diagram(dot="\n".join(lines), nodes=len(nodes), edges=len(edges))
+    return "\n".join(lines)
 
 
 def _lookup_shape(col, tensor_id: int) -> tuple[int, ...] | None:

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from explorer.inspect.collect import Collected, InspectError, collect
+from explorer.inspect.collect import Collected, InspectError, RawLayer, collect
 
 MAX_SIDE = 4096
 
@@ -270,21 +270,37 @@ def summarize(model_or_name: nn.Module | str, input_size: tuple[int, int, int] |
     c, h, w = parse_input_size(input_size)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InspectError(f"batch size must be a positive whole number, got {batch_size!r}")
+    model, name, classes = _resolve_model(model_or_name, c, num_classes)
+    col = collect(model, (1, c, h, w), record_ops=record_ops)
+    params, trainable_params, buffers, param_bytes, buffer_bytes = _weight_totals(model)
+    records, leaf_bytes, peak = _layer_records(col, dict(model.named_modules()), batch_size)
+    out_shape = list(col.output_shapes[0]) if col.output_shapes else []
+    if out_shape:
+        out_shape[0] = batch_size
+    return Summary(
+        model_name=name, input_size=(c, h, w), batch_size=batch_size, num_classes=classes, layers=records,
+        output_shape=out_shape, params=params, trainable_params=trainable_params, buffers=buffers,
+        macs=col.macs * batch_size, param_bytes=param_bytes, buffer_bytes=buffer_bytes,
+        activation_bytes=leaf_bytes * batch_size, peak_inference_bytes=peak * batch_size, collected=col,
+    )
+
+
+def _resolve_model(model_or_name: nn.Module | str, channels: int,
+                   num_classes: int) -> tuple[nn.Module, str, int | None]:
+    """(model, display name, classes): a registry name built on meta, or the given module as is."""
     if isinstance(model_or_name, str):
         from explorer.models import build_model, get_card
 
         card = get_card(model_or_name)
         with torch.device("meta"):
-            model = build_model(card.name, num_classes=num_classes, in_chans=c)
-        name = card.name
-    else:
-        model = model_or_name
-        name = getattr(model, "name", None) or type(model).__name__
-        num_classes = getattr(model, "num_classes", None)
-    col = collect(model, (1, c, h, w), record_ops=record_ops)
+            model = build_model(card.name, num_classes=num_classes, in_chans=channels)
+        return model, card.name, num_classes
+    model = model_or_name
+    return model, getattr(model, "name", None) or type(model).__name__, getattr(model, "num_classes", None)
 
-    modules = dict(model.named_modules())
-    own = _recursive_params(modules)
+
+def _weight_totals(model: nn.Module) -> tuple[int, int, int, int, int]:
+    """(params, trainable params, buffers, param bytes, buffer bytes); shared parameters counted once."""
     seen: set[int] = set()
     params = trainable_params = 0
     for p in model.parameters():  # unique parameters: shared ones once
@@ -296,8 +312,11 @@ def summarize(model_or_name: nn.Module | str, input_size: tuple[int, int, int] |
     buffers = sum(b.numel() for b in model.buffers())
     param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     buffer_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
+    return params, trainable_params, buffers, param_bytes, buffer_bytes
 
-    # MACs of a module = its own ops + its descendants' (by name).
+
+def _subtree_macs(col: Collected) -> dict[str, int]:
+    """MACs of a module = its own ops + its descendants' (by name)."""
     macs: dict[str, int] = {n: r.own_macs for n, r in col.layers.items()}
     for n, r in col.layers.items():
         parts = n.split(".") if n else []
@@ -305,35 +324,37 @@ def summarize(model_or_name: nn.Module | str, input_size: tuple[int, int, int] |
             anc = ".".join(parts[:i])
             if anc in macs:
                 macs[anc] += r.own_macs
+    return macs
+
+
+def _called_parents(col: Collected) -> dict[str, bool]:
+    """Modules with at least one child that ran (the others are leaves of the table)."""
     called_children: dict[str, bool] = {}
     for n, r in col.layers.items():
         if n and r.calls:
             parent = n.rsplit(".", 1)[0] if "." in n else ""
             called_children[parent] = True
+    return called_children
 
+
+def _layer_records(col: Collected, modules: dict[str, nn.Module],
+                   batch_size: int) -> tuple[list[LayerRecord], int, int]:
+    """(records in execution order, leaf output bytes, peak leaf input+output bytes) at batch size 1."""
+    own = _recursive_params(modules)
+    macs = _subtree_macs(col)
+    called_children = _called_parents(col)
     records: list[LayerRecord] = []
     leaf_bytes = 0
     peak = 0
     for n, r in col.layers.items():
         if n == "":
             continue
-        mod = modules[n]
         is_leaf = not called_children.get(n, False)
         if is_leaf and r.calls:
             io = sum(math.prod(s) for s in r.input_shapes) * 4 + r.output_bytes
             peak = max(peak, io)
             leaf_bytes += r.output_bytes
-        p, tp = own[n]
-        records.append(LayerRecord(
-            name=n, type=r.type, depth=r.depth, order=r.order if r.calls else 10**9, is_leaf=is_leaf,
-            called=r.calls > 0,
-            input_shape=list(r.input_shapes[0]) if r.input_shapes else None,
-            output_shape=list(r.output_shapes[0]) if r.output_shapes else None,
-            extra_outputs=max(len(r.output_shapes) - 1, 0),
-            params=p, trainable_params=tp, macs=macs[n] * batch_size, flops=2 * macs[n] * batch_size,
-            activation_bytes=r.output_bytes * batch_size,
-            receptive_field=list(r.rf) if r.rf else None, config=_config(mod),
-        ))
+        records.append(_layer_record(r, modules[n], is_leaf, own[n], macs[n], batch_size))
     # Execution order; modules never called (training-only branches) after their siblings.
     records.sort(key=lambda rec: (rec.order, rec.name))
     _fix_uncalled_order(records)
@@ -342,14 +363,22 @@ def summarize(model_or_name: nn.Module | str, input_size: tuple[int, int, int] |
             rec.output_shape[0] = batch_size if rec.output_shape[0] == 1 else rec.output_shape[0]
         if rec.input_shape:
             rec.input_shape[0] = batch_size if rec.input_shape[0] == 1 else rec.input_shape[0]
-    out_shape = list(col.output_shapes[0]) if col.output_shapes else []
-    if out_shape:
-        out_shape[0] = batch_size
-    return Summary(
-        model_name=name, input_size=(c, h, w), batch_size=batch_size, num_classes=num_classes, layers=records,
-        output_shape=out_shape, params=params, trainable_params=trainable_params, buffers=buffers,
-        macs=col.macs * batch_size, param_bytes=param_bytes, buffer_bytes=buffer_bytes,
-        activation_bytes=leaf_bytes * batch_size, peak_inference_bytes=peak * batch_size, collected=col,
+    return records, leaf_bytes, peak
+
+
+def _layer_record(r: RawLayer, mod: nn.Module, is_leaf: bool, own: tuple[int, int], macs: int,
+                  batch_size: int) -> LayerRecord:
+    """The table row of one module from what the hooks saw of it."""
+    p, tp = own
+    return LayerRecord(
+        name=r.name, type=r.type, depth=r.depth, order=r.order if r.calls else 10**9, is_leaf=is_leaf,
+        called=r.calls > 0,
+        input_shape=list(r.input_shapes[0]) if r.input_shapes else None,
+        output_shape=list(r.output_shapes[0]) if r.output_shapes else None,
+        extra_outputs=max(len(r.output_shapes) - 1, 0),
+        params=p, trainable_params=tp, macs=macs * batch_size, flops=2 * macs * batch_size,
+        activation_bytes=r.output_bytes * batch_size,
+        receptive_field=list(r.rf) if r.rf else None, config=_config(mod),
     )
 
 

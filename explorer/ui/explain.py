@@ -73,54 +73,75 @@ def image_from_upload(data: bytes) -> np.ndarray:
 def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
     """The input chooser: a test image by class and index, a misclassified one, an upload, the
     last canvas drawing or an example letter -> (float32 (1, 28, 28), description), or None with a message."""
-    from explorer.evaluate import mistakes
     from explorer.ui.results import test_set
 
     source = st.radio("Image", SOURCES, horizontal=True, key="explain_source")
     if source == "Upload":
-        up = st.file_uploader("An image of one letter (PNG, JPEG, ...)", type=UPLOAD_TYPES, key="explain_upload")
-        if up is None:
-            st.info("Upload an image of one handwritten letter; it is cropped, centred and scaled like EMNIST.")
-            return None
-        from explorer.data import ImageError
-
-        try:
-            return image_from_upload(up.getvalue()), f"upload {up.name}"
-        except ImageError as exc:
-            st.error(f"Cannot use {md_escape(up.name)}: {md_escape(exc)}")
-            return None
+        return _upload_input()
     if source == "Example letter":
         from explorer.ui.examples import pick_example
 
         example = pick_example("explain_example")
         return None if example is None else (image_from_upload(example[0]), f"example letter {example[1]}")
     if source == "Last drawing":
-        drawing = st.session_state.get("last_drawing")
-        if drawing is None:
-            st.info("No drawing yet: draw a letter on the Draw page first.")
-            page_link_if_exists("draw", "Go to the Draw page", ":material/draw:")
-            return None
-        return as_image(drawing), "your last drawing"
+        return _drawing_input()
     data = test_set(run)
     if data is None:
         return None
     images, labels = data
     if source == "Misclassified test image":
-        preds = run.predictions()
-        if preds is None:
-            st.info("This run has no saved test predictions; evaluate it on the Results page first.")
-            page_link_if_exists("results", "Go to the Results page", ":material/monitoring:")
-            return None
-        idx = mistakes(preds.y_true, preds.y_prob)
-        if len(idx) == 0:
-            st.success("This run classifies every test image correctly: no mistakes to explain.")
-            return None
-        pred = preds.y_prob.argmax(axis=1)
-        i = st.selectbox(f"Misclassified ({len(idx)}, most confident first)", [int(j) for j in idx],
-                         key="explain_mistake",
-                         format_func=lambda j: f"#{j}: true {classes[preds.y_true[j]]} → predicted "
-                                               f"{classes[pred[j]]} (p={preds.y_prob[j, pred[j]]:.2f})")
-        return as_image(images[i]), f"test image #{i} (true {classes[labels[i]]})"
+        return _mistake_input(run, classes, images, labels)
+    return _class_input(classes, images, labels)
+
+
+def _upload_input() -> tuple[np.ndarray, str] | None:
+    """An uploaded image of one letter, or None with a message."""
+    up = st.file_uploader("An image of one letter (PNG, JPEG, ...)", type=UPLOAD_TYPES, key="explain_upload")
+    if up is None:
+        st.info("Upload an image of one handwritten letter; it is cropped, centred and scaled like EMNIST.")
+        return None
+    from explorer.data import ImageError
+
+    try:
+        return image_from_upload(up.getvalue()), f"upload {up.name}"
+    except ImageError as exc:
+        st.error(f"Cannot use {md_escape(up.name)}: {md_escape(exc)}")
+        return None
+
+
+def _drawing_input() -> tuple[np.ndarray, str] | None:
+    """The last canvas drawing, or None with a link to the Draw page."""
+    drawing = st.session_state.get("last_drawing")
+    if drawing is None:
+        st.info("No drawing yet: draw a letter on the Draw page first.")
+        page_link_if_exists("draw", "Go to the Draw page", ":material/draw:")
+        return None
+    return as_image(drawing), "your last drawing"
+
+
+def _mistake_input(run: Any, classes: list[str], images: Any, labels: Any) -> tuple[np.ndarray, str] | None:
+    """A misclassified test image, most confident first, or None with a message."""
+    from explorer.evaluate import mistakes
+
+    preds = run.predictions()
+    if preds is None:
+        st.info("This run has no saved test predictions; evaluate it on the Results page first.")
+        page_link_if_exists("results", "Go to the Results page", ":material/monitoring:")
+        return None
+    idx = mistakes(preds.y_true, preds.y_prob)
+    if len(idx) == 0:
+        st.success("This run classifies every test image correctly: no mistakes to explain.")
+        return None
+    pred = preds.y_prob.argmax(axis=1)
+    i = st.selectbox(f"Misclassified ({len(idx)}, most confident first)", [int(j) for j in idx],
+                     key="explain_mistake",
+                     format_func=lambda j: f"#{j}: true {classes[preds.y_true[j]]} → predicted "
+                                           f"{classes[pred[j]]} (p={preds.y_prob[j, pred[j]]:.2f})")
+    return as_image(images[i]), f"test image #{i} (true {classes[labels[i]]})"
+
+
+def _class_input(classes: list[str], images: Any, labels: Any) -> tuple[np.ndarray, str] | None:
+    """A test image chosen by class and index among that class, or None with a message."""
     c1, c2 = st.columns(2)
     cls = c1.selectbox("Class", classes, key="explain_class")
     of_class = np.flatnonzero(labels == classes.index(cls))
