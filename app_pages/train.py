@@ -14,22 +14,26 @@ st.title("Train")
 root = str(runs_root())
 st.caption(f"Device: **{ui.device_text()}** · runs are saved under `{root}` (set EXPLORER_RUNS to change)")
 
-st.subheader("Job")
+st.subheader("Job", anchor="job")
 ui.live_panel(root)
 
 st.subheader("New run")
 recipe = ui.recipe_picker()
-cfg, name, start = ui.config_form(recipe)
-ui_doctor.estimate_line(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
+cfg, name, start = ui.config_form(recipe, busy=ui.busy_text(root))
+if st.session_state.pop("train_started", None):
+    st.success("Training started: follow it in the [job panel above](#job). It keeps running if you switch "
+               "pages or reload.", icon=":material/arrow_upward:")
+ui.estimate_hint(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
 if start and cfg is not None:
     try:
         from explorer.train.loop import precheck
 
         precheck(cfg)
         run = job_manager().start(cfg, root, name=name or None)
-        st.success(f"Started {run.run_id}. It keeps running if you switch pages or reload.")
+        st.session_state["train_started"] = st.session_state["train_active_run"] = run.run_id
+        st.rerun()  # the job panel shows the run, Start turns off while it trains
     except JobBusyError as exc:
-        st.warning(f"One job per device: {exc}")
+        st.warning(f"One job per device: {md_escape(exc)}")
     except (ValueError, KeyError, FileNotFoundError) as exc:
         st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
 

@@ -51,7 +51,8 @@ def test_inspect_choose_model_totals_appear(page):
 def test_train_quick_model_completes_and_is_listed(page, server):
     go(page, "train")
     form = page.locator("[data-testid=stForm]").first
-    for label, value in (("Built-in: images per class", "20"), ("Epochs", "1")):
+    form.locator("[data-testid=stExpander] summary").filter(has_text="Advanced").click()  # size is there
+    for label, value in (("Images per class (built-in letters)", "20"), ("Epochs", "1")):
         box = form.get_by_role("spinbutton", name=label).first
         box.fill(value)
         box.press("Tab")

@@ -42,16 +42,17 @@ def test_train_page_shows_no_exception_at_any_moment_of_a_run(page, server):
     page.evaluate(OBSERVE)
     form = page.locator("[data-testid=stForm]").first
     # 100 images per class, 1 epoch: the epoch lasts a few seconds, so the page polls it at epoch 0
-    for label, value in (("Built-in: images per class", "100"), ("Epochs", "1")):
+    form.locator("[data-testid=stExpander] summary").filter(has_text="Advanced").click()  # size is there
+    for label, value in (("Images per class (built-in letters)", "100"), ("Epochs", "1")):
         box = form.get_by_role("spinbutton", name=label).first
         box.fill(value)
         box.press("Tab")
     before = {p.name for p in Path(server["runs"]).iterdir()}
     form.get_by_role("button", name="Start").click()
-    started = page.get_by_text(re.compile(r"^Started \S+\. It keeps running"))
-    started.wait_for(timeout=120_000)
-    run_id = re.match(r"Started (\S+)\.", started.inner_text()).group(1)
-    assert run_id not in before
+    page.get_by_text(re.compile(r"^Training started: follow it in the job panel above")).wait_for(timeout=120_000)
+    new = {p.name for p in Path(server["runs"]).iterdir() if not p.name.startswith(".")} - before
+    assert len(new) == 1, new
+    run_id = new.pop()
     header = page.locator("[data-testid=stMarkdownContainer]").filter(has_text=run_id)
     done = header.filter(has_text=re.compile(r"\b(completed|failed|stopped|interrupted)\b"))
     seen_states: set[str] = set()
