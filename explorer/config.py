@@ -93,20 +93,20 @@ class TrainConfig:
     model: str = _f("small_cnn", label="Model", help="the architecture (registry name, e.g. small_cnn or resnet18); the "
                     "Inspect page shows its layers and costs")
     data: DataSpec = _f(factory=DataSpec, help="which dataset and split", cli=False)
-    name: str = _f("", label="Run name (optional)", help="run name (made safe)", cli=False)
-    epochs: int = _f(3, label="Epochs", help="training epochs", lo=1, hi=1000, why="zero epochs would train nothing")
-    batch_size: int = _f(128, label="Batch size", help="images per step", lo=1, hi=65536)
+    name: str = _f("", label="Run name (optional)", help="a name to find the run by (made safe for a folder name); empty: the run id", cli=False)
+    epochs: int = _f(3, label="Epochs", help="passes over the training data (a staged recipe sets them per stage)", lo=1, hi=1000, why="zero epochs would train nothing")
+    batch_size: int = _f(128, label="Batch size", help="images per training step", lo=1, hi=65536)
     optimizer: str = _f("sgd", label="Optimizer", help="how the weights move: SGD (with momentum), Adam, or AdamW "
                            "(Adam with decoupled weight decay)", choices=OPTIMIZERS)
-    lr: float = _f(0.05, label="Learning rate", help="peak learning rate", lo=0.0, hi=1e6, lo_open=True)
-    momentum: float = _f(0.9, label="Momentum (SGD)", help="SGD momentum", lo=0.0, hi=1.0, hi_open=True)
-    nesterov: bool = _f(True, label="Nesterov", help="Nesterov momentum (SGD)")
+    lr: float = _f(0.05, label="Learning rate", help="the peak learning rate (the schedule moves it from there)", lo=0.0, hi=1e6, lo_open=True)
+    momentum: float = _f(0.9, label="Momentum (SGD)", help="SGD momentum: how much of the last step carries into the next", lo=0.0, hi=1.0, hi_open=True)
+    nesterov: bool = _f(True, label="Nesterov", help="Nesterov momentum: look ahead along the momentum (SGD only)")
     weight_decay: float = _f(5e-4, label="Weight decay", help="L2 weight decay (not on biases and norms)", lo=0.0,
                              hi=1.0)
     schedule: str = _f("onecycle", label="LR schedule", help="how the learning rate changes over the run: constant; step "
                           "decay (x gamma every step size epochs); cosine (down to zero); one-cycle (up, then down, "
                           "every step); reduce on plateau (x factor when the validation loss stalls)", choices=SCHEDULES)
-    warmup_epochs: float = _f(0.0, label="Warmup epochs", help="linear LR warmup, in epochs", lo=0.0, hi=100.0,
+    warmup_epochs: float = _f(0.0, label="Warmup epochs", help="linear learning-rate warmup from zero, in epochs", lo=0.0, hi=100.0,
                               alias="--warmup")
     step_size: int = _f(0, label="Step size", help="'step' schedule: epochs between LR drops (0 = a third of the "
                         "epochs)", lo=0, hi=1000)
@@ -134,7 +134,7 @@ class TrainConfig:
     stages: tuple[Stage, ...] = _f((), help="stages of a multi-stage run", cli=False)
     head: str = _f("default", label="Classifier head", help="the classifier head: the model's own; dropout + linear; or an "
                       "MLP (hidden widths 256, 128) with dropout", choices=HEADS)
-    dropout: float = _f(0.0, label="Dropout (head)", help="dropout in the head", lo=0.0, hi=1.0, hi_open=True)
+    dropout: float = _f(0.0, label="Dropout (head)", help="dropout before the classifier head's last layer (0 = off)", lo=0.0, hi=1.0, hi_open=True)
     head_hidden: tuple[int, ...] = _f((256, 128), help="'mlp_dropout' head: hidden layer widths (at most 8)", lo=1,
                                       hi=4096, cli=False)
     init: str = _f("default", label="Weight init", help="weight init when training from scratch: the library's default, or "
@@ -146,7 +146,7 @@ class TrainConfig:
                                 "(NHWC, torch's channels_last); often faster on GPUs")
     compile: bool = _f(False, label="Compile the model", help="torch.compile the model: faster epochs after a slow "
                           "first one (the compile time)")
-    seed: int = _f(0, label="Seed", help="random seed", lo=0, hi=SEED_MAX)
+    seed: int = _f(0, label="Seed", help="random seed of the weights, data order and augmentation (same seed, same run)", lo=0, hi=SEED_MAX)
     device: str = _f("auto", help="auto (default), cpu, cuda, cuda:N")
 
     def __post_init__(self) -> None:

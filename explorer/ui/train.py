@@ -156,9 +156,10 @@ def _advanced(base: TrainConfig, k: str) -> tuple[dict[str, Any], str, int, bool
                                                      disabled)
         stages_json = ""
         if base.stages:
-            stages_json = st.text_area("Stages (JSON: name, epochs, lr, transfer, unfreeze_last_n)",
+            stages_json = st.text_area("Stages (JSON, one object per stage, in order)",
                                        json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages",
-                                       help="each stage's epochs, learning rate and transfer mode, in order")
+                                       help="each stage's keys: name, epochs, lr, transfer (scratch, frozen, last_n, "
+                                       "finetune) and unfreeze_last_n (for last_n)")
     return values, name, int(size), augment, stages_json
 
 
