@@ -46,6 +46,13 @@ DESCRIPTIONS: dict[str, str] = {
     "20 layers and continues at a 10x smaller LR. One run, both stages in its curves.",
 }
 
+TITLES: dict[str, str] = {
+    "quick": "Quick CNN (default)",
+    "resnet18_scratch": "ResNet-18 from scratch",
+    "densenet121_transfer": "DenseNet-121 transfer",
+    "xception_two_stage": "Xception in two stages",
+}
+
 DEFAULT_RECIPE = "quick"
 
 

@@ -18,7 +18,7 @@ from explorer.config import CHOICE_TEXT, Stage, TrainConfig
 from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment
 from explorer.runs import Run, list_runs, open_run
 from explorer.train.loop import device_label, resolve_device
-from explorer.train.recipes import DESCRIPTIONS, RECIPES
+from explorer.train.recipes import DESCRIPTIONS, RECIPES, TITLES
 from explorer.ui.curves import show_training_curves
 from explorer.ui.jobs import job_manager
 from explorer.ui.progress import clamp01, epoch_fraction, number
@@ -206,8 +206,9 @@ def _validated(base: TrainConfig, changes: dict[str, Any], stages_json: str) -> 
 
 def recipe_picker() -> str:
     """Recipe select box with its description."""
-    recipe = st.selectbox("Recipe", list(RECIPES), format_func=lambda r: r.replace("_", " "), key="recipe",
-                          help="a preset of every setting below; change any of them before Start")
+    recipe = st.selectbox("Recipe", list(RECIPES), format_func=lambda r: TITLES.get(r, r), key="recipe",
+                          help="a preset of every setting below (the seed report's three and a quick one); "
+                          "change any of them before Start")
     st.caption(DESCRIPTIONS[recipe])
     return recipe
 
@@ -235,8 +236,8 @@ def estimate_hint(cfg: TrainConfig | None, pressed: bool) -> None:
     from explorer.ui.doctor import estimate_line
 
     est = estimate_line(cfg, pressed)
-    if cfg is None or est is None:
-        return
+    if cfg is None or est is None or not pressed:
+        return  # (not on Start: a rerun would lose the press)
     hints = st.session_state.setdefault("speed_hints", {})
     hint = fmt_duration(est["seconds_per_epoch"])
     if hints.get(cfg.model) != hint:
@@ -253,6 +254,11 @@ def _fmt_s(value: Any) -> str:
     return fmt_duration(number(value))
 
 
+def _title(titles: dict[str, str], value: Any) -> Any:
+    """A registry name's display name (any other value as it is: config.json is read back untrusted)."""
+    return titles.get(value, value) if isinstance(value, str) else value
+
+
 def run_panel(run: Run) -> None:
     """Progress bars, numbers and curves of one run (live or finished)."""
     st_ = run.status
@@ -266,7 +272,8 @@ def run_panel(run: Run) -> None:
     train = cfg.get("train") or {}
     ident = f" — {md_code(run.run_id)}" if cfg.get("name") and cfg.get("name") != run.run_id else ""
     st.markdown(f"**{icon} {md_escape(run_title(run))}**{ident} — "
-                f"{md_escape(train.get('model'))} on {md_escape((train.get('data') or {}).get('name'))} — "
+                f"{md_escape(_title(model_titles(), train.get('model')))} on "
+                f"{md_escape(_title(dataset_titles(), (train.get('data') or {}).get('name')))} — "
                 f"**{md_escape(state)}** ({md_escape(st_.get('phase', ''))})")
     if state == "failed":
         st.error(md_escape(st_.get("error") or "failed"))
