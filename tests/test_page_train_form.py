@@ -14,8 +14,11 @@ from streamlit.testing.v1 import AppTest
 from explorer import locks
 from explorer.config import TrainConfig
 from explorer.data.spec import BUILTIN_DEFAULT_SIZE
+from explorer.runs import open_run
 from explorer.train.recipes import RECIPES
 from explorer.ui import train as ui
+from explorer.ui.jobs import job_manager
+from explorer.ui.text import md_escape
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "train.py")
 RAW = {"small_cnn", "letters-builtin", "onecycle", "val_loss", "val_acc", "channels_last", "torch.compile",
@@ -140,3 +143,28 @@ def test_start_is_off_while_this_device_is_locked(tmp_path, monkeypatch):
     at.run()
     assert not next(b for b in at.button if b.label == "Start").disabled
     assert not any("Start is off" in c.value for c in at.caption)
+
+
+def test_start_points_to_the_job_panel_names_the_run_once_and_turns_start_off(tmp_path, monkeypatch):
+    at = _page(tmp_path, monkeypatch)
+    at.number_input(key="quick:size").set_value(5)
+    at.number_input(key="quick:batch_size").set_value(32)
+    at.number_input(key="quick:epochs").set_value(1)
+    _start(at)
+    assert not at.exception, at.exception
+    runs = [p.name for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
+    assert len(runs) == 1, runs
+    run_id, jobs = runs[0], job_manager()
+    try:
+        (said,) = [s.value for s in at.success]
+        assert "[job panel above](#job)" in said and run_id not in said
+        shown = md_escape(run_id)
+        (header,) = [m.value for m in at.markdown if shown in m.value]  # the job panel's, once (was twice)
+        assert header.count(shown) == 1 and "Quick CNN on Built-in letters (offline)" in header, header
+        start = next(b for b in at.button if b.label == "Start")
+        assert start.disabled, open_run(run_id, tmp_path / "runs").status  # its worker holds the cpu lock
+        (busy,) = [c.value for c in at.caption if "Start is off while cpu is busy" in c.value]
+        assert shown in busy  # which run holds the device
+    finally:
+        jobs.stop(run_id, tmp_path / "runs")
+        assert jobs.wait(run_id, timeout=300) is not None

@@ -142,9 +142,10 @@ def _advanced(base: TrainConfig, k: str) -> tuple[dict[str, Any], str, int, bool
     with st.expander("Advanced (optimizer, schedule, transfer, speed, ...)"):
         c1, c2 = st.columns(2)
         name = c1.text_input("Run name (optional)", "", key=k + "name", help=_FIELDS["name"].metadata["help"])
-        size = c2.number_input("Images per class (built-in letters)", 1, MAX_BUILTIN_SIZE,
+        size = c2.number_input("Images per class", 1, MAX_BUILTIN_SIZE,
                                int(base.data.size or BUILTIN_DEFAULT_SIZE), key=k + "size",
-                               help="built-in letters only; 1,000 per class = 26,000 images")
+                               help="built-in letters only: how many images of each letter to make; 1,000 per class = 26,000 "
+                                    "images")
         augment = st.checkbox("Augment (rotate, zoom, shift)", base.augment is not None, key=k + "augment",
                               help="random small rotations, zooms and shifts of each batch (no flips)")
         for title, names in ADVANCED_GROUPS:

@@ -52,7 +52,7 @@ def test_train_quick_model_completes_and_is_listed(page, server):
     go(page, "train")
     form = page.locator("[data-testid=stForm]").first
     form.locator("[data-testid=stExpander] summary").filter(has_text="Advanced").click()  # size is there
-    for label, value in (("Images per class (built-in letters)", "20"), ("Epochs", "1")):
+    for label, value in (("Images per class", "20"), ("Epochs", "1")):
         box = form.get_by_role("spinbutton", name=label).first
         box.fill(value)
         box.press("Tab")

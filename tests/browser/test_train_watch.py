@@ -43,7 +43,7 @@ def test_train_page_shows_no_exception_at_any_moment_of_a_run(page, server):
     form = page.locator("[data-testid=stForm]").first
     # 100 images per class, 1 epoch: the epoch lasts a few seconds, so the page polls it at epoch 0
     form.locator("[data-testid=stExpander] summary").filter(has_text="Advanced").click()  # size is there
-    for label, value in (("Images per class (built-in letters)", "100"), ("Epochs", "1")):
+    for label, value in (("Images per class", "100"), ("Epochs", "1")):
         box = form.get_by_role("spinbutton", name=label).first
         box.fill(value)
         box.press("Tab")
