@@ -87,7 +87,6 @@ ADVANCED_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                                     "pretrained")),
     ("Speed", ("amp", "channels_last", "compile")),
 )
-FORM_ROWS: tuple[tuple[str, ...], ...] = (("epochs",),) + tuple(names for _, names in ADVANCED_GROUPS)
 STAGED = ("epochs", "lr", "transfer")  # set per stage when a recipe has stages
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
 
