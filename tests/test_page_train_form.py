@@ -95,6 +95,11 @@ def test_basic_form_is_model_dataset_epochs_and_start_the_rest_under_advanced(tm
     inside = {w.key for w in _widgets(advanced)}
     grouped = {f"quick:{name}" for _, names in ui.ADVANCED_GROUPS for name in names}
     assert grouped | {"quick:name", "quick:size", "quick:augment"} == inside
+    meta = {f.name: f.metadata for f in dataclasses.fields(TrainConfig)}
+    for w in _widgets(advanced):
+        field = w.key.removeprefix("quick:")
+        if field in meta and meta[field]["label"]:  # label and help from the config's field metadata
+            assert (w.label, w.help) == (meta[field]["label"], meta[field]["help"]), field
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     assert fields - {n for _, names in ui.ADVANCED_GROUPS for n in names} == {
         "model", "data", "name", "epochs", "stages", "head_hidden", "augment", "device"}  # each shown elsewhere
