@@ -95,6 +95,8 @@ def test_basic_form_is_model_dataset_epochs_and_start_the_rest_under_advanced(tm
     inside = {w.key for w in _widgets(advanced)}
     grouped = {f"quick:{name}" for _, names in ui.ADVANCED_GROUPS for name in names}
     assert grouped | {"quick:name", "quick:size", "quick:augment"} == inside
+    boxes = {w.key for w in _widgets(advanced) if w.type == "checkbox"}
+    assert boxes == {c.key for c in advanced.children.values() if c.type == "checkbox"}  # full width: no cut labels
     meta = {f.name: f.metadata for f in dataclasses.fields(TrainConfig)}
     for w in _widgets(advanced):
         field = w.key.removeprefix("quick:")

@@ -118,7 +118,7 @@ def model_option(name: str) -> str:
     """A model's display name, with the measured time per epoch on this device once estimated."""
     hint = st.session_state.get("speed_hints", {}).get(name)
     title = model_titles().get(name, name)
-    return f"{title} · {hint}/epoch here" if hint else title
+    return f"{title} · {hint}/epoch" if hint else title
 
 
 def _basic_row(base: TrainConfig, k: str) -> tuple[str, str, int]:
@@ -149,11 +149,7 @@ def _advanced(base: TrainConfig, k: str) -> tuple[dict[str, Any], str, int, bool
                               help="random small rotations, zooms and shifts of each batch (no flips)")
         for title, names in ADVANCED_GROUPS:
             st.markdown(f"**{title}**")
-            for i in range(0, len(names), 2):
-                for col, field_name in zip(st.columns(2), names[i:i + 2], strict=False):
-                    disabled = bool(base.stages) and field_name in STAGED
-                    values[field_name] = field_input(col, field_name, getattr(base, field_name), k + field_name,
-                                                     disabled)
+            values.update(_group(base, k, names))
         stages_json = ""
         if base.stages:
             stages_json = st.text_area("Stages (JSON, one object per stage, in order)",
@@ -161,6 +157,19 @@ def _advanced(base: TrainConfig, k: str) -> tuple[dict[str, Any], str, int, bool
                                        help="each stage's keys: name, epochs, lr, transfer (scratch, frozen, last_n, "
                                        "finetune) and unfreeze_last_n (for last_n)")
     return values, name, int(size), augment, stages_json
+
+
+def _group(base: TrainConfig, k: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """One Advanced group: its fields two per row, then its checkboxes full width (a column cuts their labels)."""
+    boxes = [n for n in names if str(_FIELDS[n].type) == "bool"]
+    paired = [n for n in names if n not in boxes]
+    values: dict[str, Any] = {}
+    for i in range(0, len(paired), 2):
+        for col, name in zip(st.columns(2), paired[i:i + 2], strict=False):
+            values[name] = field_input(col, name, getattr(base, name), k + name, bool(base.stages) and name in STAGED)
+    for name in boxes:
+        values[name] = field_input(st, name, getattr(base, name), k + name)
+    return values
 
 
 def config_form(recipe: str, busy: str | None = None) -> tuple[TrainConfig | None, str, bool]:
