@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from explorer.names import run_title
 from explorer.runs import runs_root
 from explorer.train.jobs import JobBusyError
 from explorer.ui import doctor as ui_doctor
@@ -17,28 +16,28 @@ st.title("Train")
 root = str(runs_root())
 st.caption(f"Device: **{ui.device_text()}** · runs are saved under `{root}` (set EXPLORER_RUNS to change)")
 
-busy = ui.device_busy(root)
-st.session_state["train_was_running"] = busy is not None
-st.subheader("Job")
+st.subheader("Job", anchor="job")
 ui.live_panel(root)
 
 st.subheader("New run")
-if busy is not None:
-    st.info(f"Start is disabled while **{md_escape(run_title(busy))}** trains on this device (one job per device).")
 recipe = ui.recipe_picker()
-cfg, name, start = ui.config_form(recipe, busy=busy is not None)
-if cfg is not None and busy is None:
-    estimate_caption(cfg, root)
-ui_doctor.estimate_line(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
+cfg, name, start = ui.config_form(recipe, busy=ui.busy_text(root))
+if st.session_state.pop("train_started", None):
+    st.success("Training started: follow it in the [job panel above](#job). It keeps running if you switch "
+               "pages or reload.", icon=":material/arrow_upward:")
+if cfg is not None:
+    estimate_caption(cfg, root)  # the recorded time of the same settings here, when a finished run has it
+ui.estimate_hint(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
 if start and cfg is not None:
     try:
         from explorer.train.loop import precheck
 
         precheck(cfg)
-        job_manager().start(cfg, root, name=name or None)
-        st.rerun()  # the job panel above shows the new run (its name, once); it keeps running across pages
+        run = job_manager().start(cfg, root, name=name or None)
+        st.session_state["train_started"] = st.session_state["train_active_run"] = run.run_id
+        st.rerun()  # the job panel shows the run, Start turns off while it trains
     except JobBusyError as exc:
-        st.warning(f"One job per device: {exc}")
+        st.warning(f"One job per device: {md_escape(exc)}")
     except (ValueError, KeyError, FileNotFoundError) as exc:
         st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
 

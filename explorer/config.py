@@ -22,6 +22,18 @@ TRANSFER_TEXT = {
     "last_n": "unfreeze the last N parameterised layers",
     "finetune": "full fine-tune, backbone at a lower LR",
 }
+# Short option texts for the form (the values stay the config's); the long ones go in the field's help.
+CHOICE_TEXT: dict[str, dict[str, str]] = {
+    "optimizer": {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"},
+    "schedule": {"none": "constant", "step": "step decay", "cosine": "cosine", "onecycle": "one-cycle",
+                 "plateau": "reduce on plateau"},
+    "early_stopping_metric": {"val_loss": "validation loss", "val_acc": "validation accuracy"},
+    "transfer": {"scratch": "from scratch", "frozen": "frozen backbone", "last_n": "unfreeze last N",
+                 "finetune": "full fine-tune"},
+    "head": {"default": "the model's own", "dropout_linear": "dropout + linear", "mlp_dropout": "MLP + dropout"},
+    "init": {"default": "library default", "he": "He (variance scaling)"},
+    "amp": {"none": "off (float32)", "bf16": "bfloat16", "fp16": "float16"},
+}
 AMP_MODES = ("none", "bf16", "fp16")
 HEADS = ("default", "dropout_linear", "mlp_dropout")
 INITS = ("default", "he")
@@ -78,19 +90,23 @@ class Stage:
 class TrainConfig:
     """Everything a training run needs: model, data, recipe, precision, seed, device."""
 
-    model: str = _f("small_cnn", label="Model", help="registry model name, e.g. small_cnn or resnet18")
+    model: str = _f("small_cnn", label="Model", help="the architecture (registry name, e.g. small_cnn or resnet18); the "
+                    "Inspect page shows its layers and costs")
     data: DataSpec = _f(factory=DataSpec, help="which dataset and split", cli=False)
-    name: str = _f("", label="Run name (optional)", help="run name (made safe)", cli=False)
-    epochs: int = _f(3, label="Epochs", help="training epochs", lo=1, hi=1000, why="zero epochs would train nothing")
-    batch_size: int = _f(128, label="Batch size", help="images per step", lo=1, hi=65536)
-    optimizer: str = _f("sgd", label="Optimizer", help="optimizer", choices=OPTIMIZERS)
-    lr: float = _f(0.05, label="Learning rate", help="peak learning rate", lo=0.0, hi=1e6, lo_open=True)
-    momentum: float = _f(0.9, label="Momentum (SGD)", help="SGD momentum", lo=0.0, hi=1.0, hi_open=True)
-    nesterov: bool = _f(True, label="Nesterov", help="Nesterov momentum (SGD)")
+    name: str = _f("", label="Run name (optional)", help="a name to find the run by (made safe for a folder name); empty: the run id", cli=False)
+    epochs: int = _f(3, label="Epochs", help="passes over the training data (a staged recipe sets them per stage)", lo=1, hi=1000, why="zero epochs would train nothing")
+    batch_size: int = _f(128, label="Batch size", help="images per training step", lo=1, hi=65536)
+    optimizer: str = _f("sgd", label="Optimizer", help="how the weights move: SGD (with momentum), Adam, or AdamW "
+                           "(Adam with decoupled weight decay)", choices=OPTIMIZERS)
+    lr: float = _f(0.05, label="Learning rate", help="the peak learning rate (the schedule moves it from there)", lo=0.0, hi=1e6, lo_open=True)
+    momentum: float = _f(0.9, label="Momentum (SGD)", help="SGD momentum: how much of the last step carries into the next", lo=0.0, hi=1.0, hi_open=True)
+    nesterov: bool = _f(True, label="Nesterov", help="Nesterov momentum: look ahead along the momentum (SGD only)")
     weight_decay: float = _f(5e-4, label="Weight decay", help="L2 weight decay (not on biases and norms)", lo=0.0,
                              hi=1.0)
-    schedule: str = _f("onecycle", label="LR schedule", help="learning-rate schedule", choices=SCHEDULES)
-    warmup_epochs: float = _f(0.0, label="Warmup epochs", help="linear LR warmup, in epochs", lo=0.0, hi=100.0,
+    schedule: str = _f("onecycle", label="LR schedule", help="how the learning rate changes over the run: constant; step "
+                          "decay (x gamma every step size epochs); cosine (down to zero); one-cycle (up, then down, "
+                          "every step); reduce on plateau (x factor when the validation loss stalls)", choices=SCHEDULES)
+    warmup_epochs: float = _f(0.0, label="Warmup epochs", help="linear learning-rate warmup from zero, in epochs", lo=0.0, hi=100.0,
                               alias="--warmup")
     step_size: int = _f(0, label="Step size", help="'step' schedule: epochs between LR drops (0 = a third of the "
                         "epochs)", lo=0, hi=1000)
@@ -102,28 +118,35 @@ class TrainConfig:
                                "before the LR drops", lo=0, hi=100)
     label_smoothing: float = _f(0.0, label="Label smoothing", help="label smoothing of the cross-entropy", lo=0.0,
                                 hi=1.0, hi_open=True)
-    early_stopping_metric: str = _f("val_loss", label="Early stopping on", help="early stopping metric",
+    early_stopping_metric: str = _f("val_loss", label="Early stopping on", help="what early stopping watches: the validation loss or the "
+                                    "validation accuracy",
                                     choices=EARLY_METRICS, alias="--early-stopping")
-    early_stopping_patience: int = _f(0, label="Patience (0 = off)", help="early stopping patience in epochs "
-                                      "(0 = off)", lo=0, hi=100, alias="--patience")
-    transfer: str = _f("scratch", label="Transfer mode", help="what trains", choices=TRANSFER_MODES)
+    early_stopping_patience: int = _f(0, label="Early stopping patience", help="epochs without improvement "
+                                      "before the run stops (0 = off)", lo=0, hi=100, alias="--patience")
+    transfer: str = _f("scratch", label="Transfer mode", help="what trains: " + "; ".join(TRANSFER_TEXT.values()),
+                  choices=TRANSFER_MODES)
     pretrained: bool = _f(False, label="ImageNet weights (local cache only)", help="ImageNet weights from the "
                           "local cache when there (else from scratch, said plainly)")
     unfreeze_last_n: int = _f(0, label="Unfreeze last N layers", help="transfer 'last_n': parameterised layers "
                               "to unfreeze", lo=0, hi=10000, alias="--unfreeze-last")
-    backbone_lr_mult: float = _f(0.1, label="Backbone LR x (fine-tune)", help="transfer 'finetune': backbone LR "
+    backbone_lr_mult: float = _f(0.1, label="Backbone LR factor", help="transfer 'finetune': backbone LR "
                                  "factor", lo=0.0, hi=10.0, lo_open=True)
     stages: tuple[Stage, ...] = _f((), help="stages of a multi-stage run", cli=False)
-    head: str = _f("default", label="Head", help="classifier head", choices=HEADS)
-    dropout: float = _f(0.0, label="Dropout (head)", help="dropout in the head", lo=0.0, hi=1.0, hi_open=True)
+    head: str = _f("default", label="Classifier head", help="the classifier head: the model's own; dropout + linear; or an "
+                      "MLP (hidden widths 256, 128) with dropout", choices=HEADS)
+    dropout: float = _f(0.0, label="Dropout (head)", help="dropout before the classifier head's last layer (0 = off)", lo=0.0, hi=1.0, hi_open=True)
     head_hidden: tuple[int, ...] = _f((256, 128), help="'mlp_dropout' head: hidden layer widths (at most 8)", lo=1,
                                       hi=4096, cli=False)
-    init: str = _f("default", label="Init", help="weight init when training from scratch", choices=INITS)
+    init: str = _f("default", label="Weight init", help="weight init when training from scratch: the library's default, or "
+                      "He (variance scaling, for ReLU networks)", choices=INITS)
     augment: Augment | None = _f(None, help="batch augmentation (None = off)", cli=False)
-    amp: str = _f("none", label="Mixed precision (GPU)", help="mixed precision (GPU)", choices=AMP_MODES)
-    channels_last: bool = _f(False, label="channels_last", help="channels_last memory format")
-    compile: bool = _f(False, label="torch.compile", help="torch.compile the model")
-    seed: int = _f(0, label="Seed", help="random seed", lo=0, hi=SEED_MAX)
+    amp: str = _f("none", label="Mixed precision (GPU)", help="mixed precision on a GPU: off (float32), bfloat16, or "
+                     "float16 with a gradient scaler; a CPU run trains in float32", choices=AMP_MODES)
+    channels_last: bool = _f(False, label="Channels-last memory layout", help="keep images and weights channels-last "
+                                "(NHWC, torch's channels_last); often faster on GPUs")
+    compile: bool = _f(False, label="Compile the model", help="torch.compile the model: faster epochs after a slow "
+                          "first one (the compile time)")
+    seed: int = _f(0, label="Seed", help="random seed of the weights, data order and augmentation (same seed, same run)", lo=0, hi=SEED_MAX)
     device: str = _f("auto", help="auto (default), cpu, cuda, cuda:N")
 
     def __post_init__(self) -> None:

@@ -20,8 +20,10 @@ def test_estimate_button_shows_one_line(tmp_path, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     lines = [c.value for c in at.caption if "per epoch on cpu" in c.value]
-    assert len(lines) == 1 and "estimated" in lines[0], [c.value for c in at.caption]
-    assert not any("Started" in s.value for s in at.success)  # estimating does not start a run
+    assert len(lines) == 1 and lines[0].startswith(":material/timer: estimate: "), [c.value for c in at.caption]
+    assert not any("started" in s.value for s in at.success)  # estimating does not start a run
+    per_epoch = lines[0].split("estimate: ")[1].split(" per epoch")[0]
+    assert f"Quick CNN · {per_epoch}/epoch" in at.selectbox(key="quick:model").options  # the speed hint
     assert any(e.label.startswith("System check") for e in at.expander)
 
 

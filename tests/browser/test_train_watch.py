@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from explorer.names import run_title
-from explorer.runs import open_run
 from tests.browser.conftest import ROOT, go
 
 pytestmark = pytest.mark.browser
@@ -55,14 +53,18 @@ def test_train_page_shows_no_exception_at_any_moment_of_a_run(page, server):
     page.evaluate(OBSERVE)
     form = page.locator("[data-testid=stForm]").first
     # 100 images per class, 1 epoch: the epoch lasts a few seconds, so the page polls it at epoch 0
-    for label, value in (("Built-in: images per class", "100"), ("Epochs", "1")):
+    form.locator("[data-testid=stExpander] summary").filter(has_text="Advanced").click()  # size is there
+    for label, value in (("Images per class", "100"), ("Epochs", "1")):
         box = form.get_by_role("spinbutton", name=label).first
         box.fill(value)
         box.press("Tab")
     before = {p.name for p in Path(server["runs"]).iterdir()}
     form.get_by_role("button", name="Start").click()
-    new = _new_run(Path(server["runs"]), before)
-    header = page.locator("[data-testid=stMarkdownContainer]").filter(has_text=run_title(open_run(new)))
+    page.get_by_text(re.compile(r"^Training started: follow it in the job panel above")).wait_for(timeout=120_000)
+    new = {p.name for p in Path(server["runs"]).iterdir() if (p / "config.json").is_file()} - before
+    assert len(new) == 1, new
+    run_id = new.pop()
+    header = page.locator("[data-testid=stMarkdownContainer]").filter(has_text=run_id)
     done = header.filter(has_text=re.compile(r"\b(completed|failed|stopped|interrupted)\b"))
     seen_states: set[str] = set()
     deadline = time.monotonic() + RUN_TIMEOUT_S
