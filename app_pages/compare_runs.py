@@ -4,6 +4,7 @@ import streamlit as st
 
 from explorer.compare import build_comparison
 from explorer.ui import compare as ui
+from explorer.ui.inside import compare_overlays
 
 st.title("⚖️ Compare runs")
 st.caption("Pick two or more saved runs. Settings that differ are highlighted, equal ones collapsed; "
@@ -22,3 +23,5 @@ ui.section("per_class", comp.notes, ui.show_per_class, comp)
 ui.section("confusion", comp.notes, ui.show_confusion, comp)
 ui.section("roc", comp.notes, ui.show_roc, comp.runs)
 ui.section("cost", comp.notes, ui.show_cost, comp)
+with st.expander("Robustness curves and embedding maps", expanded=False):
+    compare_overlays([r.path for r in comp.runs], [r.label for r in comp.runs])

@@ -18,6 +18,7 @@ PROVIDERS = [
     "explorer.train.cli",
     "explorer.evaluate.cli",
     "explorer.explain.cli",
+    "explorer.inside.cli",
 ]
 
 

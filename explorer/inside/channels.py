@@ -232,15 +232,16 @@ def _from_store(stored: Any, stamp: list[int], layer: str, n_images: int) -> Cha
                        mean.astype(np.float32))
 
 
-def run_channels(ref: Any, layer: str, k: int = 9, device: str | None = None,
-                 progress: Progress = no_progress) -> tuple[ChannelTops, bool]:
-    """A run's channel view for `layer` (stored result when valid, else computed and stored) -> (tops, was_stored)."""
+def run_channels(ref: Any, layer: str, k: int = 9, device: str | None = None, progress: Progress = no_progress,
+                 compute: bool = True) -> tuple[ChannelTops | None, bool]:
+    """A run's channel view for `layer` (stored result when valid, else computed and stored unless
+    compute=False, then None) -> (tops, was_stored)."""
     run = usable_run(ref)
     stamp, name = weights_stamp(run), _view_name(layer, k)
     split = test_split(run)
     tops = _from_store(run.read_view(name), stamp, layer, len(split.images))
-    if tops is not None:
-        return tops, True
+    if tops is not None or not compute:
+        return tops, tops is not None
     model = run_model(run)
     tops = top_units(model, split.images, layer, k=k, device=device, progress=progress)
     g = tops.geometry
@@ -249,3 +250,24 @@ def run_channels(ref: Any, layer: str, k: int = 9, device: str | None = None,
                    {"version": VERSION, "stamp": stamp, "layer": layer, "channels": g.channels, "height": g.height,
                     "width": g.width, "rf": list(g.rf), "jump": list(g.jump)})
     return tops, False
+
+
+def channel_strip(crops: list[np.ndarray], mean: np.ndarray, filt: np.ndarray | None = None,
+                  size: int = 56) -> np.ndarray:
+    """One RGB row for a channel: [filter] [mean patch] | top-k crops, each resized to size x size."""
+    from PIL import Image
+
+    def tile(a: np.ndarray, tint: tuple[int, int, int] | None = None) -> np.ndarray:
+        img = np.asarray(Image.fromarray(a).resize((size, size), Image.NEAREST))
+        rgb = np.repeat(img[..., None], 3, axis=2)
+        return (rgb * (np.asarray(tint) / 255.0)).astype(np.uint8) if tint else rgb
+
+    gap = np.full((size, 6, 3), 255, np.uint8)
+    parts: list[np.ndarray] = []
+    if filt is not None:
+        f = filt - filt.min()
+        parts += [tile((f / (f.max() or 1.0) * 255).astype(np.uint8), (255, 200, 120)), gap]
+    parts += [tile(mean, (160, 220, 255)), gap, gap]
+    for c in crops:
+        parts += [tile(c), np.full((size, 2, 3), 255, np.uint8)]
+    return np.concatenate(parts, axis=1)

@@ -125,8 +125,9 @@ def _store_ok(stored: Any, key: dict[str, Any], n: int, k: int) -> dict[str, np.
 
 
 def run_embedding(ref: Any, method: str = "pca", seed: int = 0, device: str | None = None,
-                  progress: Progress = no_progress) -> tuple[EmbeddingMap, bool]:
-    """A run's embedding map (stored when valid, else computed and stored) -> (map, was_stored)."""
+                  progress: Progress = no_progress, compute: bool = True) -> tuple[EmbeddingMap | None, bool]:
+    """A run's embedding map (stored when valid, else computed and stored unless compute=False, then
+    None) -> (map, was_stored)."""
     if method not in METHODS:
         raise InsideError(f"unknown projection {method!r}; choose one of: {', '.join(METHODS)}")
     run = usable_run(ref)
@@ -137,6 +138,8 @@ def run_embedding(ref: Any, method: str = "pca", seed: int = 0, device: str | No
     name = f"embedding-{method}-s{int(seed)}"
     arrays = _store_ok(run.read_view(name), key, len(split.images), len(split.classes))
     stored = arrays is not None
+    if arrays is None and not compute:
+        return None, False
     if arrays is None:
         feats, probs = features(run_model(run), split.images, device=device, progress=progress)
         progress(0.35, "t-SNE (about a minute for 5,000 images on 2 cores)" if method == "tsne" else "PCA")

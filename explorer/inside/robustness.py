@@ -119,8 +119,10 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, transf
     return pd.DataFrame(rows)
 
 
-def run_robustness(ref: Any, device: str | None = None, progress: Progress = no_progress) -> tuple[pd.DataFrame, bool]:
-    """A run's robustness table (stored when valid, else computed and stored) -> (table, was_stored)."""
+def run_robustness(ref: Any, device: str | None = None, progress: Progress = no_progress,
+                   compute: bool = True) -> tuple[pd.DataFrame | None, bool]:
+    """A run's robustness table (stored when valid, else computed and stored unless compute=False, then
+    None) -> (table, was_stored)."""
     run = usable_run(ref)
     key = {"version": VERSION, "stamp": weights_stamp(run), "transforms": list(TRANSFORMS)}
     stored = run.read_view("robustness")
@@ -129,6 +131,8 @@ def run_robustness(ref: Any, device: str | None = None, progress: Progress = no_
         if acc is not None and acc.shape == (len(TRANSFORMS), SEVERITIES) and np.isfinite(acc).all() \
                 and (acc >= 0).all() and (acc <= 1).all():
             return _table(acc), True
+    if not compute:
+        return None, False
     split = test_split(run)
     table = sweep(run_model(run), split.images, split.labels, device=device, progress=progress)
     acc = table.pivot(index="transform", columns="severity", values="accuracy").loc[list(TRANSFORMS)].to_numpy()
