@@ -3,6 +3,8 @@ view to the weights it was computed from, and the refusals (run still training, 
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,15 +49,25 @@ def usable_run(ref: Any) -> Run:
 
 
 def test_split(run: Run) -> TestSplit:
-    """The run's test split rebuilt from its data spec (InsideError when it cannot be loaded)."""
+    """The run's test split rebuilt from its data spec (InsideError when it cannot be loaded); the last
+    few are kept in memory, keyed by the data spec, so a revisit does not reload the dataset."""
+    spec = (run.config.get("train") or {}).get("data")
+    classes = tuple(run.classes or [str(i) for i in range(run.num_classes)])
     try:
-        test = run.splits().test
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        return _test_split(json.dumps(spec, sort_keys=True), classes)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise InsideError(f"cannot load the test split of run {run.run_id}: {exc}") from None
-    images = test.images.numpy() if isinstance(test.images, torch.Tensor) else np.asarray(test.images)
-    labels = test.labels.numpy() if isinstance(test.labels, torch.Tensor) else np.asarray(test.labels)
-    classes = run.classes or [str(i) for i in range(run.num_classes)]
-    return TestSplit(images.astype(np.uint8), labels.astype(np.int64), classes)
+
+
+@functools.lru_cache(maxsize=4)
+def _test_split(spec: str, classes: tuple[str, ...]) -> TestSplit:
+    """test_split's cached body (the arrays are shared: callers must not write into them)."""
+    from explorer.data import DataSpec, make_splits
+
+    test = make_splits(DataSpec.from_dict(json.loads(spec))).test
+    images = np.asarray(test.images.numpy() if isinstance(test.images, torch.Tensor) else test.images, np.uint8)
+    labels = np.asarray(test.labels.numpy() if isinstance(test.labels, torch.Tensor) else test.labels, np.int64)
+    return TestSplit(images, labels, list(classes))
 
 
 def weights_stamp(run: Run) -> list[int]:
