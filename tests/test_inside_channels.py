@@ -106,3 +106,22 @@ def test_a_training_run_is_refused(tmp_path):
     (run_dir / "status.json").write_text(json.dumps(status))
     with pytest.raises(InsideError, match="still training"):
         run_channels(run_dir, "net.features.0")
+
+
+def test_a_run_without_test_predictions_still_gets_every_view(tmp_path):
+    from explorer.inside.embedding import run_embedding
+    from explorer.inside.robustness import run_robustness
+
+    run_dir = make_page_run(tmp_path, "nopreds", predictions=False)
+    emb, _ = run_embedding(run_dir, "pca")
+    assert emb.xy.shape == (260, 2) and np.isfinite(emb.xy).all()
+    table, _ = run_robustness(run_dir)
+    assert table["accuracy"].between(0, 1).all()
+    tops, _ = run_channels(run_dir, "net.features.8", k=2)
+    assert tops.values.shape == (96, 2)
+
+
+def test_a_run_with_corrupt_weights_is_a_clear_error(tmp_path):
+    run_dir = make_page_run(tmp_path, "badweights", weights="corrupt")
+    with pytest.raises(InsideError, match="not a valid safetensors"):
+        run_channels(run_dir, "net.features.0")
