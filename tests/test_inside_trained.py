@@ -72,6 +72,9 @@ def test_tsne_is_deterministic_for_a_seed_and_pca_is_fast_and_centred():
     np.testing.assert_array_equal(a, b)
     p = pca_2d(x)
     assert p.shape == (60, 2) and abs(p.mean()) < 1e-4 and p[:, 0].var() >= p[:, 1].var()
+    xc = x - x.mean(0)
+    vt = np.linalg.svd(xc.astype(np.float64), full_matrices=False)[2]
+    np.testing.assert_allclose(np.abs(p), np.abs(xc @ vt[:2].T), atol=1e-4)  # the SVD's components
 
 
 def test_embedding_map_is_stored_and_corrupt_store_recomputed(trained):

@@ -62,12 +62,16 @@ def features(model: nn.Module, images: np.ndarray, batch_size: int = 512, device
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
-    """First two principal components (signs fixed so the largest loading is positive)."""
-    x = x.astype(np.float64) - x.mean(0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    vt = vt[:2] * np.sign(vt[:2][np.arange(min(2, len(vt))), np.abs(vt[:2]).argmax(1)])[:, None]
-    out = x @ vt.T
-    return np.pad(out, ((0, 0), (0, 2 - out.shape[1]))).astype(np.float32)
+    """First two principal components (eigenvectors of the D x D covariance, signs fixed so each one's
+    largest loading is positive). torch's eigh on the covariance, not numpy's SVD of the N x D matrix:
+    measured on 2 loaded cores for 5,200 x 512, 4.6 s against 116 s."""
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    t = t - t.mean(0)
+    _, vecs = torch.linalg.eigh((t.T @ t).double())
+    top = vecs[:, -2:].flip(1) if vecs.shape[1] >= 2 else vecs
+    top = top * torch.sign(top.gather(0, top.abs().argmax(0, keepdim=True)))
+    out = (t.double() @ top).float().numpy()
+    return np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
 
 
 def tsne_2d(x: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
