@@ -58,7 +58,8 @@ def test_perturbations_change_the_image_as_named():
     x = torch.zeros(1, 1, 28, 28)
     x[..., 12:16, 12:16] = 1.0
     assert torch.equal(perturb(x, "rotation", 0), x)
-    assert perturb(x, "dilation", 1).sum() == 36 and perturb(x, "erosion", 1).sum() == 4
+    assert perturb(x, "dilation", 5).sum() == 36 and perturb(x, "erosion", 5).sum() == 4
+    assert perturb(x, "dilation", 1).sum() == pytest.approx(16 + 0.2 * 20)  # 20 new pixels at one fifth
     assert perturb(x, "occlusion", 1).sum() == 0  # a 4x4 patch at the centre covers the square
     shifted = perturb(x, "shift", 2)
     assert torch.allclose(shifted[..., 14:18, 14:18], torch.ones(1, 1, 4, 4), atol=1e-5)
