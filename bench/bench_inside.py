@@ -66,7 +66,7 @@ def main() -> None:
           f"on {os.cpu_count()} cores")
     images = make_splits(DataSpec.from_dict(DATA)).test.images.numpy()
     root = tempfile.mkdtemp(prefix="bench-inside-")
-    for model_name in ("resnet18", "small_cnn"):
+    for model_name in ("small_cnn", "resnet18"):
         run = fixture_run(model_name, root)
         model = run.load_model()
         probabilities(model, images[:64])  # warm-up

@@ -159,12 +159,12 @@ def _point_detail(run: Any, emb: Any, images: np.ndarray, idx: int) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.image(images[idx].repeat(5, 0).repeat(5, 1), caption="the image", width=140)
-        st.dataframe(pd.DataFrame({"class": [names[i] for i in emb.top5[idx]], "probability": emb.top5_prob[idx]}),
-                     hide_index=True, key="inside_top5",
-                     column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0,
-                                                                                   max_value=1)})
     with c2:
         explanation_panel(run, weights_stamp(run), x, "gradcam", classes=names, scale=5)
+    st.dataframe(pd.DataFrame({"class": [names[i] for i in emb.top5[idx]], "probability": emb.top5_prob[idx]}),
+                 hide_index=True, key="inside_top5", width="stretch",
+                 column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0,
+                                                                               max_value=1)})
 
 
 # ------------------------------------------------------------------------------------- Results tabs
