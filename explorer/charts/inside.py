@@ -11,8 +11,9 @@ POINT, REGION = "point", "region"
 
 def embedding_chart(frame: pd.DataFrame, centroids: pd.DataFrame, title: str = "", size: int = 520,
                     selectable: bool = True) -> alt.LayerChart:
-    """Test images on the 2-D map coloured by true class, misclassified ones ringed, each class's letter at
-    its centroid; a click selects a point (field "index"), a drag selects a region."""
+    """Test images on the 2-D map (as wide as its column, `size` px high) coloured by true class,
+    misclassified ones ringed, each class's letter at its centroid; a click selects a point (field
+    "index"), a drag selects a region."""
     colour = alt.Color("true:N", title="true class", scale=alt.Scale(scheme="category20"), legend=None)
     tooltip = [alt.Tooltip("index:Q", title="test image"), "true:N", "predicted:N",
                alt.Tooltip("confidence:Q", format=".2f")]
@@ -28,7 +29,7 @@ def embedding_chart(frame: pd.DataFrame, centroids: pd.DataFrame, title: str = "
                                                              color="black", strokeWidth=1.2).encode(tooltip=tooltip)
     letters = alt.Chart(centroids).mark_text(fontSize=16, fontWeight="bold", color="black").encode(
         x="x:Q", y="y:Q", text="true:N")
-    return alt.layer(dots, rings, letters).properties(width=size, height=size, title=title or "Embedding map")
+    return alt.layer(dots, rings, letters).properties(width="container", height=size, title=title or "Embedding map")
 
 
 def robustness_chart(table: pd.DataFrame, columns: int = 4, width: int = 170) -> alt.FacetChart:
