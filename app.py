@@ -19,6 +19,7 @@ PAGES = {
     "Results": [
         ("app_pages/results.py", "Results", ":material/monitoring:"),
         ("app_pages/explain.py", "Explain", ":material/local_fire_department:"),
+        ("app_pages/inside.py", "Look inside", ":material/visibility:"),
         ("app_pages/draw.py", "Draw", ":material/draw:"),
         ("app_pages/compare_runs.py", "Compare runs", ":material/compare:"),
     ],

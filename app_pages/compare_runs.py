@@ -5,6 +5,7 @@ import streamlit as st
 from explorer.compare import build_comparison
 from explorer.ui import compare as ui
 from explorer.ui import trust as trust_ui
+from explorer.ui.inside import compare_overlays
 from explorer.ui.runs_table import many_runs_panel
 
 st.title("⚖️ Compare runs")
@@ -25,6 +26,9 @@ ui.section("per_class", comp.notes, ui.show_per_class, comp)
 ui.section("confusion", comp.notes, ui.show_confusion, comp)
 ui.section("roc", comp.notes, ui.show_roc, comp.runs)
 ui.section("cost", comp.notes, ui.show_cost, comp)
+with st.expander("Robustness curves and embedding maps", expanded=False):
+    compare_overlays([r.path for r in comp.runs], [r.label for r in comp.runs])
+
 trust_ui.disagreement_section(comp.runs)
 
 many_runs_panel()

@@ -7,6 +7,7 @@ from explorer.charts import evaluate as charts
 from explorer.charts.curves import history_frame
 from explorer.evaluate import worst_classes
 from explorer.runs import list_runs
+from explorer.ui import inside as inside_ui
 from explorer.ui import results as ui
 from explorer.ui.curves import show_training_curves
 from explorer.ui.profile import export_panel
@@ -32,7 +33,7 @@ ui.summary_metrics(ev, run.metrics())
 export_panel(run)
 
 tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",
-                "Calibration", "Mistakes", "Seed table"])
+                "Calibration", "Mistakes", "Seed table", "Confusion over epochs", "Robustness"])
 with tabs[0]:
     norm = st.radio("Show", ["counts", "row-normalised"], horizontal=True, key="results_cm_norm")
     cell = ui.confusion_cell_picker(ev, "results_cm", "results_cell")
@@ -109,3 +110,9 @@ with tabs[7]:
                "every saved run that has test predictions beneath them. Only runs on emnist-letters are "
                "directly comparable with the seed's figures.")
     st.dataframe(charts.seed_table_style(table), hide_index=True, key="results_seed_table")
+
+with tabs[8]:
+    inside_ui.epochs_tab(run)
+
+with tabs[9]:
+    inside_ui.robustness_tab(run)

@@ -27,6 +27,7 @@ PROVIDERS = [
     "explorer.doctor.cli",
     "explorer.export.cli",
     "explorer.trust.cli",
+    "explorer.inside.cli",
 ]
 
 

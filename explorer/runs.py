@@ -17,6 +17,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import tempfile
@@ -65,6 +66,8 @@ WEIGHTS = {"best": "weights_best.safetensors", "last": "weights_last.safetensors
 OPTIMIZER = "optimizer_last.pt"
 CACHE_DIR = "cache"  # derived results (trust figures, ...): cache/<name>.json, {"key": ..., "value": ...}
 RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER}
+VAL_EPOCHS_DIR, VIEWS_DIR = "val_epochs", "inside"  # per-epoch validation predictions; stored inside-views
+_VIEW_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,120}")
 
 
 def versions() -> dict[str, str]:
@@ -618,6 +621,59 @@ class Run:
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         """Save the final test metrics (metrics.json, atomically)."""
         atomic_write_json(self.path / METRICS, metrics)
+
+    # ---- derived results (explorer.inside): per-epoch validation predictions and stored views ------
+    def write_val_epoch(self, epoch: int, y_true: Any, pred: Any, prob: Any) -> None:
+        """Save one epoch's validation predictions compactly (atomically): true and predicted class (int16)
+        and the predicted class's probability (float16), val_epochs/epoch-NNNN.npz."""
+        arrays = {"y_true": np.asarray(y_true).astype(np.int16), "pred": np.asarray(pred).astype(np.int16),
+                  "prob": np.asarray(prob).astype(np.float16)}
+        with atomic_path(self.path / VAL_EPOCHS_DIR / f"epoch-{int(epoch):04d}.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    def val_epochs(self) -> dict[int, dict[str, np.ndarray]]:
+        """Stored validation predictions {epoch: {y_true, pred, prob}} of the epochs in history.jsonl; a file
+        that is unreadable or whose arrays disagree in length is left out (never an exception)."""
+        folder, out = self.path / VAL_EPOCHS_DIR, {}
+        epochs = {int(r["epoch"]) for r in self.history() if isinstance(r.get("epoch"), int | float)}
+        for epoch in sorted(epochs):
+            try:
+                with np.load(folder / f"epoch-{epoch:04d}.npz", allow_pickle=False) as z:
+                    arrays = {k: np.asarray(z[k]) for k in ("y_true", "pred", "prob")}
+            except Exception:  # missing, truncated, not an npz, wrong keys: that epoch has no stored predictions
+                continue
+            n = len(arrays["y_true"])
+            if all(a.ndim == 1 and len(a) == n for a in arrays.values()):
+                out[epoch] = {"y_true": arrays["y_true"].astype(np.int64), "pred": arrays["pred"].astype(np.int64),
+                              "prob": arrays["prob"].astype(np.float32)}
+        return out
+
+    def val_epochs_bytes(self) -> int:
+        """Bytes on disk of the stored per-epoch validation predictions."""
+        folder = self.path / VAL_EPOCHS_DIR
+        return sum(f.stat().st_size for f in folder.glob("epoch-*.npz")) if folder.is_dir() else 0
+
+    def _view_path(self, name: str) -> Path:
+        if not _VIEW_NAME.fullmatch(name):
+            raise ValueError(f"bad stored-view name {name!r}: lower-case letters, digits, . _ - only")
+        return self.path / VIEWS_DIR / f"{name}.npz"
+
+    def write_view(self, name: str, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Store a computed view (explorer.inside) atomically as inside/<name>.npz: arrays plus JSON meta."""
+        payload = {k: np.asarray(v) for k, v in arrays.items()}
+        payload["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        with atomic_path(self._view_path(name)) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **payload)
+
+    def read_view(self, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """A stored view (arrays, meta), or None when it is missing or unreadable (the caller recomputes)."""
+        try:
+            with np.load(self._view_path(name), allow_pickle=False) as z:
+                arrays = {k: np.asarray(z[k]) for k in z.files}
+            meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
+        except Exception:  # missing, truncated, not an npz, pickled, bad JSON: recompute
+            return None
+        return (arrays, meta) if isinstance(meta, dict) else None
 
     # ---- checkpoints: one unit of weights_last (+ weights_best) and optimizer_last ------------------
     def check_resumable(self) -> None:

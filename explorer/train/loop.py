@@ -288,7 +288,11 @@ def _run_stage(s: Session, si: int, stage: Stage, ckpt: Checkpoint | None) -> No
         s.report.status(phase="eval", epoch=epoch, step=len(s.loader))
         val_x, val_y = s.splits.val.images, s.splits.val.labels
         if len(val_y):
-            val_loss, val_acc, _ = validate(model, val_x, val_y, s.device, amp=s.amp, channels_last=cfg.channels_last)
+            val_loss, val_acc, val_prob = validate(model, val_x, val_y, s.device, amp=s.amp,
+                                                   channels_last=cfg.channels_last)
+            if s.run is not None and s.dist.is_main:  # compact: predicted class and its probability
+                top = val_prob.max(1)
+                s.run.write_val_epoch(epoch, val_y.cpu().numpy(), top.indices.numpy(), top.values.numpy())
         else:
             val_loss, val_acc = train_loss, train_acc
         row = {"epoch": epoch, "stage": si, "stage_name": stage.name, "train_loss": train_loss,
