@@ -15,7 +15,7 @@ from tests.browser.conftest import go, wait_idle
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["home", "inspect", "compare_architectures", "data", "train", "results", "explain", "draw", "compare_runs"]
+PAGES = ["home", "inspect", "compare_architectures", "data", "train", "results", "explain", "inside", "draw", "compare_runs"]
 
 
 def _no_exception(pg) -> None:
@@ -36,7 +36,7 @@ def test_every_page_loads(page):
 
 
 def test_inspect_choose_model_totals_appear(page):
-    wait_idle(page)
+    go(page, "inspect")  # the app opens on Home
     params = page.locator("[data-testid=stMetric]").filter(has_text="Parameters")
     before = params.locator("[data-testid=stMetricValue]").inner_text()
     page.locator("[data-testid=stSelectbox]").filter(has_text="Architecture").click()

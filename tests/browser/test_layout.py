@@ -35,7 +35,10 @@ def test_no_page_scrolls_sideways_at_800_px(browser, server):
         for i, path in enumerate(paths):
             if i:
                 go(page, path)
-            page.wait_for_function(CHARTS_DRAWN, timeout=120_000)
+            try:
+                page.wait_for_function(CHARTS_DRAWN, timeout=120_000)
+            except Exception as exc:  # name the page whose charts never drew
+                raise AssertionError(f"charts on {path or 'home'} were not drawn within 120 s") from exc
             results[path or "home"] = page.evaluate(OVERFLOW)
         over = {p: r for p, r in results.items() if r["main"] > 0 or r["doc"] > 0}
         assert not over, f"pages wider than an 800 px window: {over}"
@@ -48,7 +51,7 @@ def test_draw_keeps_the_drawing_after_a_visit_to_another_page(page):
     canvas = page.locator("[data-testid=stMain] canvas").last
     canvas.wait_for()
     _draw_l(page, canvas)
-    top = page.locator("[data-testid=draw-top]")
+    top = page.locator(".st-key-draw-top h2")
     expect(top).to_have_text(re.compile(r"^[A-Z] \d{1,3}\.\d%$"), timeout=60_000)
     before = top.inner_text()
     go(page, "inspect")
