@@ -85,7 +85,7 @@ def _path(page, app: dict) -> None:
         bad = _bad_now(page)
         assert not bad, f"exception/error box while training ({sorted(seen)[-3:]}): {bad}"
         bars = page.locator("[data-testid=stProgress]")
-        seen.update(bars.nth(i).inner_text().strip() for i in range(bars.count()))
+        seen.update(t.strip() for t in bars.all_inner_texts())  # one read: a bar may vanish between count and text
         try:
             done.first.wait_for(state="visible", timeout=POLL_MS)
             break

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ROOT, go
 
@@ -43,7 +44,7 @@ def _new_run(root: Path, before: set[str], timeout_s: float = 120) -> Path:
 def _bad_now(page) -> list[str]:
     """Exception/error boxes on the page now, plus any the observer saw come and go."""
     boxes = page.locator(BAD)
-    now = [boxes.nth(i).inner_text()[:500] for i in range(boxes.count())]
+    now = [t[:500] for t in boxes.all_inner_texts()]  # one read: a box may vanish between count and text
     return now + page.evaluate("() => window.__bad || []")
 
 
@@ -72,7 +73,7 @@ def test_train_page_shows_no_exception_at_any_moment_of_a_run(page, server):
         bad = _bad_now(page)
         assert not bad, f"exception/error box while training ({sorted(seen_states)}): {bad}"
         bars = page.locator("[data-testid=stProgress]")
-        seen_states.update(bars.nth(i).inner_text().strip() for i in range(bars.count()))
+        seen_states.update(t.strip() for t in bars.all_inner_texts())  # one read: a bar may vanish meanwhile
         try:  # waits up to one poll interval for the run to end: the 250 ms cadence of the checks
             done.first.wait_for(state="visible", timeout=POLL_MS)
             break
@@ -81,4 +82,6 @@ def test_train_page_shows_no_exception_at_any_moment_of_a_run(page, server):
         assert time.monotonic() < deadline, f"the run did not end in {RUN_TIMEOUT_S} s (bars seen: {seen_states})"
     assert not _bad_now(page)
     assert "completed" in done.first.inner_text(), done.first.inner_text()
+    expect(page.locator("[data-testid=stProgress]").filter(has_text=re.compile(r"^epoch 1 of 1"))).to_have_count(1)
+    seen_states.update(t.strip() for t in page.locator("[data-testid=stProgress]").all_inner_texts())
     assert any(s.startswith("epoch 1 of 1") for s in seen_states), seen_states
