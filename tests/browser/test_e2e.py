@@ -74,18 +74,19 @@ def test_train_quick_model_completes_and_is_listed(page, server):
     expect(picked).to_contain_text("test ")  # a completed run shows its test accuracy
 
 
-def _draw_l(pg, canvas) -> None:
+def _draw_l(pg, canvas, x: float = 100, top: float = 50, step: float = 9, foot: int = 12, foot_step: float = 8) -> None:
+    """An L with the mouse, as a person draws it: a down stroke of 20 moves, then a foot of `foot` moves."""
     box = canvas.bounding_box()
     x0, y0 = box["x"], box["y"]
-    pg.mouse.move(x0 + 100, y0 + 50)
+    pg.mouse.move(x0 + x, y0 + top)
     pg.mouse.down()
     for i in range(1, 21):
-        pg.mouse.move(x0 + 100, y0 + 50 + i * 9)
+        pg.mouse.move(x0 + x, y0 + top + i * step)
     pg.mouse.up()
-    pg.mouse.move(x0 + 100, y0 + 230)
+    pg.mouse.move(x0 + x, y0 + 230)
     pg.mouse.down()
-    for i in range(1, 13):
-        pg.mouse.move(x0 + 100 + i * 8, y0 + 230)
+    for i in range(1, foot + 1):
+        pg.mouse.move(x0 + x + i * foot_step, y0 + 230)
     pg.mouse.up()
 
 

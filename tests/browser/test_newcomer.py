@@ -14,25 +14,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, streamlit_server, wait_idle
+from tests.browser.test_e2e import _draw_l
 from tests.browser.test_train_watch import OBSERVE, POLL_MS, _bad_now
 
 pytestmark = pytest.mark.browser
-
-
-def _draw_l(pg, canvas) -> None:
-    """An L with the mouse: a down stroke, then a foot about 2/3 of its height (two strokes, as a person draws)."""
-    box = canvas.bounding_box()
-    x0, y0 = box["x"], box["y"]
-    pg.mouse.move(x0 + 90, y0 + 40)
-    pg.mouse.down()
-    for i in range(1, 21):
-        pg.mouse.move(x0 + 90, y0 + 40 + i * 9.5)
-    pg.mouse.up()
-    pg.mouse.move(x0 + 90, y0 + 230)
-    pg.mouse.down()
-    for i in range(1, 14):
-        pg.mouse.move(x0 + 90 + i * 10, y0 + 230)
-    pg.mouse.up()
 RUN_TIMEOUT_S = 1500  # the full quick recipe (3 epochs of 26,000 letters): ~45 s idle, ~12 min on a busy 2-core box
 
 
@@ -104,7 +89,7 @@ def _path(page, app: dict) -> None:
     _watch(page)
     canvas = page.locator("[data-testid=stMain] canvas").last
     canvas.wait_for()
-    _draw_l(page, canvas)
+    _draw_l(page, canvas, x=90, top=40, step=9.5, foot=13, foot_step=10)  # a foot about 2/3 of the height
     top = page.locator(".st-key-draw-top h2")
     expect(top).to_have_text(re.compile(r"^[A-Z] \d{1,3}\.\d%$"), timeout=60_000)
     # the answer after the last stroke (the first stroke alone is an I): wait for the page to settle on it
