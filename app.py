@@ -4,7 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from explorer.ui import navigation
+
 st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", layout="wide")
+navigation.install()  # a page-link click is never lost to a late request from the page being left
 
 PAGES = {
     "Start": [("app_pages/home.py", "Home", ":material/home:")],
