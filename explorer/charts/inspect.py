@@ -30,27 +30,20 @@ def stage_table(summary: Summary) -> pd.DataFrame:
     return df
 
 
-def cost_by_stage_chart(summary: Summary) -> alt.Chart:
-    """Two bar charts side by side: parameters and MACs per stage."""
+def cost_by_stage_chart(summary: Summary) -> alt.HConcatChart:
+    """Two bar charts side by side: each stage's share of the parameters and of the MACs."""
     df = stage_table(summary)
-    long = pd.concat([
-        pd.DataFrame({"stage": df["stage"], "order": df["order"], "measure": "Parameters", "value": df["params"],
-                      "share": df["params %"]}),
-        pd.DataFrame({"stage": df["stage"], "order": df["order"], "measure": "MACs", "value": df["macs"],
-                      "share": df["MACs %"]}),
-    ])
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("stage:N", sort=alt.SortField("order"), title=None),
-            y=alt.Y("share:Q", title="share of total (%)"),
-            color=alt.Color("measure:N", legend=None),
-            column=alt.Column("measure:N", title=None),
-            tooltip=["stage", "measure", alt.Tooltip("value:Q", format=",.0f"), alt.Tooltip("share:Q", format=".1f")],
-        )
-        .properties(width=320, height=240)
-    )
+
+    def panel(measure: str, value: str, share: str) -> alt.Chart:
+        data = pd.DataFrame({"stage": df["stage"], "order": df["order"], "value": df[value], "share": df[share]})
+        return alt.Chart(data, title=measure).mark_bar(color="#2563eb" if measure == "Parameters" else "#ea580c") \
+            .encode(x=alt.X("stage:N", sort=alt.SortField("order"), title=None),
+                    y=alt.Y("share:Q", title="share of total (%)"),
+                    tooltip=["stage", alt.Tooltip("value:Q", format=",.0f", title=measure),
+                             alt.Tooltip("share:Q", format=".1f", title="share (%)")]) \
+            .properties(width=320, height=240)
+
+    return alt.hconcat(panel("Parameters", "params", "params %"), panel("MACs", "macs", "MACs %"))
 
 
 def shape_table(summary: Summary) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from explorer.inspect.arithmetic import (
 )
 from explorer.inspect.graph import block_diagram
 from explorer.models import ModelCard, build_letters_model, get_card, list_cards
+from explorer.ui.layout import wrapping_charts
 
 FLOPS_NOTE = (
     "**MACs vs FLOPs.** One multiply-accumulate (MAC) is one multiplication and one addition; here "
@@ -80,16 +81,22 @@ def render_card(card: ModelCard) -> None:
         st.caption(card.notes)
 
 
+TOTAL_WIDTH = 230  # px: room for "138,357,544" (VGG-16's parameters)
+
+
 def render_totals(s: Summary) -> None:
     """Totals as metrics."""
-    cols = st.columns(3) + st.columns(3)
-    cols[0].metric("Parameters", f"{s.params:,}", help=f"trainable {s.trainable_params:,} · frozen {s.frozen_params:,}")
-    cols[1].metric("MACs", human(s.macs), help="multiply-accumulates for the whole batch")
-    cols[2].metric("FLOPs", human(s.flops), help="2 × MACs")
-    cols[3].metric("Weight memory", mb(s.weight_bytes))
-    cols[4].metric("Inference memory", mb(s.inference_bytes()), help="weights + largest layer input/output pair")
-    cols[5].metric("Training memory (Adam)", mb(s.training_bytes("adam")),
-                   help="weights + gradients + 2 Adam states + every layer's stored output, at this batch size")
+    with st.container(horizontal=True, gap="medium"):  # three a row at 1400 px, wrapping (never cut) when narrow
+        metric = st.metric
+        metric("Parameters", f"{s.params:,}", help=f"trainable {s.trainable_params:,} · frozen {s.frozen_params:,}",
+               width=TOTAL_WIDTH)
+        metric("MACs", human(s.macs), help="multiply-accumulates for the whole batch", width=TOTAL_WIDTH)
+        metric("FLOPs", human(s.flops), help="2 × MACs", width=TOTAL_WIDTH)
+        metric("Weight memory", mb(s.weight_bytes), width=TOTAL_WIDTH)
+        metric("Inference memory", mb(s.inference_bytes()), help="weights + largest layer input/output pair",
+               width=TOTAL_WIDTH)
+        metric("Training memory (Adam)", mb(s.training_bytes("adam")), width=TOTAL_WIDTH,
+               help="weights + gradients + 2 Adam states + every layer's stored output, at this batch size")
     c, h, w = s.input_size
     st.caption(f"Input {s.batch_size}×{c}×{h}×{w} → output {'×'.join(map(str, s.output_shape))}. "
                f"Activations stored for training: {mb(s.activation_bytes)}. "
@@ -125,9 +132,9 @@ def render_layers(s: Summary) -> None:
 
 def render_charts(s: Summary) -> None:
     """Where parameters and compute sit; how spatial size and channels evolve."""
-    st.altair_chart(cost_by_stage_chart(s), width="content")
+    wrapping_charts(cost_by_stage_chart(s), key="inspect_cost")  # one panel per row on a narrow window
     st.dataframe(stage_table(s).drop(columns=["order"]), hide_index=True, width="stretch")
-    st.altair_chart(shape_evolution_chart(s), width="content")
+    wrapping_charts(shape_evolution_chart(s), key="inspect_shapes")
 
 
 def render_diagram(s: Summary) -> None:
