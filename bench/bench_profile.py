@@ -8,10 +8,14 @@ Run: python bench/bench_profile.py
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from explorer.inspect.profile import measure, profile_model
 

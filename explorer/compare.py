@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from explorer.runs import Predictions, Run, config_classes, config_dataset, config_model_name, open_run
+from explorer.runs import Predictions, Run, open_run
 from explorer.untrusted import csv_safe_frame, md_code, md_text
 
 __all__ = [
@@ -54,48 +54,57 @@ COMPARISONS = {
 MISSING = "—"
 
 
-@dataclass
-class RunData:
-    """A snapshot of one run for comparison (read once from its folder; every derived value comes from the
-    run store's readers: config_classes, config_dataset, config_model_name), plus its label and model cost."""
+class RunData(Run):
+    """A run as compared: the Run itself, read once (config, status, history, metrics and predictions kept,
+    so every table of one comparison sees one state), with the label it is shown by and its model's cost."""
 
-    run_id: str
-    label: str
-    config: dict[str, Any]
-    history: list[dict[str, Any]]
-    metrics: dict[str, Any] | None
-    predictions: Predictions | None
-    status: str = "completed"
-    params: int | None = None
-    macs: int | None = None
-    path: str = ""
+    def __init__(self, path: str | os.PathLike, label: str | None = None, with_cost: bool = True) -> None:
+        super().__init__(path)
+        self._config = Run.config.fget(self)  # type: ignore[attr-defined]
+        self._status = Run.status.fget(self)  # type: ignore[attr-defined]
+        self._history, self._metrics, self._predictions = Run.history(self), Run.metrics(self), Run.predictions(self)
+        self.label = label or str(self._config.get("name") or self.run_id)
+        self.params: int | None = None
+        self.macs: int | None = None
+        if with_cost:
+            try:
+                self.params, self.macs = model_cost(json.dumps(self._config["train"], sort_keys=True), self.num_classes)
+            except Exception:  # an unknown/removed model: the cost columns stay empty
+                self.params = (self._config.get("model") or {}).get("params")
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """config.json as read when the comparison loaded the run."""
+        return self._config
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """The effective status as read when the comparison loaded the run."""
+        return self._status
+
+    def history(self) -> list[dict[str, Any]]:
+        """Per-epoch records as read when the comparison loaded the run."""
+        return self._history
+
+    def metrics(self) -> dict[str, Any] | None:
+        """Final test metrics as read when the comparison loaded the run."""
+        return self._metrics
+
+    def predictions(self) -> Predictions | None:
+        """Test predictions as read when the comparison loaded the run."""
+        return self._predictions
 
     @property
     def classes(self) -> list[str]:
-        """Class names of the run."""
-        return config_classes(self.config) or (list(self.predictions.classes) if self.predictions else [])
-
-    @property
-    def dataset(self) -> str:
-        """The dataset name the run trained and was tested on."""
-        return config_dataset(self.config)
-
-    @property
-    def model(self) -> str:
-        """The registry model name."""
-        return config_model_name(self.config)
-
-    @property
-    def run(self) -> Run:
-        """The run folder this snapshot was read from."""
-        return open_run(self.path)
+        """Class names (config.json; for a run that never recorded them, its predictions' names)."""
+        return super().classes or (list(self._predictions.classes) if self._predictions else [])
 
     @property
     def test_size(self) -> int | None:
         """Number of test images (from predictions, else metrics)."""
-        if self.predictions is not None:
-            return len(self.predictions.y_true)
-        return (self.metrics or {}).get("test_size")
+        if self._predictions is not None:
+            return len(self._predictions.y_true)
+        return (self._metrics or {}).get("test_size")
 
 
 @lru_cache(maxsize=64)
@@ -117,18 +126,7 @@ def model_cost(train_json: str, num_classes: int) -> tuple[int, int]:
 def load_run_data(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None, label: str | None = None,
                   with_cost: bool = True) -> RunData:
     """Read one run's config, history, metrics and predictions (and its model's params/MACs)."""
-    run = open_run(ref, root)
-    cfg = run.config
-    preds = run.predictions()
-    data = RunData(run_id=run.run_id, label=label or str(cfg.get("name") or run.run_id), config=cfg,
-                   history=run.history(), metrics=run.metrics(), predictions=preds, status=run.status["status"],
-                   path=str(run.path))
-    if with_cost:
-        try:
-            data.params, data.macs = model_cost(json.dumps(cfg["train"], sort_keys=True), run.num_classes)
-        except Exception:  # an unknown/removed model: the cost columns stay empty
-            data.params = (cfg.get("model") or {}).get("params")
-    return data
+    return RunData(open_run(ref, root).path, label=label, with_cost=with_cost)
 
 
 def unique_labels(runs: Sequence[RunData]) -> list[str]:
@@ -218,8 +216,8 @@ def applicability(runs: Sequence[RunData]) -> dict[str, str | None]:
     datasets = {r.dataset for r in runs}
     class_sets = {tuple(r.classes) for r in runs}
     labels = unique_labels(runs)
-    no_preds = [lab for lab, r in zip(labels, runs, strict=True) if r.predictions is None]
-    no_hist = [lab for lab, r in zip(labels, runs, strict=True) if not r.history]
+    no_preds = [lab for lab, r in zip(labels, runs, strict=True) if r.predictions() is None]
+    no_hist = [lab for lab, r in zip(labels, runs, strict=True) if not r.history()]
     if len(class_sets) > 1:
         counts = ", ".join(f"{lab}: {len(r.classes)}" for lab, r in zip(labels, runs, strict=True))
         why = f"the runs have different classes ({counts} classes"
@@ -248,19 +246,19 @@ def metrics_table(runs: Sequence[RunData]) -> pd.DataFrame:
 
     rows = []
     for label, r in zip(unique_labels(runs), runs, strict=True):
-        m = r.metrics or {}
-        vals = [h.get("val_acc") for h in r.history if h.get("val_acc") is not None]
-        row: dict[str, Any] = {"run": label, "run_id": r.run_id, "model": r.model, "dataset": r.dataset,
-                               "classes": len(r.classes), "status": r.status, "epochs": len(r.history),
+        m, history, preds = r.metrics() or {}, r.history(), r.predictions()
+        vals = [h.get("val_acc") for h in history if h.get("val_acc") is not None]
+        row: dict[str, Any] = {"run": label, "run_id": r.run_id, "model": r.model_name, "dataset": r.dataset,
+                               "classes": len(r.classes), "status": r.status["status"], "epochs": len(history),
                                "test_acc": m.get("test_acc"), "best_val_acc": max(vals) if vals else None,
                                "f1_macro": None, "auc_macro": None, "train_time_s": m.get("train_time_s"),
                                "params": r.params, "macs": r.macs, "test_images": r.test_size}
-        if r.predictions is not None and len(r.predictions.y_true):
-            names = r.classes or r.predictions.classes or None
-            rep = evaluate(r.predictions.y_true, r.predictions.y_prob, names)
+        if preds is not None and len(preds.y_true):
+            names = r.classes or None
+            rep = evaluate(preds.y_true, preds.y_prob, names)
             row["test_acc"] = rep.accuracy
             row["f1_macro"] = rep.f1_macro
-            row["auc_macro"] = roc_curves(r.predictions.y_true, r.predictions.y_prob, names, max_points=2).area["macro"]
+            row["auc_macro"] = roc_curves(preds.y_true, preds.y_prob, names, max_points=2).area["macro"]
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -272,9 +270,10 @@ def per_class_f1(runs: Sequence[RunData]) -> pd.DataFrame:
     cols = {}
     index: list[str] = []
     for label, r in zip(unique_labels(runs), runs, strict=True):
-        if r.predictions is None:
+        preds = r.predictions()
+        if preds is None:
             continue
-        rep = evaluate(r.predictions.y_true, r.predictions.y_prob, r.classes or None)
+        rep = evaluate(preds.y_true, preds.y_prob, r.classes or None)
         series = pd.Series(rep.per_class["f1"].to_numpy(), index=rep.per_class["class"].astype(str))
         index = index or list(series.index)
         cols[label] = series
@@ -302,12 +301,13 @@ def confusion_diff(a: RunData, b: RunData) -> pd.DataFrame:
     """Row-normalised confusion of b minus a (shares of each true class), long form for a heatmap."""
     from explorer.evaluate import confusion
 
-    if a.predictions is None or b.predictions is None:
+    pa, pb = a.predictions(), b.predictions()
+    if pa is None or pb is None:
         raise ValueError("both runs need test predictions for a confusion difference")
     if a.classes != b.classes:
         raise ValueError(f"runs have different classes ({len(a.classes)} vs {len(b.classes)}): no confusion difference")
-    ca = confusion(a.predictions.y_true, a.predictions.y_prob, a.classes)
-    cb = confusion(b.predictions.y_true, b.predictions.y_prob, b.classes)
+    ca = confusion(pa.y_true, pa.y_prob, a.classes)
+    cb = confusion(pb.y_true, pb.y_prob, b.classes)
     df = ca.to_frame().rename(columns={"share": "share_a", "count": "count_a"})
     df["share_b"] = cb.normalized.ravel()
     df["count_b"] = cb.counts.ravel().astype(int)
@@ -321,9 +321,10 @@ def roc_frame(runs: Sequence[RunData], averages: Sequence[str] = ("micro", "macr
 
     pts, areas = [], []
     for label, r in zip(unique_labels(runs), runs, strict=True):
-        if r.predictions is None:
+        preds = r.predictions()
+        if preds is None:
             continue
-        c = roc_curves(r.predictions.y_true, r.predictions.y_prob, r.classes or None, max_points=max_points)
+        c = roc_curves(preds.y_true, preds.y_prob, r.classes or None, max_points=max_points)
         p = c.points[c.points["curve"].isin(list(averages))].copy()
         p.insert(0, "run", label)
         pts.append(p)
@@ -336,7 +337,7 @@ def curves_frame(runs: Sequence[RunData]) -> pd.DataFrame:
     """Training history of every run in one long table (explorer.charts.curves.runs_frame, run = its label)."""
     from explorer.charts.curves import runs_frame
 
-    return runs_frame({label: r.history for label, r in zip(unique_labels(runs), runs, strict=True)})
+    return runs_frame({label: r.history() for label, r in zip(unique_labels(runs), runs, strict=True)})
 
 
 # ------------------------------------------------------------------------------ everything + export
@@ -420,7 +421,7 @@ def _md(v: Any) -> str:
 def to_markdown(comp: Comparison) -> str:
     """The comparison as a Markdown report: metrics, differing settings, equal settings, F1 changes, notes."""
     parts = [f"# Comparison of {len(comp.runs)} runs", ""]
-    parts += [f"- **{md_text(lab)}**: {md_code(r.run_id)} ({md_text(r.model)} on {md_text(r.dataset)})" for lab, r in zip(comp.labels, comp.runs, strict=True)]
+    parts += [f"- **{md_text(lab)}**: {md_code(r.run_id)} ({md_text(r.model_name)} on {md_text(r.dataset)})" for lab, r in zip(comp.labels, comp.runs, strict=True)]
     table = side_by_side(comp)
     parts += ["", "## Final metrics", "", _md_table(table[table.section == "metric"].drop(columns="section"))]
     diff = table[table.section == "config (differs)"].drop(columns="section")

@@ -148,3 +148,20 @@ def test_run_without_predictions_and_charts():
     cd_rows = _rows(charts.confusion_diff_heatmap(cd, "a", "c"), "diff")
     assert len(cd_rows) == 26 * 26 and sum(r["diff"] for r in cd_rows) == pytest.approx(float(cd["diff"].sum()))
     assert comp.metrics.set_index("run").at["c", "macs"] > comp.metrics.set_index("run").at["a", "macs"]
+
+
+def test_a_compared_run_is_the_run_read_once():
+    """RunData is a Run (classes, model, dataset from the store's one reader) frozen at load: a history row
+    written afterwards does not change one comparison's tables halfway."""
+    from explorer.runs import Run, open_run
+
+    a = make_run(name="a", classes=list("ABC"), y_true=Y, y_prob=onehot([0, 1, 1, 1, 2, 0]))
+    data = load_run_data(a, with_cost=False)
+    run = open_run(a)
+    assert isinstance(data, Run) and data.path == run.path and data.label == "a"
+    assert (data.classes, data.num_classes, data.model_name, data.dataset) == \
+        (run.classes, run.num_classes, run.model_name, run.dataset) == (list("ABC"), 3, "small_cnn", run.dataset)
+    before = len(data.history())
+    run.append_history({"epoch": before + 1, "loss": 0.5, "val_acc": 0.9})
+    assert len(run.history()) == before + 1 and len(data.history()) == before
+    assert data.status["status"] == run.status["status"] and data.test_size == len(Y)

@@ -158,7 +158,8 @@ def show_confusion(comp: Comparison) -> None:
 
     with st.container(horizontal=True, gap="medium"):  # side by side when they fit, one under the other when not
         for lab, r in ((a, ra), (b, rb)):
-            cm = confusion(r.predictions.y_true, r.predictions.y_prob, r.classes)
+            preds = r.predictions()
+            cm = confusion(preds.y_true, preds.y_prob, r.classes)
             chart = charts.confusion_share_heatmap(cm.to_frame(), [lab, "row shares"], size=360)
             st.altair_chart(chart.configure_legend(orient="bottom").properties(autosize="pad"), width="content")
     if a != b:

@@ -189,7 +189,7 @@ def disagreement_section(runs: Sequence[Any]) -> None:
         st.info("Choose two different runs.")
         return
     try:
-        d = disagreement(runs[ia].run, runs[ib].run)
+        d = disagreement(runs[ia], runs[ib])
     except (ValueError, FileNotFoundError, OSError) as exc:
         st.info(md_escape(exc))
         return
@@ -213,11 +213,11 @@ def _both_gradcams(a: Any, b: Any, index: int) -> None:
     from explorer.explain import ExplainError, explain, overlay
     from explorer.run_models import load_run_model
 
-    image = a.run.splits().test.images[index].numpy()
+    image = a.splits().test.images[index].numpy()
     for col, rd, tag in zip(st.columns(2), (a, b), ("A", "B"), strict=True):
         with col:
             try:
-                model = load_run_model(rd.run)
+                model = load_run_model(rd)
                 ex = explain(model, image, "gradcam")
             except (ExplainError, FileNotFoundError, ValueError, RuntimeError) as exc:
                 st.warning(f"Run {md_escape(tag)}: no Grad-CAM ({md_escape(exc)})")
