@@ -12,6 +12,7 @@ app's loop, compile off and on, vs a plain DataLoader+PIL fp32 loop; the seed re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -158,11 +159,11 @@ def gpu_section(args: argparse.Namespace) -> dict[str, object]:
     from explorer.train.estimate import estimate_epoch_seconds
 
     gpu = torch.device("cuda")
-    data = {**TrainConfig().data, "size": EMNIST_TRAIN // 26, "val_fraction": 0.0}
+    data = dataclasses.replace(TrainConfig().data, size=EMNIST_TRAIN // 26, val_fraction=0.0)
     print(f"GPU {device_label(gpu)}: generating/loading {EMNIST_TRAIN:,} built-in letters ...")
     splits = make_splits(DataSpec(size=EMNIST_TRAIN // 26, val_fraction=0.0))
     base = get_recipe("resnet18_scratch").replace(data=data, amp="bf16", channels_last=True, device="cuda",
-                                                  augment=Augment().to_dict(), batch_size=args.gpu_batch)
+                                                  augment=Augment(), batch_size=args.gpu_batch)
     res: dict[str, object] = {"device": device_label(gpu), "batch": args.gpu_batch, "images": EMNIST_TRAIN}
     for compile_ in (False, True):
         r = loop_epoch(base.replace(compile=compile_))
@@ -205,7 +206,7 @@ def main() -> None:
         return
 
     # 1. Quick CNN: one real epoch of 26,000 built-in letters through the training loop (no validation split).
-    cfg = get_recipe("quick").replace(epochs=1, data={**TrainConfig().data, "val_fraction": 0.0}, device="cpu")
+    cfg = get_recipe("quick").replace(epochs=1, data=dataclasses.replace(TrainConfig().data, val_fraction=0.0), device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         run = train(cfg, root=tmp)
         h, metrics = run.history()[0], run.metrics() or {}
