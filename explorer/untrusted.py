@@ -22,6 +22,11 @@ _MD_COLON = re.compile(r":(?=[A-Za-z/])")  # autolinks (http://) and directives 
 _MD_UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)")  # emphasis; intraword underscores (small_cnn) stay
 _MD_LEADING = re.compile(r"^(\s*)(\d*)([-+=>.)])")  # list, quote or heading markers at the start
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# GFM links bare URLs and e-mail addresses after the markdown is parsed (escapes are gone by then), so a word
+# joiner (U+2060, invisible, no line break) goes inside every "://", "www." and "@": the text reads the same
+# and no renderer makes a link of it
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(:)(?=\\?/\\?/)|(?i:(www))(?=\\?\.)|(@)")
 
 
 def md_escape(value: Any) -> str:
@@ -32,7 +37,8 @@ def md_escape(value: Any) -> str:
     text = _MD_UNDERSCORE.sub(r"\\_", text)
     text = _MD_COLON.sub(r"\\:", text)
     text = re.sub(r"(?i)(www)\.", r"\1\\.", text)
-    return _MD_LEADING.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}", text, count=1)
+    text = _MD_LEADING.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}", text, count=1)
+    return _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, text)
 
 
 _MD_TEXT_SPECIAL = re.compile(r"([\\`*\[\]<>|!~$&:])")

@@ -18,7 +18,7 @@ IMG_TAG = "<img src=x onerror=alert(1)>"
 
 _RAW_HTML = re.compile(r"(?<!\\)<[A-Za-z/!]")
 _RAW_IMAGE_OR_LINK = re.compile(r"(?<!\\)\]\(")
-_RAW_URL = re.compile(r"(?<!\\)://beacon")
+_RAW_URL = re.compile(r"(?i)(https?\\?:\\?//|www\\?\.)")  # what GFM links even when backslash-escaped
 
 
 def zip_of_run(run_path: Path, config: dict[str, Any] | None = None, status: dict[str, Any] | None = None) -> bytes:

@@ -135,3 +135,39 @@ def test_unicode_names_tags_and_tag_remove_cleaned_like_add(tmp_path, capsys):
     rc, out, _ = cli(capsys, "runs", "--runs", str(tmp_path), "list")
     assert rc == 0 and run.run_id in out
     assert Path(export_run(run, tmp_path / "u.zip")).is_file()
+
+
+def _pages(run, fields):
+    """Spoof the run's status; Home and Train in AppTest (no exception; Home says no job runs)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import page_path
+
+    spoof(run, **fields)
+    home = AppTest.from_file(page_path("home"), default_timeout=120).run()
+    assert not home.exception, home.exception
+    assert next(m for m in home.metric if m.label == "Job running").value == "none"
+    train = AppTest.from_file(page_path("train"), default_timeout=180).run()
+    assert not train.exception, train.exception
+    assert not any("busy" in w.value or "One job per device" in w.value for w in train.warning)
+    return train
+
+
+def test_pages_show_a_run_with_a_future_heartbeat_as_interrupted_and_resumable():
+    """A live pid with a heartbeat ten years ahead: Train offers Resume for it (not Stop), Start is free."""
+    run = make_run(name="spoofed")  # in the test's EXPLORER_RUNS, as the pages read it
+    train = _pages(run, {"pid": os.getpid(), "host": HOST, "heartbeat": time.time() + 10 * 365 * 86400})
+    keys = {b.key for b in train.button}
+    assert f"resume_{run.run_id}" in keys and f"stop_{run.run_id}" not in keys
+
+
+def test_pages_list_a_run_with_pid_minus_1_and_delete_it():
+    """pid -1 is not a valid status: the run is listed (unreadable, with the reason) and deleted from the page."""
+    run = make_run(name="spoofed")
+    train = _pages(run, {"pid": -1, "host": HOST, "heartbeat": time.time()})
+    assert len(train.selectbox(key="manage_run").options) == 1  # listed (by date: its status cannot be read)
+    train.selectbox(key="manage_run").set_value(run.run_id).run()
+    train.checkbox(key=f"manage_sure_{run.run_id}").check().run()
+    next(b for b in train.button if b.label == "Delete").click().run()
+    assert not train.exception, train.exception
+    assert not run.path.exists()

@@ -144,7 +144,11 @@ def test_comparison_csv_cells_are_inert_and_markdown_has_no_html():
 
 
 def test_md_escape_renders_text_only():
-    assert md_escape(BEACON) == "\\!\\[x\\](http\\://beacon.invalid/track.png)"
+    assert md_escape(BEACON) == "\\!\\[x\\](http\\:\u2060//beacon.invalid/track.png)"  # a word joiner: no autolink
+    for text in ("see https://x.invalid/a", "www.x.invalid", "me@x.invalid", "HTTP://X.INVALID"):
+        shown = md_escape(text).replace("\\", "")  # what the reader sees, less the invisible word joiner
+        assert shown.replace("\u2060", "") == text
+        assert not re.search(r"(?i)https?://|www\.|\w@\w", shown), shown  # nothing GFM would make a link of
     assert "<" not in md_escape(SCRIPT).replace("\\<", "")
     assert md_escape("L 93.1%") == "L 93.1%" and md_escape("small_cnn") == "small_cnn"
     assert md_escape("line\nbreak") == "line break"

@@ -109,7 +109,8 @@ def cost_scatter(metrics: pd.DataFrame, x: str = "params", width: int = 360, hei
         tooltip=["run:N", "model:N", alt.Tooltip(f"{x}:Q", format=",.0f"), alt.Tooltip("test_acc:Q", format=".4f")],
     )
     pts = base.mark_point(filled=True, size=90).encode(color=alt.Color("run:N", legend=None))
-    text = base.mark_text(align="left", dx=7, dy=-6).encode(text="run:N")
+    # labels stay inside the plot (clipped, at most 120 px): a long run title never widens the page
+    text = base.mark_text(align="left", dx=7, dy=-6, limit=120, clip=True).encode(text="run:N")
     return (pts + text).properties(width=width, height=height, title=f"Accuracy vs {title}")
 
 

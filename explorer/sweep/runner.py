@@ -9,6 +9,7 @@ a trial the pruner gives up on. `start_driver` runs the driver as its own backgr
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any
 from explorer.config import TrainConfig
 from explorer.runs import Run, open_run
 from explorer.sweep.grid import point_config, point_text
-from explorer.sweep.queue import Sweep
+from explorer.sweep.queue import Sweep, list_sweeps
 from explorer.train.jobs import JobBusyError, JobManager
 
 Event = Callable[[str, dict[str, Any]], None]
@@ -179,6 +180,28 @@ def start_driver(sweep: Sweep) -> int:
     return proc.pid
 
 
+def orphaned(sweep: Sweep) -> bool:
+    """True for a queue whose driver on this host died mid-work (a crash, a kill, a reboot): its record is
+    still there, its process is gone, and work is left that nobody paused or cancelled."""
+    driver = sweep.read().get("driver") or {}
+    return bool(driver.get("pid")) and driver.get("host") == socket.gethostname() \
+        and not sweep.driver_alive() and sweep.state() == "waiting"
+
+
+def resume_orphaned(root: str | os.PathLike | None = None) -> list[str]:
+    """Start a driver for every orphaned queue in the runs folder (the queue goes on after an app restart or a
+    reboot; its interrupted run resumes first); the ids of the sweeps resumed."""
+    resumed = []
+    for sweep in list_sweeps(root):
+        try:
+            if orphaned(sweep):
+                start_driver(sweep)
+                resumed.append(sweep.sweep_id)
+        except (OSError, ValueError):  # an unreadable queue is shown (with its reason) by the page, not resumed
+            continue
+    return resumed
+
+
 def describe(event: str, info: dict[str, Any]) -> str:
     """One line for an event of run_sweep (the CLI prints these)."""
     if event == "item_start":
@@ -189,4 +212,4 @@ def describe(event: str, info: dict[str, Any]) -> str:
     return f"sweep done: {', '.join(f'{k} {v}' for k, v in info['counts'].items() if v)}"
 
 
-__all__ = ["describe", "open_run", "run_item", "start_driver", "sweep_tags"]
+__all__ = ["describe", "open_run", "orphaned", "resume_orphaned", "run_item", "start_driver", "sweep_tags"]

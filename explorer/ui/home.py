@@ -29,8 +29,10 @@ def saved_runs() -> list[RunInfo]:
 
 def state_panel(runs: list[RunInfo]) -> None:
     """Runs saved, the job running now (with its progress) and the device, as metrics that wrap."""
+    from explorer.ui.sweep import resume_after_restart
     from explorer.ui.train import device_text
 
+    resume_after_restart(str(runs_root()))  # a sweep queue cut by a restart or reboot goes on
     completed = [r for r in runs if r.status == "completed"]
     with st.container(horizontal=True, gap="medium"):
         st.metric("Runs saved", len(runs), help=f"{len(completed)} completed · folder `{runs_root()}`", width=160)

@@ -25,7 +25,7 @@ from explorer.sweep.estimate import duration_text, grid_seconds
 from explorer.sweep.grid import field_kind, point_text, sweepable_fields
 from explorer.sweep.optuna_search import parse_space
 from explorer.sweep.queue import DONE_STATES, Sweep, list_sweeps
-from explorer.sweep.runner import start_driver
+from explorer.sweep.runner import resume_orphaned, start_driver
 from explorer.ui.progress import clamp01
 from explorer.ui.text import md_code, md_escape
 
@@ -200,8 +200,25 @@ def sweep_status(sweep: Sweep) -> None:
                                 "test acc": st.column_config.NumberColumn(format="%.4f")})
 
 
+@st.cache_resource(show_spinner=False)
+def _resumed_once(root: str) -> list[str]:
+    """resume_orphaned, once per server process and runs folder (a driver that dies again is not restarted
+    in a loop: its queue waits for the Resume button)."""
+    return resume_orphaned(root)
+
+
+def resume_after_restart(root: str) -> None:
+    """Sweeps whose driver died (an app restart, a reboot) go on by themselves; say so once per session."""
+    resumed = _resumed_once(root)
+    if resumed and not st.session_state.get("sweeps_resumed_said"):
+        st.session_state["sweeps_resumed_said"] = True
+        st.toast(f"Resumed {len(resumed)} sweep queue(s) after a restart: {', '.join(resumed)}",
+                 icon=":material/restart_alt:")
+
+
 def queue_panel(root: str) -> None:
     """Every unfinished sweep (and the last finished ones), refreshed every 3 s while one is running."""
+    resume_after_restart(root)
     sweeps = list_sweeps(root)
     active = [s for s in sweeps if s.state() not in ("done", "cancelled")]
 

@@ -4,6 +4,7 @@ every page opens; Inspect totals; Train the quick model; Draw with real mouse st
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,23 @@ def test_train_quick_model_completes_and_is_listed(page, server):
     expect(picked).to_contain_text("test ")  # a completed run shows its test accuracy
 
 
-def _draw_l(pg, canvas, x: float = 100, top: float = 50, step: float = 9, foot: int = 12, foot_step: float = 8) -> None:
-    """An L with the mouse, as a person draws it: a down stroke of 20 moves, then a foot of `foot` moves."""
+INK = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] > 128) n++; return n; }"""
+
+
+def drawing_canvas(pg):
+    """The canvas that takes the strokes (fabric's upper canvas of the drawing component), once it is there."""
+    canvas = pg.locator("[data-testid=stMain] canvas.upper-canvas").last
+    canvas.wait_for()
+    return canvas
+
+
+def _ink(pg) -> int:
+    """White pixels on the drawing canvas (the strokes' layer, not its black background)."""
+    return pg.locator("[data-testid=stMain] canvas.dc-canvas.lower-canvas").last.evaluate(INK)
+
+
+def _strokes(pg, canvas, x: float, top: float, step: float, foot: int, foot_step: float) -> None:
     box = canvas.bounding_box()
     x0, y0 = box["x"], box["y"]
     pg.mouse.move(x0 + x, y0 + top)
@@ -90,12 +106,27 @@ def _draw_l(pg, canvas, x: float = 100, top: float = 50, step: float = 9, foot: 
     pg.mouse.up()
 
 
+def _draw_l(pg, canvas, x: float = 100, top: float = 50, step: float = 9, foot: int = 12, foot_step: float = 8) -> None:
+    """An L with the mouse, as a person draws it: a down stroke of 20 moves, then a foot of `foot` moves.
+
+    The strokes must show as ink on the canvas; a canvas that was not taking strokes yet (its component still
+    starting on a loaded machine) gets the L once more, as a person would draw again."""
+    before = _ink(pg)
+    for _ in range(2):
+        _strokes(pg, canvas, x, top, step, foot, foot_step)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if _ink(pg) > before:
+                return
+            pg.wait_for_timeout(100)  # polling the canvas's pixels with a deadline
+    raise AssertionError("two L's drawn with the mouse left no ink on the drawing canvas")
+
+
 def test_draw_predicts_and_clear_resets(page):
     go(page, "draw")
     hint = page.get_by_text("Draw a letter on the canvas")
     expect(hint).to_be_visible()
-    canvas = page.locator("[data-testid=stMain] canvas").last
-    canvas.wait_for()
+    canvas = drawing_canvas(page)
     _draw_l(page, canvas)
     reads = page.get_by_text("reads:")
     expect(reads).to_be_visible(timeout=60_000)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import go, wait_idle
-from tests.browser.test_e2e import _draw_l
+from tests.browser.test_e2e import _draw_l, drawing_canvas
 
 pytestmark = pytest.mark.browser
 
@@ -56,8 +56,7 @@ def test_no_page_scrolls_sideways_at_800_px(browser, server):
 
 def test_draw_keeps_the_drawing_after_a_visit_to_another_page(page):
     go(page, "draw")
-    canvas = page.locator("[data-testid=stMain] canvas").last
-    canvas.wait_for()
+    canvas = drawing_canvas(page)
     _draw_l(page, canvas)
     top = page.locator(".st-key-draw-top h2")
     expect(top).to_have_text(re.compile(r"^[A-Z] \d{1,3}\.\d%$"), timeout=60_000)
@@ -76,8 +75,7 @@ def test_a_page_link_click_right_after_a_stroke_is_never_lost(page):
     be folded into a rerun of Draw (about 4 tries in 10). Five tries: each click must open Inspect."""
     go(page, "draw")
     for attempt in range(5):
-        canvas = page.locator("[data-testid=stMain] canvas").last
-        canvas.wait_for()
+        canvas = drawing_canvas(page)
         _draw_l(page, canvas, x=60 + 20 * attempt)
         expect(page.locator(".st-key-draw-top h2")).to_have_text(re.compile(r"^[A-Z] \d{1,3}\.\d%$"), timeout=60_000)
         page.locator("[data-testid=stSidebarNavLink][href$='/inspect']").click()  # at once, as a hurried user

@@ -14,7 +14,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, streamlit_server, wait_idle
-from tests.browser.test_e2e import _draw_l
+from tests.browser.test_e2e import _draw_l, drawing_canvas
 from tests.browser.test_train_watch import OBSERVE, POLL_MS, _bad_now
 
 pytestmark = pytest.mark.browser
@@ -87,8 +87,7 @@ def _path(page, app: dict) -> None:
     page.wait_for_url("**/draw")
     wait_idle(page)
     _watch(page)
-    canvas = page.locator("[data-testid=stMain] canvas").last
-    canvas.wait_for()
+    canvas = drawing_canvas(page)
     _draw_l(page, canvas, x=90, top=40, step=9.5, foot=13, foot_step=10)  # a foot about 2/3 of the height
     top = page.locator(".st-key-draw-top h2")
     expect(top).to_have_text(re.compile(r"^[A-Z] \d{1,3}\.\d%$"), timeout=60_000)
