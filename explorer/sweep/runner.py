@@ -183,9 +183,8 @@ def start_driver(sweep: Sweep) -> int:
 def orphaned(sweep: Sweep) -> bool:
     """True for a queue whose driver on this host died mid-work (a crash, a kill, a reboot): its record is
     still there, its process is gone, and work is left that nobody paused or cancelled."""
-    driver = sweep.read().get("driver") or {}
-    return bool(driver.get("pid")) and driver.get("host") == socket.gethostname() \
-        and not sweep.driver_alive() and sweep.state() == "waiting"
+    driver = sweep.read().get("driver") or {}  # "waiting" below already means no live driver works it
+    return bool(driver.get("pid")) and driver.get("host") == socket.gethostname() and sweep.state() == "waiting"
 
 
 def resume_orphaned(root: str | os.PathLike | None = None) -> list[str]:
