@@ -295,7 +295,7 @@ def run_panel(run: Run) -> None:
         label = str(st_.get("device_label") or st_.get("device") or "-")
         st.metric("device", label.split(" (")[0][:40], help=md_escape(label), width=130)
         mem = number(st_.get("gpu_mem_mb"))
-        st.metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)", width=130)
+        st.metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)", width=190)  # room for "n/a (CPU)" and "80,000 MiB"
         metrics = run.metrics() or {}
         acc = metrics.get("test_acc")
         st.metric("test accuracy", f"{acc:.2%}" if acc is not None else "-", width=130)
