@@ -24,7 +24,8 @@ main = chosen[0]
 
 st.session_state.setdefault("draw_canvas_n", 0)
 ui.restore_on_return()  # the drawing is still there after a visit to another page
-left, right = st.columns([1, 2], gap="large")
+row = st.container(horizontal=True, gap="large")  # the answer beside the canvas, or under it on a narrow window
+left, right = row.container(width=ui.CANVAS_SIZE + 20), row.container(width="stretch")
 with left:
     source = st.radio("Input", ["Draw", "Upload a photo", "Try an example"], horizontal=True, key="draw_source",
                       label_visibility="collapsed")
