@@ -23,6 +23,7 @@ PROVIDERS = [
     "explorer.train.cli",
     "explorer.sweep.cli",
     "explorer.evaluate.cli",
+    "explorer.predict.cli",
     "explorer.explain.cli",
     "explorer.doctor.cli",
     "explorer.export.cli",

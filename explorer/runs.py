@@ -563,6 +563,28 @@ class Run:
                                                       f"test split has {len(images)} images")
         return images[preds.indices] if preds is not None else images
 
+    def image_ref(self, ref: str) -> Any:
+        """The (1, 28, 28) float image in [0, 1] for `ref`: "test:N" (the N-th image in test_images' order)
+        or an image file (through the one preprocessing path). ValueError/FileNotFoundError say what to give."""
+        if ref.startswith("test:"):
+            try:
+                index = int(ref[5:])
+            except ValueError:
+                raise ValueError(f"bad image reference {ref!r}: use test:N with N an integer") from None
+            images = self.test_images()
+            if not 0 <= index < len(images):
+                raise ValueError(f"test image {index} out of range: the run's test split has {len(images)} images "
+                                 f"(use test:0 to test:{len(images) - 1})")
+            from explorer.models.inference import to_batch
+
+            return to_batch(images[index])[0]
+        path = Path(ref)
+        if not path.is_file():
+            raise FileNotFoundError(f"image file not found: {ref} (give a file, or test:N for a test image)")
+        from explorer.data import preprocess_image
+
+        return preprocess_image(path.read_bytes())
+
     def info(self) -> RunInfo:
         """Summary row for lists; RunFileError when one of its files is unreadable (see list_runs)."""
         cfg = self.config

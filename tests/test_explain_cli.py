@@ -95,3 +95,68 @@ def test_explain_bad_inputs(run_dir, tmp_path, capsys):
     Image.fromarray(image).save(letter)
     assert main(["explain", str(path), str(letter), "--layer", "nope", "--out", str(tmp_path / "x.png")]) == 2
     assert "no layer named" in capsys.readouterr().err
+
+
+def test_predict_command_reads_files_and_test_images_like_draw(run_dir, tmp_path, capsys):
+    """`explorer predict` gives the Draw page's answer (predict_from_image) for a file, and the saved
+    predictions' top letter for test:N."""
+    import json
+
+    from PIL import Image
+
+    from explorer.cli import main
+    from explorer.predict import predict_from_image
+
+    path, _, letter = run_dir
+    src = tmp_path / "letter.png"
+    Image.fromarray(letter).save(src)
+    assert main(["predict", str(path), str(src), "test:0", "test:5", "--top", "3", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["device"].startswith("cpu") and [p["image"] for p in got["predictions"]] == [str(src), "test:0", "test:5"]
+    run = runs.open_run(path)
+    _, want = predict_from_image(run.load_model(), src.read_bytes(), run.classes, k=3)
+    file_top = got["predictions"][0]["top"]
+    assert [c for c, _ in file_top] == want.letters
+    assert [p for _, p in file_top] == pytest.approx(want.top_probs, abs=1e-5)
+    saved = run.predictions()
+    for row, i in zip(got["predictions"][1:], (0, 5), strict=True):
+        assert row["top"][0][0] == run.classes[int(saved.y_prob[i].argmax())]
+        assert row["top"][0][1] == pytest.approx(float(saved.y_prob[i].max()), abs=1e-5)
+    assert main(["predict", str(path), "test:1"]) == 0
+    assert "test:1: " in capsys.readouterr().out
+
+
+def test_device_options_refuse_clearly(run_dir, tmp_path, capsys):
+    """--device on predict, explain and evaluate: one line (exit 2) for an unknown name or a GPU that is not here."""
+    import torch
+
+    from explorer.cli import main
+
+    path, _, _ = run_dir
+    cases = [["predict", str(path), "test:0"], ["explain", str(path), "test:0", "--out", str(tmp_path / "e.png")],
+             ["evaluate", str(path), "--recompute", "--no-figures"]]
+    for cmd in cases:
+        assert main([*cmd, "--device", "tpu9"]) == 2
+        assert "unknown device 'tpu9'" in capsys.readouterr().err
+        if not torch.cuda.is_available():
+            assert main([*cmd, "--device", "cuda:0"]) == 2
+            err = capsys.readouterr().err
+            assert err.startswith("error: device 'cuda:0' was asked for") and "use 'auto' or 'cpu'" in err
+    assert main(["predict", str(path), "test:999999"]) == 2
+    assert "out of range" in capsys.readouterr().err
+    assert not (tmp_path / "e.png").exists()
+
+
+def test_evaluate_recompute_matches_the_saved_predictions(run_dir, capsys):
+    from explorer.cli import main
+
+    path, _, _ = run_dir
+    before = (path / "predictions.npz").read_bytes()
+    assert main(["evaluate", str(path), "--no-figures"]) == 0
+    saved = capsys.readouterr().out
+    assert main(["evaluate", str(path), "--no-figures", "--recompute", "--device", "cpu"]) == 0
+    fresh = capsys.readouterr().out
+    assert "recomputed on cpu" in fresh
+    pick = lambda text: [ln for ln in text.splitlines() if ln.startswith("accuracy")]  # noqa: E731
+    assert pick(fresh) == pick(saved)
+    assert (path / "predictions.npz").read_bytes() == before  # nothing in the run changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,15 @@ def apply_exclude(spec: DataSpec, n_full: int, tr_idx: np.ndarray, va_idx: np.nd
     return np.setdiff1d(tr_idx, ex), np.setdiff1d(va_idx, ex)
 
 
+def can_stratify(labels: np.ndarray, val_fraction: float) -> bool:
+    """Whether a stratified split is possible: every class twice, and both parts at least one image per class
+    (a tiny dataset, e.g. 4 images per class with 10% validation, gets a plain seeded random split instead)."""
+    counts = np.bincount(labels)
+    classes = int((counts > 0).sum())
+    n_val = math.ceil(val_fraction * len(labels))
+    return bool(classes) and counts[counts > 0].min() >= 2 and n_val >= classes and len(labels) - n_val >= classes
+
+
 def make_splits(spec: DataSpec, progress: Callable[[int, int], None] | None = None) -> Splits:
     """Load a dataset and carve a seeded, stratified validation split out of its training split."""
     from sklearn.model_selection import train_test_split
@@ -62,12 +72,11 @@ def make_splits(spec: DataSpec, progress: Callable[[int, int], None] | None = No
     idx = np.arange(len(full))
     labels = full.labels.numpy()
     if spec.val_fraction > 0:
-        counts = np.bincount(labels)
-        stratify = labels if counts[counts > 0].min() >= 2 else None
+        stratify = labels if can_stratify(labels, spec.val_fraction) else None
         tr_idx, va_idx = train_test_split(idx, test_size=spec.val_fraction, stratify=stratify, random_state=spec.seed)
         tr_idx, va_idx = np.sort(tr_idx), np.sort(va_idx)
     else:
-        tr_idx, va_idx = idx, idx[:0]
+        tr_idx, va_idx, stratify = idx, idx[:0], None
     tr_idx, va_idx = apply_exclude(spec, len(full), tr_idx, va_idx)
     train, val = full.subset(tr_idx, "train"), full.subset(va_idx, "val")
     test.indices = torch.arange(len(test))
@@ -77,8 +86,8 @@ def make_splits(spec: DataSpec, progress: Callable[[int, int], None] | None = No
         "source": full.source,
         "classes": list(full.classes),
         "counts": {"train": len(train), "val": len(val), "test": len(test)},
-        "val_method": "sklearn.model_selection.train_test_split(stratify=labels, random_state=spec.seed) on the "
-        "dataset's train split",
+        "val_method": f"sklearn.model_selection.train_test_split(stratify={'labels' if stratify is not None else 'None'}, "
+        "random_state=spec.seed) on the dataset's train split",
         "val_indices_sha256": indices_hash(va_idx),
         "train_full_size": len(full),
         "excluded": len(spec.exclude),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from explorer.devices import DEVICE_HELP
 from explorer.metrics import Evaluation, evaluate_all
 
 
@@ -55,16 +56,17 @@ def _run_id(run: Any) -> str:
     return str(getattr(run, "run_id", None) or cfg.get("run_id") or "run")
 
 
-def load_evaluation(run: Any, predict: bool = False) -> Evaluation:
+def load_evaluation(run: Any, predict: bool = False, recompute: bool = False, device: str | None = None) -> Evaluation:
     """Return the Evaluation of a run's saved predictions; ValueError says what is missing.
 
-    With ``predict`` a run without predictions is evaluated now (its model over its test split).
+    With ``predict`` a run without predictions is evaluated now (its model over its test split, saved);
+    with ``recompute`` the predictions are made again on ``device`` and evaluated without being saved.
     """
-    preds = run.predictions()
-    if preds is None and predict:
+    preds = None if recompute else run.predictions()
+    if preds is None and (predict or recompute):
         from explorer.evaluate.run import predict_run
 
-        preds = predict_run(run)
+        preds = predict_run(run, save=not recompute, device=device)
     if preds is None:
         status = getattr(run, "status", None)
         state = status.get("status") if isinstance(status, dict) else getattr(status, "status", status)
@@ -77,11 +79,14 @@ def load_evaluation(run: Any, predict: bool = False) -> Evaluation:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the report of run RUN and write its figures (PNG and HTML) and tables."""
+    from explorer.devices import device_label, resolve_device
     from explorer.runs import open_run
 
+    device = resolve_device(args.device)
     run = open_run(args.run)
-    ev = load_evaluation(run, predict=args.predict)
-    print(format_report(ev, title=f"run {_run_id(run)}"))
+    ev = load_evaluation(run, predict=args.predict, recompute=args.recompute, device=str(device))
+    where = f" (predictions recomputed on {device_label(device)}, not saved)" if args.recompute else ""
+    print(format_report(ev, title=f"run {_run_id(run)}{where}"))
     out = Path(args.out) if args.out else _run_folder(run) / "evaluation"
     if not args.no_figures:
         from explorer.evaluate.figures import write_figures, write_tables
@@ -117,4 +122,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-figures", action="store_true", help="only print the report")
     p.add_argument("--predict", action="store_true",
                    help="if the run has no saved predictions, compute them now from its saved weights")
+    p.add_argument("--recompute", action="store_true",
+                   help="compute the predictions again from the saved weights (on --device) and evaluate those "
+                        "instead of the saved ones; nothing in the run is changed")
+    p.add_argument("--device", default="cpu", help=f"where --predict/--recompute run the model: {DEVICE_HELP} (default cpu)")
     p.set_defaults(func=cmd_evaluate)

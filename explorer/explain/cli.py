@@ -9,29 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from explorer.devices import DEVICE_HELP
 from explorer.explain.core import METHODS, Explanation, explain, overlay, to_png
-from explorer.models.inference import to_batch
 
 MAX_SCALE = 64  # 28 x 64 = 1,792 pixels high: enough for a poster, small enough never to exhaust memory
 
 
 def load_image(run: Any, image: str) -> torch.Tensor:
     """Return the (1, 28, 28) float image for IMAGE: a file path, or test:N (the run's N-th test image)."""
-    if image.startswith("test:"):
-        try:
-            index = int(image[5:])
-        except ValueError:
-            raise ValueError(f"bad image reference {image!r}: use test:N with N an integer") from None
-        images = run.test_images()
-        if not 0 <= index < len(images):
-            raise ValueError(f"test image {index} out of range: the run's test split has {len(images)} images (use test:0 to test:{len(images) - 1})")
-        return to_batch(images[index])[0]
-    path = Path(image)
-    if not path.is_file():
-        raise FileNotFoundError(f"image file not found: {image} (give a file, or test:N for a test image)")
-    from explorer.data import preprocess_image
-
-    return preprocess_image(path.read_bytes())
+    return run.image_ref(image)
 
 
 def panel(image: torch.Tensor | np.ndarray, ex: Explanation, scale: int = 8) -> np.ndarray:
@@ -57,9 +43,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     run = open_run(args.run)
     classes = list((run.config or {}).get("classes") or []) or None
     x = load_image(run, args.image)
+    from explorer.devices import resolve_device
     from explorer.run_models import load_run_model
 
-    model = load_run_model(run, args.which)
+    device = resolve_device(args.device)
+    model = load_run_model(run, args.which) if device.type == "cpu" else run.load_model(args.which, device=str(device))
     ex = explain(model, x, args.method, target=args.target, layer=args.layer, contrast=args.contrast,
                  classes=classes)
     names = classes or [str(i) for i in range(len(ex.probs))]
@@ -89,5 +77,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--contrast", help="explain 'why TARGET and not CONTRAST' (name or index)")
     p.add_argument("--layer", help="layer for Grad-CAM (default: last conv layer with spatial output)")
     p.add_argument("--which", default="best", choices=["best", "last"], help="which saved weights")
+    p.add_argument("--device", default="cpu", help=f"where the model runs: {DEVICE_HELP} (default cpu)")
     p.add_argument("--scale", type=int, default=8, help=f"upscaling of the 28x28 picture, 1 to {MAX_SCALE} (default 8)")
     p.set_defaults(func=cmd_explain)

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.devices import model_device
+
 __all__ = ["IMAGE_SIZE", "eval_mode", "model_device", "model_lock", "probabilities", "softmax_output", "to_batch"]
 
 IMAGE_SIZE = (28, 28)
@@ -38,15 +40,6 @@ def model_lock(model: nn.Module) -> threading.RLock:
         if lock is None:
             lock = _LOCKS[model] = threading.RLock()
         return lock
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """The device of the model's first parameter or buffer (CPU if it has none)."""
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return torch.device("cpu")
 
 
 def _as_tensor(images: Any) -> torch.Tensor:

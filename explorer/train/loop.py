@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.config import Stage, TrainConfig
+from explorer.devices import device_label, resolve_device
 from explorer.io import DiskFullError, fault_point, is_disk_full
 from explorer.models import LettersModel, build_from_config
 from explorer.runs import Checkpoint, Run
@@ -48,25 +49,6 @@ class NonFiniteLoss(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Devices and pre-start checks
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """"auto" -> cuda when available, else cpu; "cuda" without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use 'auto' or 'cpu'")
-    return dev
-
-
-def device_label(device: torch.device | str) -> str:
-    """Human label: "cpu (N threads)" or "cuda:0 (GPU name)"."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        idx = device.index or 0
-        return f"cuda:{idx} ({torch.cuda.get_device_name(idx)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
 
 
 def expected_train_size(cfg: TrainConfig) -> int | None:

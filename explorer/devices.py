@@ -1,0 +1,65 @@
+"""Devices: the one owner of turning a user's device text ("auto", "cpu", "cuda", "cuda:1") into a
+torch.device, of the words a device is shown with, and of the device a model sits on.
+
+Every command and page that takes a device goes through `resolve_device`, so "--device foo" or
+"--device cuda" on a machine without a GPU gives the same one-line ValueError everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+__all__ = ["DEVICE_HELP", "device_label", "model_device", "resolve_device"]
+
+DEVICE_HELP = "auto (a GPU when there is one, else the CPU), cpu, cuda or cuda:N"
+_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+
+
+def _no_cuda_reason() -> str:
+    if torch.version.cuda is None:
+        return f"this torch ({torch.__version__}) is a CPU-only build"
+    return f"torch is built for CUDA {torch.version.cuda} and found no usable NVIDIA GPU or driver"
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """The torch.device for `name`; "auto" is the first GPU when there is one, else the CPU.
+
+    Anything else than auto/cpu/cuda/cuda:N, a GPU asked for where there is none, or a GPU index past
+    the last one is a ValueError that says what was wrong and what to use instead."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    text = (name or "auto").strip().lower()
+    if not _PATTERN.match(text):
+        raise ValueError(f"unknown device {name!r}: use {DEVICE_HELP}")
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(text)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {text!r} was asked for, but there is no GPU here: {_no_cuda_reason()}; use 'auto' or 'cpu' "
+                             "(`explorer doctor` says more)")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"device {text!r}: this machine has {count} GPU(s) (cuda:0 to cuda:{count - 1})")
+    return dev
+
+
+def device_label(device: torch.device | str) -> str:
+    """Human label: "cpu (N threads)" or "cuda:0 (GPU name)"."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        idx = device.index or 0
+        return f"cuda:{idx} ({torch.cuda.get_device_name(idx)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's first parameter (or buffer); the CPU for a model with neither."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
