@@ -114,7 +114,7 @@ def loop_epoch(cfg: TrainConfig) -> dict[str, float]:
             "images_per_s": hist[1]["images_per_s"], "gpu_mem_peak_mb": st.get("gpu_mem_peak_mb", 0.0)}
 
 
-def plain_gpu_loop(images: torch.Tensor, labels: torch.Tensor, steps: int, batch: int) -> float:
+def plain_gpu_loop(images: torch.Tensor, labels: torch.Tensor, steps: int, batch: int, device: str = "cuda") -> float:
     """Images/s of the usual loop: torchvision Dataset + DataLoader (workers) + PIL RandomAffine, fp32, on the GPU."""
     import os
 
@@ -131,57 +131,70 @@ def plain_gpu_loop(images: torch.Tensor, labels: torch.Tensor, steps: int, batch
         def __getitem__(self, i: int):
             return tf(images[i].numpy()), labels[i]
 
-    gpu = torch.device("cuda")
+    gpu = torch.device(device)
+    sync = torch.cuda.synchronize if gpu.type == "cuda" else (lambda: None)
     model = build_letters_model("resnet18").to(gpu)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     workers = min(8, os.cpu_count() or 1)
-    loader = DataLoader(Letters(), batch_size=batch, shuffle=True, num_workers=workers, pin_memory=True,
+    loader = DataLoader(Letters(), batch_size=batch, shuffle=True, num_workers=workers, pin_memory=gpu.type == "cuda",
                         persistent_workers=True, drop_last=True)
-    n, t0 = 0, 0.0
+    warm = min(5, max(1, len(loader) - steps - 1))
+    n, t0 = 0, time.perf_counter()
     for i, (x, y) in enumerate(loader):
-        if i == 5:  # after worker start-up and cudnn warm-up
-            torch.cuda.synchronize()
+        if i == warm:  # after worker start-up and cudnn warm-up
+            sync()
             n, t0 = 0, time.perf_counter()
-        if i == steps + 5:
+        if i == steps + warm:
             break
         loss = F.cross_entropy(model(x.to(gpu, non_blocking=True)), y.to(gpu, non_blocking=True))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         n += len(y)
-    torch.cuda.synchronize()
+    sync()
     return n / (time.perf_counter() - t0)
 
 
 def gpu_section(args: argparse.Namespace) -> dict[str, object]:
-    """ResNet-18 28x28 EMNIST-sized epochs with the app's defaults, compile off/on, vs a plain loop; recipes' epochs."""
+    """ResNet-18 28x28 EMNIST-sized epochs with the app's defaults, compile off/on, vs a plain loop; recipes' epochs.
+
+    With --dry-run the same code runs on the CPU with tiny sizes (no compile), so it is known to work before a GPU
+    is lent (scripts/gpu_check.py --dry-run runs it)."""
     from explorer.data import Augment
     from explorer.train.estimate import estimate_epoch_seconds
 
-    gpu = torch.device("cuda")
-    data = dataclasses.replace(TrainConfig().data, size=EMNIST_TRAIN // 26, val_fraction=0.0)
-    print(f"GPU {device_label(gpu)}: generating/loading {EMNIST_TRAIN:,} built-in letters ...")
-    splits = make_splits(DataSpec(size=EMNIST_TRAIN // 26, val_fraction=0.0))
-    base = get_recipe("resnet18_scratch").replace(data=data, amp="bf16", channels_last=True, device="cuda",
-                                                  augment=Augment(), batch_size=args.gpu_batch)
-    res: dict[str, object] = {"device": device_label(gpu), "batch": args.gpu_batch, "images": EMNIST_TRAIN}
-    for compile_ in (False, True):
+    dry = args.dry_run
+    gpu = torch.device("cpu" if dry else "cuda")
+    per_class = 10 if dry else EMNIST_TRAIN // 26
+    images = per_class * 26
+    batch = 32 if dry else args.gpu_batch
+    data = dataclasses.replace(TrainConfig().data, size=per_class, val_fraction=0.0)
+    print(f"{'DRY RUN on the CPU, tiny sizes; ' if dry else ''}GPU {device_label(gpu)}: generating/loading {images:,} built-in letters ...")
+    splits = make_splits(DataSpec(size=per_class, val_fraction=0.0))
+    base = get_recipe("resnet18_scratch").replace(data=data, amp="none" if dry else "bf16", channels_last=True,
+                                                  device=gpu.type, augment=Augment(), batch_size=batch)
+    res: dict[str, object] = {"device": device_label(gpu), "batch": batch, "images": images, "dry_run": dry}
+    for compile_ in ((False,) if dry else (False, True)):
         r = loop_epoch(base.replace(compile=compile_))
         res[f"resnet18_compile_{'on' if compile_ else 'off'}"] = r
         print(f"ResNet-18 28x28, bf16, channels_last, on-device augmentation, compile {'on ' if compile_ else 'off'}: "
               f"{r['s_per_epoch']:.2f} s/epoch ({r['images_per_s']:,.0f} img/s; first epoch {r['first_epoch_s']:.1f} s)")
-    plain = plain_gpu_loop(splits.train.images, splits.train.labels, args.plain_steps, args.gpu_batch)
+    if dry:
+        res["resnet18_compile_on"] = res["resnet18_compile_off"]
+    plain = plain_gpu_loop(splits.train.images, splits.train.labels, 2 if dry else args.plain_steps, batch, gpu.type)
     best = min(res["resnet18_compile_off"]["s_per_epoch"], res["resnet18_compile_on"]["s_per_epoch"])  # type: ignore[index]
-    res["plain_dataloader_pil_fp32"] = {"images_per_s": plain, "s_per_epoch": EMNIST_TRAIN / plain}
-    res["ratio_vs_plain"] = (EMNIST_TRAIN / plain) / best
-    print(f"plain Dataset+DataLoader+PIL fp32: {plain:,.0f} img/s = {EMNIST_TRAIN / plain:.1f} s/epoch; "
+    res["plain_dataloader_pil_fp32"] = {"images_per_s": plain, "s_per_epoch": images / plain}
+    res["ratio_vs_plain"] = (images / plain) / best
+    print(f"plain Dataset+DataLoader+PIL fp32: {plain:,.0f} img/s = {images / plain:.1f} s/epoch; "
           f"the app's loop is {res['ratio_vs_plain']:.1f}x faster (same run)")
     for recipe in ("densenet121_transfer", "xception_two_stage"):
-        cfg = get_recipe(recipe).replace(data=data, device="cuda", amp="bf16")
-        e = estimate_epoch_seconds(cfg, steps=20, warmup=3)
-        res[recipe] = {"stages": e.stages, "val_s": e.val_seconds, "estimated_from": "20 timed steps"}
+        cfg = get_recipe(recipe).replace(data=data, device=gpu.type, amp="none" if dry else "bf16")
+        cfg = cfg.replace(batch_size=8) if dry else cfg
+        steps = 2 if dry else 20
+        e = estimate_epoch_seconds(cfg, steps=steps, warmup=1 if dry else 3)
+        res[recipe] = {"stages": e.stages, "val_s": e.val_seconds, "estimated_from": f"{steps} timed steps"}
         print(f"{recipe}: " + "; ".join(f"{s['name']} {s['seconds_per_epoch']:.1f} s/epoch" for s in e.stages)
-              + " (estimated from 20 timed steps, bf16)")
+              + f" (estimated from {steps} timed steps{'' if dry else ', bf16'})")
     return res
 
 
@@ -192,6 +205,7 @@ def main() -> None:
     ap.add_argument("--json")
     ap.add_argument("--gpu-batch", type=int, default=512, help="GPU section: batch size (default 512)")
     ap.add_argument("--gpu-only", action="store_true", help="skip the CPU sections")
+    ap.add_argument("--dry-run", action="store_true", help="with --gpu-only: run the GPU section on the CPU, tiny sizes")
     ap.add_argument("--plain-steps", type=int, default=60, help="GPU section: steps of the plain DataLoader loop")
     args = ap.parse_args()
     out: dict[str, object] = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": device_label("cpu")}
@@ -199,7 +213,7 @@ def main() -> None:
     if args.gpu_only:
         from explorer.doctor.core import why_no_gpu
 
-        out["gpu"] = gpu_section(args) if torch.cuda.is_available() else f"not measured: {why_no_gpu()}"
+        out["gpu"] = gpu_section(args) if (torch.cuda.is_available() or args.dry_run) else f"not measured: {why_no_gpu()}"
         print(json.dumps(out["gpu"], indent=2))
         if args.json:
             Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
