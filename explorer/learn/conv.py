@@ -16,7 +16,7 @@ import numpy as np
 from explorer.learn.ops import as_float64, fmt, named_args, pair, producer_label
 from explorer.learn.route import through_movement
 from explorer.learn.step import Step
-from explorer.learn.trace import Node, Ref, Trace
+from explorer.learn.record import Node, Ref, Trace
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from explorer.learn.trace import Node, Ref, Trace
+from explorer.learn.record import Node, Ref, Trace
 
 MOVEMENT = {
     "detach", "clone", "flatten", "view", "_unsafe_view", "reshape", "expand", "transpose", "t", "permute",

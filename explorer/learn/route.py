@@ -11,7 +11,7 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
 from explorer.learn.ops import kind
-from explorer.learn.trace import Node, Ref, Trace
+from explorer.learn.record import Node, Ref, Trace
 
 
 @dataclass(frozen=True)
