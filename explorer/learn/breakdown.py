@@ -23,9 +23,9 @@ from explorer.learn.errors import LearnError
 from explorer.learn.linear import linear_unit
 from explorer.learn.ops import fmt, kind, named_args, ref_label
 from explorer.learn.pooling import mean_unit, pool_unit
+from explorer.learn.record import Layer, Node, Ref, Trace
 from explorer.learn.route import source
 from explorer.learn.step import Step
-from explorer.learn.record import Layer, Node, Ref, Trace
 
 TOLERANCE = 1e-4  # |recomputed - model| <= TOLERANCE * max(1, |model|)
 CORE = {"conv": conv_unit, "pool": pool_unit, "linear": linear_unit, "mean": mean_unit}

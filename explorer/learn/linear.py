@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.learn.ops import as_float64, fmt, named_args, producer_label
+from explorer.learn.record import Node, Ref, Trace
 from explorer.learn.route import through_movement
 from explorer.learn.step import Step
-from explorer.learn.record import Node, Ref, Trace
 
 TOP = 10
 

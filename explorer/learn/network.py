@@ -4,6 +4,7 @@ the drawing the Draw page keeps), as a float32 (1, 28, 28) tensor in [0, 1]."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +38,22 @@ class Network:
 
 
 def untrained(name: str) -> Network:
-    """A registry model with freshly initialised weights (seeded, so the numbers are reproducible)."""
+    """A registry model with freshly initialised weights (seeded, so the numbers are reproducible).
+
+    The last few are kept (building VGG takes seconds); run models come from explorer.run_models' cache."""
+    from explorer.models import get_card
+
+    return _untrained(get_card(name).name)  # UnknownModelError (a KeyError) names close matches
+
+
+@functools.lru_cache(maxsize=4)
+def _untrained(name: str) -> Network:
     from explorer.models import build_letters_model, get_card
 
-    card = get_card(name)  # UnknownModelError (a KeyError) names close matches
-    torch.manual_seed(UNTRAINED_SEED)
-    model = build_letters_model(card.name).eval()
+    card = get_card(name)
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's random state
+        torch.manual_seed(UNTRAINED_SEED)
+        model = build_letters_model(card.name).eval()
     classes = [chr(65 + i) for i in range(getattr(model, "num_classes", 26))]
     return Network(model, card.name, f"{card.title} (untrained, seed {UNTRAINED_SEED})", classes)
 

@@ -140,11 +140,14 @@ def producer_label(trace: Trace, node_id: int) -> str:
 
 
 def fmt(v: float) -> str:
-    """A number as the formulas print it: 4 significant decimals, no '-0'."""
+    """A number as the formulas print it: whole numbers as they are, else 4 decimals (or 4 significant
+    digits when very large or small); a minus sign, never '-0'."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "nan"
     if math.isinf(v):
         return "∞" if v > 0 else "−∞"
+    if v == round(v) and abs(v) < 1e5:  # whole numbers (the course's matrices, zero padding) as they are typed
+        return str(int(round(v))).replace("-", "−")
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:.4g}".replace("-", "−")
     s = f"{v:.4f}"

@@ -12,8 +12,8 @@ import numpy as np
 
 from explorer.learn.conv import positions
 from explorer.learn.ops import as_float64, fmt, named_args, pair, producer_label
-from explorer.learn.step import Step
 from explorer.learn.record import Node, Trace
+from explorer.learn.step import Step
 
 MODES = ("max", "avg", "min")
 

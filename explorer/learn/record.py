@@ -207,6 +207,15 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
                 lay.node = mode.current[id(out)]
                 lay.shape = tuple(int(s) for s in out.shape[1:])
 
+    from explorer.models import model_lock  # shared between Streamlit sessions: hook it under its lock
+
+    with model_lock(model):
+        return _run(model, x, named, mode, layers, modules, pre, post)
+
+
+def _run(model: nn.Module, x: torch.Tensor, named: list, mode: _Recorder, layers: dict[str, Layer],
+         modules: dict[str, nn.Module], pre: Any, post: Any) -> Trace:
+    """The hooked forward itself (hooks removed and train/eval flags restored in `finally`)."""
     handles = []
     training = {id(m): m.training for _, m in named}
     try:

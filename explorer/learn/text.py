@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.learn.conv import ConvCell
 from explorer.learn.breakdown import TOLERANCE, Breakdown
+from explorer.learn.conv import ConvCell
 from explorer.learn.linear import LinearCell, Softmax
 from explorer.learn.ops import fmt
 from explorer.learn.record import Trace
