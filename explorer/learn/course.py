@@ -78,11 +78,11 @@ def volume_1x1(channels: int = 32, seed: int = 0) -> Volume1x1:
     """'A 1x1 convolution will look at each of the 36 different positions (6x6), and it will take the
     element-wise product between 32 numbers on the left and the 32 numbers in the filter. Then, a ReLU
     non-linearity will be applied.' Channel 0 is the course's 6x6 matrix; the others are seeded digits 0..9,
-    the filter seeded whole numbers -2..2 (the document gives no values for them)."""
+    the filter seeded whole numbers -3..2, so the ReLU zeroes some positions (the document gives no values)."""
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 10, size=(channels, 6, 6)).astype(float)
     x[0] = MATRIX_6X6
-    filt = rng.integers(-2, 3, size=channels).astype(float)
+    filt = rng.integers(-3, 3, size=channels).astype(float)
     pre = np.einsum("chw,c->hw", x, filt)
     return Volume1x1(x, filt, np.maximum(pre, 0.0), pre)
 

@@ -227,7 +227,12 @@ def _run(model: nn.Module, x: torch.Tensor, named: list, mode: _Recorder, layers
             x = x.detach().clone()
             with mode:
                 mode.add("input", None, (), {}, x, 0)
-                out = model(x)
+                try:
+                    out = model(x)
+                except RuntimeError as exc:  # a model that cannot take this input: say where, never a traceback
+                    where = f" in {mode.stack[-1]}" if mode.stack and mode.stack[-1] else ""
+                    raise LearnError(f"the forward pass of {type(model).__name__} failed{where}: "
+                                     f"{str(exc).splitlines()[0]}") from None
         out = out[0] if isinstance(out, (tuple, list)) else out
         if not isinstance(out, torch.Tensor) or id(out) not in mode.current:
             raise LearnError(f"{type(model).__name__}'s output is not a tensor of class scores")

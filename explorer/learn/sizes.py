@@ -15,7 +15,9 @@ def _n(v: int) -> str:
 
 
 def _n_float(v: float) -> str:
-    return f"{v:g}".replace("-", "−")
+    """12.5, 2.67, 55: whole numbers as they are, else at most two decimals."""
+    text = str(int(v)) if v == int(v) else f"{v:.2f}".rstrip("0").rstrip(".")
+    return text.replace("-", "−")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class SizeFit:
         """Why the combination does not fit and what would, or None when it fits."""
         if self.s < 1 or self.f < 1 or self.d < 1 or self.p < 0 or self.w < 1:
             return "sizes must be whole numbers: W, F, S, D at least 1 and P at least 0"
-        core = f"({_n(self.w)} − {self.span} + {2 * self.p})/{self.s} + 1 = {self.exact:g}".replace("-", "−")
+        core = f"({_n(self.w)} − {self.span} + {2 * self.p})/{self.s} + 1 = {_n_float(self.exact)}"
         if self.numerator < 0:
             need = (self.span - self.w + 1) // 2
             return (f"{core}: the kernel ({self.span} cells) is larger than the padded input "

@@ -128,9 +128,17 @@ def show_input(x: np.ndarray, described: str) -> None:
 
 # ------------------------------------------------------------------------------ follow one number
 def layer_label(tr: Trace, name: str) -> str:
-    """'net.layer1.0 (BasicBlock) 64×14×14'."""
+    """'net.layer1.0 (BasicBlock) 64×14×14'; the whole network as 'net: the network's output (logits)'."""
     lay = tr.layers[name]
+    if name == "net":
+        return f"net: the network's output, the logits ({lay.shape[0]} classes)"
     return f"{name} ({lay.type}) {'×'.join(map(str, lay.shape))}"
+
+
+def layer_names(tr: Trace) -> list[str]:
+    """Layers with channel maps or a vector of numbers in the order they run; the whole net last."""
+    names = [lay.name for lay in tr.ordered() if (lay.spatial or lay.vector) and lay.name != "net"]
+    return names + (["net"] if "net" in tr.layers and tr.layers["net"].vector else [])
 
 
 def _strongest(values: np.ndarray) -> tuple[int, ...]:
@@ -139,7 +147,7 @@ def _strongest(values: np.ndarray) -> tuple[int, ...]:
 
 
 def _layer_choice(tr: Trace, default: str) -> str:
-    names = [lay.name for lay in tr.ordered() if lay.spatial or lay.vector]
+    names = layer_names(tr)
     if st.session_state.get(LAYER_KEY) not in names:
         st.session_state[LAYER_KEY] = default if default in names else names[0]
     return st.selectbox("Layer (every module with channel maps or a vector of numbers, in the order they run)",
