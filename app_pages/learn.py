@@ -42,10 +42,7 @@ with follow_tab:
             st.error(md_escape(exc))
             tr = None
         if tr is not None:
-            first = f"net.{get_card(net.arch).first_conv}"
-            ui.follow_panel(net, tr, first)
-            st.subheader("The whole network at a glance")
-            ui.overview_panel(tr)
+            ui.follow_section(net, tr, f"net.{get_card(net.arch).first_conv}")
 with play_tab:
     st.caption("A single-channel convolution you can change: the output, the size formula W_out = (W − F + 2P)/S + 1 "
                "with your numbers, the kernel sliding one position per step, then pooling.")

@@ -160,6 +160,15 @@ def open_layer(layer: str) -> None:
     st.session_state.pop("learn_unit_for", None)
 
 
+@st.fragment
+def follow_section(net: Network, tr: Trace, default_layer: str) -> None:
+    """The follow panel and the overview under it, as one fragment: a click on a unit or an overview row
+    reruns only this part of the page."""
+    follow_panel(net, tr, default_layer)
+    st.subheader("The whole network at a glance")
+    overview_panel(tr)
+
+
 def follow_panel(net: Network, tr: Trace, default_layer: str) -> Breakdown | None:
     """Pick a layer and a unit (click the map or type it), then show how that number came about."""
     layer = _layer_choice(tr, default_layer)

@@ -87,6 +87,7 @@ def _kernel() -> np.ndarray | None:
         return None
 
 
+@st.fragment
 def playground(x: np.ndarray | None) -> None:
     """Input, kernel and hyper-parameters; the output with W_out worked out; the kernel slide; pooling."""
     with st.container(horizontal=True, gap="medium"):
@@ -176,6 +177,18 @@ def _pooling(m: np.ndarray) -> None:
 
 
 # ------------------------------------------------------------------------------ course examples
+@st.cache_data(show_spinner=False)
+def _preset_specs(key: str) -> list[dict]:
+    """The input, kernel and output grids of a course preset as Vega-Lite specs (they never change: built once)."""
+    p = CONV_PRESETS[key]
+    res = p.run()
+    window = [(r, c) for r in range(p.kernel.shape[0]) for c in range(p.kernel.shape[1])]
+    return [grid_chart(p.x, window, title=f"input {p.x.shape[0]}×{p.x.shape[1]}", size=200).to_dict(),
+            grid_chart(p.kernel, title="kernel", size=90).to_dict(),
+            grid_chart(res.output, (), (0, 0), title=f"output {res.shape[0]}×{res.shape[1]}", size=160).to_dict()]
+
+
+@st.fragment
 def course_examples(x: np.ndarray | None) -> None:
     """Each worked example of the course with the document's numbers beside the computed ones."""
     for p in CONV_PRESETS.values():
@@ -183,17 +196,16 @@ def course_examples(x: np.ndarray | None) -> None:
             st.markdown(f"**{md_escape(p.title)}**")
             st.caption(md_escape(p.source))
             res = p.run()
-            first = res.output[0, 0]
             with st.container(horizontal=True, gap="medium"):
-                st.altair_chart(grid_chart(p.x, [(r, c) for r in range(p.kernel.shape[0]) for c in range(p.kernel.shape[1])],
-                                           title=f"input {p.x.shape[0]}×{p.x.shape[1]}", size=200), width="content")
-                st.altair_chart(grid_chart(p.kernel, title="kernel", size=90), width="content")
-                st.altair_chart(grid_chart(res.output, (), (0, 0), title=f"output {res.shape[0]}×{res.shape[1]}",
-                                           size=160), width="content")
+                for spec in _preset_specs(p.key):
+                    st.vega_lite_chart(spec=spec, width="content")
             st.code(f"{res.fit_w.formula('W')}\nfirst cell = {kernel_cell_text(p)}", language=None, wrap_lines=True)
             doc = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in p.document.items())
-            st.caption(f"The document: {doc}. Computed: output {res.shape[0]}×{res.shape[1]}, first cell {first:g}.")
-            st.button("Open in the playground", key=f"learn_preset_{p.key}", on_click=load_preset, args=(p.key,))
+            st.caption(f"The document: {doc}. Computed: output {res.shape[0]}×{res.shape[1]}, "
+                       f"first cell {res.output[0, 0]:g}.")
+            if st.button("Open in the playground", key=f"learn_preset_{p.key}"):
+                load_preset(p.key)
+                st.rerun(scope="app")  # the playground is another fragment: redraw the page with the preset
     _one_by_one()
     for d in DESIGNS.values():
         _design(d, x if d.input == (28, 28, 1) else None)
@@ -204,6 +216,11 @@ def kernel_cell_text(p: Any) -> str:
     from explorer.learn.playground import cell
 
     return cell(p.x, p.kernel, 0, 0, p.stride, p.padding, 1).sum_text(limit=49)
+
+
+@st.cache_data(show_spinner=False)
+def _volume_spec() -> dict:
+    return grid_chart(volume_1x1().output, (), (0, 0), title="6×6 output after ReLU (36 positions)", size=200).to_dict()
 
 
 def _one_by_one() -> None:
@@ -218,8 +235,7 @@ def _one_by_one() -> None:
         nums, filt, dot, relu = v.position(0, 0)
         st.code("position (0, 0): " + " + ".join(f"{a:g}×{b:g}" for a, b in zip(nums, filt, strict=True))
                 + f" = {dot:g}; ReLU → {relu:g}", language=None, wrap_lines=True)
-        st.altair_chart(grid_chart(v.output, (), (0, 0), title="6×6 output after ReLU (36 positions)", size=200),
-                        width="content")
+        st.vega_lite_chart(spec=_volume_spec(), width="content")
         st.dataframe(pd.DataFrame({
             "computation": ["5×5 conv, 28×28×192 → 32", "1×1 conv 192 → 16", "5×5 conv 16 → 32", "bottleneck total"],
             "multiplies": [b.direct, b.reduce, b.conv, b.bottleneck],
