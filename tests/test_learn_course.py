@@ -8,8 +8,19 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from explorer.learn import CONV_PRESETS, DESIGNS, Bottleneck, LearnError, SizeFit, convolve, downsample, \
-    kernel_slide, parse_matrix, pool, volume_1x1
+from explorer.learn import (
+    CONV_PRESETS,
+    DESIGNS,
+    Bottleneck,
+    LearnError,
+    SizeFit,
+    convolve,
+    downsample,
+    kernel_slide,
+    parse_matrix,
+    pool,
+    volume_1x1,
+)
 
 
 def torch_conv(x: np.ndarray, k: np.ndarray, stride: int = 1, padding: int = 0, dilation: int = 1) -> np.ndarray:
