@@ -133,7 +133,7 @@ def vector_chart(values: np.ndarray, labels: Sequence[str] | None = None, select
         y=alt.Y("value:Q", title=None),
         color=alt.condition("datum.chosen", alt.value("#f59e0b"), alt.value("#2563eb")),
         tooltip=[alt.Tooltip("k:O", title="unit"), "name:N", alt.Tooltip("value:Q", format=".4f")],
-    ).add_params(sel).properties(width=width, height=160, title=title)
+    ).add_params(sel).properties(width=width, height=160, title=title, autosize=PAD)
 
 
 def _label_expr(names: Sequence[str]) -> str:
@@ -169,13 +169,13 @@ def bars_chart(values: np.ndarray, labels: Sequence[str], title: str = "", width
     df = pd.DataFrame({"label": list(labels), "value": v, "sign": np.where(v >= 0, "positive", "negative"),
                        "chosen": [i == highlight for i in range(len(v))]})
     return alt.Chart(df).mark_bar().encode(
-        y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=180)),
+        y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=180, labelOverlap=False)),
         x=alt.X("value:Q", title=None),
         color=alt.condition("datum.chosen", alt.value("#f59e0b"),
                             alt.Color("sign:N", scale=alt.Scale(domain=["positive", "negative"],
                                                                 range=["#2563eb", "#dc2626"]), legend=None)),
         tooltip=["label:N", alt.Tooltip("value:Q", format=fmt)],
-    ).properties(width=width, height=max(60, 18 * len(v)), title=title)
+    ).properties(width=width, height=max(60, 20 * len(v)), title=title, autosize=PAD)
 
 
 def softmax_chart(probs: np.ndarray, classes: Sequence[str], top: int = 10, width: int = 300) -> alt.Chart:
@@ -183,6 +183,8 @@ def softmax_chart(probs: np.ndarray, classes: Sequence[str], top: int = 10, widt
     order = np.argsort(-np.asarray(probs), kind="stable")[:top]
     df = pd.DataFrame({"class": [classes[i] for i in order], "p": [float(probs[i]) for i in order]})
     return alt.Chart(df).mark_bar(color="#2563eb").encode(
-        y=alt.Y("class:N", sort=None, title=None), x=alt.X("p:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("class:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)),
+        x=alt.X("p:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
         tooltip=["class:N", alt.Tooltip("p:Q", format=".4f")],
-    ).properties(width=width, height=max(60, 20 * len(df)), title=f"softmax: the {len(df)} most probable classes")
+    ).properties(width=width, height=max(60, 22 * len(df)), title=f"the {len(df)} most probable classes",
+                 autosize=PAD)

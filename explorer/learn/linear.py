@@ -58,9 +58,19 @@ def linear_unit(trace: Trace, node: Node, pos: tuple[int, ...]) -> Step:
     shown = " + ".join(f"{fmt(x[j])}×{fmt(row[j])}" for j in top[:3])
     rest = f" + ({len(x) - 3} more)" if len(x) > 3 else ""
     formula = f"{shown}{rest} = {fmt(total)}; + bias {fmt(bias)} = {fmt(cell.value)}"
-    notes = [f"input: {len(x)} numbers from {producer_label(trace, x_ref.node) if x_ref.node is not None else 'a constant'}"]
+    notes = [f"input: {len(x)} numbers from {_origin(trace, x_ref)}"]
     title = f"Fully connected {node.module or 'layer'}: unit {k} of {int(node.value.shape[-1])}"
     return Step("linear", title, node.module, formula, cell.value, float(node.value[pos]), None, cell, notes)
+
+
+def _origin(trace: Trace, x_ref: Ref) -> str:
+    """The layer the linear layer's input vector comes from ('net.avgpool, flattened')."""
+    if x_ref.node is None:
+        return "a constant"
+    nid, _, _ = through_movement(trace, x_ref.node, (0, 0))
+    if nid is None or nid == x_ref.node:
+        return producer_label(trace, x_ref.node)
+    return f"{producer_label(trace, nid)}, flattened"
 
 
 def _source(trace: Trace, x_ref: Ref, j: int) -> str:
@@ -71,6 +81,8 @@ def _source(trace: Trace, x_ref: Ref, j: int) -> str:
     if nid is None or nid == x_ref.node:
         return f"input {j}"
     where = producer_label(trace, nid)
+    if len(pos) == 4 and tuple(trace.node(nid).value.shape[2:]) == (1, 1):
+        return f"input {j} = channel {pos[1]} of {where}"
     if len(pos) == 4:
         return f"input {j} = channel {pos[1]}, row {pos[2]}, column {pos[3]} of {where}"
     if len(pos) == 2:

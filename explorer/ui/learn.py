@@ -272,7 +272,7 @@ def _conv_detail(d: ConvCell, key: str) -> None:
     if len(order) > 1:
         top = order[:12]
         st.altair_chart(bars_chart(d.channel_sums[top], [f"ch {d.in_channels[t]}" for t in top],
-                                   f"sum per input channel (largest {len(top)} of {len(order)})", width=260,
+                                   f"per-channel sums (top {len(top)} of {len(order)})", width=240,
                                    highlight=top.index(j) if j in top else None), width="content")
 
 
@@ -340,13 +340,14 @@ def _overview_row(tr: Trace, r: Row, depth: int) -> None:
     chosen = st.session_state.get(LAYER_KEY) == r.layer
     with st.container(horizontal=True, gap="small", vertical_alignment="center", border=chosen):
         if depth:
-            st.container(width=18 * depth, height=8)  # indent the blocks of an unfolded row
+            st.container(width=18 * depth, height=8, border=False)  # indent the blocks of an unfolded row
         with st.container(width=max(150, 300 - 18 * depth), gap=None):
             st.button(r.label, key=f"learn_open_{r.name}_{r.layer}", on_click=open_layer, args=(r.layer,),
                       type="tertiary", help=f"show {r.layer} in the panel above")
             st.caption(f"{md_escape(r.type)} · {'×'.join(map(str, r.shape))}"
                        + (f" · {r.count} layers" if r.children else ""))
-        opened = bool(r.children) and st.toggle("unfold", key=f"learn_unfold_{r.name}", width=90)
+        with st.container(width=90):  # the same slot on every row keeps the thumbnails in one column
+            opened = bool(r.children) and st.toggle("unfold", key=f"learn_unfold_{r.name}")
         values = maps(tr, r.layer)
         if values.ndim == 3:
             shown = values[:THUMBS]

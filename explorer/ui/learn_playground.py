@@ -188,7 +188,6 @@ def _preset_specs(key: str) -> list[dict]:
             grid_chart(res.output, (), (0, 0), title=f"output {res.shape[0]}×{res.shape[1]}", size=160).to_dict()]
 
 
-@st.fragment
 def course_examples(x: np.ndarray | None) -> None:
     """Each worked example of the course with the document's numbers beside the computed ones."""
     for p in CONV_PRESETS.values():
@@ -203,9 +202,7 @@ def course_examples(x: np.ndarray | None) -> None:
             doc = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in p.document.items())
             st.caption(f"The document: {doc}. Computed: output {res.shape[0]}×{res.shape[1]}, "
                        f"first cell {res.output[0, 0]:g}.")
-            if st.button("Open in the playground", key=f"learn_preset_{p.key}"):
-                load_preset(p.key)
-                st.rerun(scope="app")  # the playground is another fragment: redraw the page with the preset
+            st.button("Open in the playground", key=f"learn_preset_{p.key}", on_click=load_preset, args=(p.key,))
     _one_by_one()
     for d in DESIGNS.values():
         _design(d, x if d.input == (28, 28, 1) else None)
