@@ -46,7 +46,7 @@ with follow_tab:
 with play_tab:
     st.caption("A single-channel convolution you can change: the output, the size formula W_out = (W − F + 2P)/S + 1 "
                "with your numbers, the kernel sliding one position per step, then pooling.")
-    pg.playground(None if picked is None else picked[0])
+    pg.playground(None if picked is None else picked[0], ui.first_filters(net))
 with course_tab:
     st.caption("The CNN course's worked examples, computed here; each shows the document's numbers beside ours.")
     pg.course_examples(None if picked is None else picked[0])

@@ -134,7 +134,8 @@ def producer_label(trace: Trace, node_id: int) -> str:
         return "the input image"
     names = [lay for lay in trace.layers.values() if lay.node == node_id]
     if names:
-        return max(names, key=lambda lay: lay.depth).name
+        name = max(names, key=lambda lay: lay.depth).name
+        return "the image after the letters adapter (adapter)" if name == "adapter" else name
     node = trace.node(node_id)
     return f"{node.op} in {node.module}" if node.module else node.op
 

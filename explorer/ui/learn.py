@@ -120,6 +120,19 @@ def current_trace(net: Network, x: np.ndarray) -> Trace:
     return kept[1]
 
 
+def first_filters(net: Network | None) -> np.ndarray | None:
+    """The network's first convolution's kernels on its first input channel (K, kh, kw), for the playground."""
+    from explorer.models import get_card
+
+    if net is None:
+        return None
+    try:
+        w = net.model.get_submodule(f"net.{get_card(net.arch).first_conv}").weight
+    except AttributeError:
+        return None
+    return w.detach().float().cpu().numpy()[:16, 0]
+
+
 def show_input(x: np.ndarray, described: str) -> None:
     """The 28x28 input as the model sees it, enlarged."""
     img = (np.clip(x[0], 0, 1) * 255).round().astype(np.uint8).repeat(4, 0).repeat(4, 1)

@@ -72,12 +72,18 @@ def _input(x: np.ndarray | None) -> np.ndarray | None:
     return value.x
 
 
-def _kernel() -> np.ndarray | None:
-    names = [*KERNELS, TYPED]
+def _kernel(filters: np.ndarray | None) -> np.ndarray | None:
+    learned = [f"learned filter {i} of this network's first layer" for i in range(len(filters))] \
+        if filters is not None else []
+    names = [*KERNELS, *learned, TYPED]
     st.session_state.setdefault("pg_kernel", "course binary 3×3")
+    if st.session_state["pg_kernel"] not in names:  # another network: its filters have other numbers
+        st.session_state["pg_kernel"] = "course binary 3×3"
     choice = st.selectbox("Kernel", names, key="pg_kernel")
-    if choice != TYPED:
+    if choice in KERNELS:
         return KERNELS[choice]
+    if choice in learned:
+        return np.round(filters[learned.index(choice)], 4)
     st.session_state.setdefault("pg_kernel_text", matrix_text(KERNELS["course binary 3×3"]))
     text = st.text_area("Kernel (one row per line)", key="pg_kernel_text", height=100)
     try:
@@ -88,13 +94,14 @@ def _kernel() -> np.ndarray | None:
 
 
 @st.fragment
-def playground(x: np.ndarray | None) -> None:
-    """Input, kernel and hyper-parameters; the output with W_out worked out; the kernel slide; pooling."""
+def playground(x: np.ndarray | None, filters: np.ndarray | None = None) -> None:
+    """Input, kernel and hyper-parameters; the output with W_out worked out; the kernel slide; pooling.
+    `filters` (K, kh, kw): the current network's first-layer kernels (its first input channel), offered as kernels."""
     with st.container(horizontal=True, gap="medium"):
         with st.container(width=320):
             m = _input(x)
         with st.container(width=320):
-            k = _kernel()
+            k = _kernel(filters)
     with st.container(horizontal=True, gap="small"):
         s = int(st.number_input("Stride S", 1, 8, 1, key="pg_stride", width=120))
         p = int(st.number_input("Padding P", 0, 8, 0, key="pg_padding", width=120))
@@ -119,11 +126,11 @@ def _slide(m: np.ndarray, k: np.ndarray, s: int, p: int, d: int) -> None:
     sl = kernel_slide(m, k, s, p, d)
     n = sl.steps
     st.session_state["pg_step"] = min(max(1, int(st.session_state.get("pg_step", 1))), n)
-    st.toggle("Play (one position every 0.7 s)", key="pg_play")
-    _slide_view(sl, n)
+    playing = st.toggle("Play (one position every 0.7 s)", key="pg_play")
+    # the timer runs only while playing: a fragment made with run_every then, without it otherwise
+    st.fragment(run_every=PLAY_SECONDS if playing else None)(_slide_view)(sl, n)
 
 
-@st.fragment(run_every=PLAY_SECONDS)
 def _slide_view(sl: Any, n: int) -> None:
     """The slide's current step; while Play is on, the fragment advances one position each run."""
     if st.session_state.get("pg_play") and n > 1:

@@ -46,3 +46,15 @@ def test_click_a_unit_of_your_drawing_and_read_the_sum_back(page):
     # the breakdown is the clicked unit's: its heading names it
     expect(main.get_by_text(re.compile(rf"How channel \d+, row {y}, column {x} of"))).to_be_visible()
     _no_exception(page)
+
+
+def test_the_kernel_slides_when_played(page):
+    go(page, "learn")
+    page.get_by_role("tab", name="Convolution & pooling playground").click()
+    arithmetic = page.locator("[data-testid=stCode]").filter(has_text="cell (")
+    expect(arithmetic.first).to_contain_text("cell (0, 0) = 1×1 + 1×0 + 1×1", timeout=60_000)  # the course's 5×5
+    page.locator("[data-testid=stCheckbox]").filter(has_text="Play").click()
+    expect(arithmetic.first).to_contain_text("cell (0, 1) =", timeout=60_000)  # one position per step
+    expect(arithmetic.first).to_contain_text("cell (0, 2) =", timeout=60_000)
+    page.locator("[data-testid=stCheckbox]").filter(has_text="Play").click()
+    _no_exception(page)
