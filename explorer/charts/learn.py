@@ -127,19 +127,12 @@ def vector_chart(values: np.ndarray, labels: Sequence[str] | None = None, select
     names = list(labels) if labels is not None and len(labels) == len(v) else [str(i) for i in range(len(v))]
     df = pd.DataFrame({"k": range(len(v)), "name": names, "value": v, "chosen": [i == selected for i in range(len(v))]})
     sel = alt.selection_point(name=UNIT_SELECTION, fields=["k"], on="click", clear=False)
-    return alt.Chart(df).mark_bar().encode(
-        x=alt.X("k:O", title=None, axis=alt.Axis(labels=len(v) <= 30, labelExpr=_label_expr(names)
-                                                 if len(v) <= 30 else alt.Undefined)),
+    return alt.Chart(df).mark_bar().encode(  # names only in tooltips: they are data, never a Vega expression
+        x=alt.X("k:O", title="unit", axis=alt.Axis(labels=len(v) <= 30, labelAngle=0)),
         y=alt.Y("value:Q", title=None),
         color=alt.condition("datum.chosen", alt.value("#f59e0b"), alt.value("#2563eb")),
         tooltip=[alt.Tooltip("k:O", title="unit"), "name:N", alt.Tooltip("value:Q", format=".4f")],
     ).add_params(sel).properties(width=width, height=160, title=title, autosize=PAD)
-
-
-def _label_expr(names: Sequence[str]) -> str:
-    import json
-
-    return f"{json.dumps(list(names))}[datum.value]"
 
 
 def selected_unit(event: Any) -> tuple[int, ...] | None:

@@ -322,8 +322,9 @@ def softmax_panel(tr: Trace, net: Network, k: int) -> None:
 
     s = softmax_view(tr, net.classes)
     st.subheader("Softmax: from logits to probabilities")
-    st.code("p_k = e^(z_k) / Σ_j e^(z_j)   (computed as e^(z_k − max z) / Σ_j e^(z_j − max z): the same value)\n"
-            + s.formula(k), language=None, wrap_lines=True)
+    st.code("p_k = e^(z_k) / Σ_j e^(z_j)   (computed as e^(z_k − max z) / Σ_j e^(z_j − max z): the same value)",
+            language=None, wrap_lines=True)
+    st.markdown(md_escape(s.formula(k)))  # class names come from the run: escaped text, never markup
     row = st.container(horizontal=True, gap="large")
     with row.container(width=340):
         st.altair_chart(softmax_chart(s.probs, s.classes), width="content")
