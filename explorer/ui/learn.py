@@ -111,7 +111,8 @@ def current_trace(net: Network, x: np.ndarray) -> Trace:
     from explorer.learn import trace
     from explorer.learn.network import as_input
 
-    key = (id(net.model), hashlib.sha1(np.ascontiguousarray(x, dtype=np.float32).tobytes()).hexdigest())
+    key = (net.arch, net.title, id(net.model),
+           hashlib.sha1(np.ascontiguousarray(x, dtype=np.float32).tobytes()).hexdigest())
     kept = st.session_state.get("learn_trace")
     if kept is None or kept[0] != key:
         with st.spinner("Running the network once and recording every step..."):
