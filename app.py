@@ -13,6 +13,7 @@ PAGES = {
     "Start": [("app_pages/home.py", "Home", ":material/home:")],
     "Architectures": [
         ("app_pages/inspect.py", "Inspect", ":material/search:"),
+        ("app_pages/learn.py", "Learn", ":material/school:"),
         ("app_pages/compare_architectures.py", "Compare architectures", ":material/scatter_plot:"),
     ],
     "Data and training": [

@@ -29,6 +29,7 @@ PROVIDERS = [
     "explorer.export.cli",
     "explorer.trust.cli",
     "explorer.inside.cli",
+    "explorer.learn.cli",
 ]
 
 

@@ -15,7 +15,7 @@ from tests.conftest import page_path
 from tests.hostile import BEACON, IMG_TAG, LINK, SCRIPT, element_texts, live_markup, zip_of_run
 from tests.run_fixtures import make_run
 
-PAGES = ["train", "results", "explain", "draw", "compare_runs"]
+PAGES = ["train", "results", "explain", "draw", "compare_runs", "learn"]
 
 
 @pytest.fixture()
@@ -51,7 +51,7 @@ def letter_png() -> bytes:
 def test_every_page_shows_hostile_run_strings_as_text(hostile, page):
     at = AppTest.from_file(page_path(page), default_timeout=180).run()
     assert not at.exception, at.exception
-    for key in ("results_run", "explain_run", "draw_run"):  # each run in turn where the page has a picker
+    for key in ("results_run", "explain_run", "draw_run", "learn_run"):  # each run in turn where the page has a picker
         try:
             box = at.selectbox(key=key)
         except KeyError:
@@ -79,4 +79,15 @@ def test_draw_upload_prediction_with_hostile_class_names_is_text(hostile):
     texts = element_texts(at)
     assert any("reads:" in t for t in texts), texts
     assert any(("\\<iframe" in t or "\\!\\[x\\]" in t or "\\<img" in t) for t in texts)  # the answer, escaped
+    assert live_markup(texts) == []
+
+
+def test_learn_softmax_and_test_image_with_hostile_class_names_are_text(hostile):
+    at = AppTest.from_file(page_path("learn"), default_timeout=180).run()
+    at.selectbox(key="learn_run").set_value(hostile["local"].run_id).run()
+    at.radio(key="learn_input").set_value("Test image").run()
+    at.selectbox(key="learn_layer").set_value("net.head.2").run()  # the output layer: class names everywhere
+    assert not at.exception, at.exception
+    texts = element_texts(at)
+    assert any("Σ p" in t for t in texts), texts
     assert live_markup(texts) == []
