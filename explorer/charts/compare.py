@@ -114,7 +114,7 @@ def cost_scatter(metrics: pd.DataFrame, x: str = "params", width: int = 360, hei
     return (pts + text).properties(width=width, height=height, title=f"Accuracy vs {title}")
 
 
-def topk_chart(frame: pd.DataFrame, width: int = 300, height: int | None = None) -> alt.Chart:
+def topk_chart(frame: pd.DataFrame, width: int | str = 300, height: int | None = None) -> alt.Chart:
     """Horizontal bars of the top-k letters (columns letter, probability), most probable on top.
 
     Every bar keeps its letter: labelOverlap is off (Vega's default hides every other label when it

@@ -13,6 +13,7 @@ import streamlit as st
 
 from explorer.charts import inside as charts
 from explorer.inside.common import InsideError
+from explorer.ui.layout import show_chart, wrapping_charts
 from explorer.ui.text import md_escape
 
 PAGE_SIZE = 12
@@ -114,8 +115,8 @@ def embedding_view(run: Any) -> None:
     frame = emb.frame()
     left, right = st.columns([3, 2])
     with left:
-        event = st.altair_chart(charts.embedding_chart(frame, emb.centroids(), size=480), on_select="rerun",
-                                selection_mode=[charts.POINT, charts.REGION], key=f"inside_map_{method}")
+        event = show_chart(charts.embedding_chart(frame, emb.centroids(), size=480), on_select="rerun",
+                           selection_mode=[charts.POINT, charts.REGION], key=f"inside_map_{method}")
         wrong = int(frame["wrong"].sum())
         st.caption(md_escape(f"{len(frame):,} test images; {wrong:,} misclassified (ringed). Click a point for "
                              "its image, top-5 and Grad-CAM; drag to select a region."))
@@ -187,8 +188,8 @@ def epochs_tab(run: Any, key: str = "results_epochs") -> None:
     def draw(epoch: int) -> None:
         cm = confusion(ep.y_true[epoch], ep.pred[epoch], ep.classes)
         acc = float(np.trace(cm.counts) / max(1, cm.counts.sum()))
-        holder.altair_chart(confusion_heatmap(cm, normalized=True, size=460, selectable=False,
-                                              title=f"Validation confusion, epoch {epoch} (accuracy {acc:.1%})"))
+        show_chart(confusion_heatmap(cm, normalized=True, size=460, selectable=False,
+                                     title=f"Validation confusion, epoch {epoch} (accuracy {acc:.1%})"), where=holder)
 
     if len(ep.epochs) > 1:
         c1, c2 = st.columns([4, 1])
@@ -200,7 +201,7 @@ def epochs_tab(run: Any, key: str = "results_epochs") -> None:
     else:
         epoch = ep.epochs[0]
     draw(int(epoch))
-    st.altair_chart(charts.class_accuracy_chart(ep.per_class_accuracy()), key=f"{key}_classes")
+    show_chart(charts.class_accuracy_chart(ep.per_class_accuracy()), key=f"{key}_classes")
     st.dataframe(ep.learned_at(), hide_index=True, key=f"{key}_learned",
                  column_config={"final accuracy": st.column_config.NumberColumn(format="%.3f")})
     st.caption("Learned at: the first epoch from which the class's validation accuracy stayed at 90 % or more.")
@@ -225,7 +226,7 @@ def robustness_tab(run: Any, key: str = "results_robust") -> None:
         if got is None:
             return
         table = got[0]
-    st.altair_chart(charts.robustness_chart(table), key=f"{key}_chart")
+    wrapping_charts(charts.robustness_panels(table), key=f"{key}_chart", width=190, legend_below=False)
     wide = table.pivot_table(index=["label", "unit"], columns="severity", values="accuracy", sort=False)
     wide = wide.rename(columns=lambda s: f"severity {s}").reset_index()
     st.dataframe(wide, hide_index=True, key=f"{key}_table",
@@ -258,12 +259,12 @@ def compare_overlays(run_paths: Sequence[str], labels: Sequence[str], key: str =
             notes.append(f"{label}: {why or 'no robustness curves stored yet'}")
     st.markdown("**Robustness** (accuracy on the test split under growing perturbations)")
     if frames:
-        st.altair_chart(charts.robustness_chart(pd.concat(frames)), key=f"{key}_robust")
+        wrapping_charts(charts.robustness_panels(pd.concat(frames)), key=f"{key}_robust", width=190, legend_below=False)
     for i, (col, path, label) in enumerate(zip(st.columns(2), run_paths[:2], labels[:2], strict=False)):
         emb, why = _quiet(run_embedding, path, "pca", compute=go)
         with col:
             if emb is not None:
-                st.altair_chart(charts.embedding_chart(emb.frame(), emb.centroids(), title=f"{label} (PCA)",
+                show_chart(charts.embedding_chart(emb.frame(), emb.centroids(), title=f"{label} (PCA)",
                                                        size=320, selectable=False), key=f"{key}_map_{i}")
             else:
                 notes.append(f"{label}: {why or 'no embedding map stored yet'}")

@@ -17,6 +17,7 @@ import streamlit as st
 
 from explorer.charts.trust import deletion_chart, disagreement_chart, sanity_chart, sanity_frame
 from explorer.trust.faithfulness import SANITY_LIMIT, deletion, sanity_check
+from explorer.ui.layout import show_chart
 from explorer.ui.text import md_escape
 
 PAGE_SIZE = 25
@@ -40,7 +41,7 @@ def deletion_figure(model: Any, x: Any, ex: Any, key: str, seed: int = 0) -> Non
     except (ValueError, RuntimeError) as exc:
         st.caption(f"No deletion curve: {md_escape(exc)}")
         return
-    st.altair_chart(deletion_chart(d, title="Deletion curve", width=180, height=110), key=key)
+    show_chart(deletion_chart(d, title="Deletion curve", width="container"), key=key)
     verdict = "beats" if d.area < d.area_random else "does not beat"
     st.caption(f"Area {d.area:.2f} vs {d.area_random:.2f} for a random order: the map {verdict} random "
                "(lower = removing its top pixels hurts the prediction sooner).")
@@ -60,7 +61,7 @@ def sanity_panel(model: Any, x: Any, methods: Sequence[str], target: int | None,
             except (ValueError, RuntimeError) as exc:
                 st.warning(f"{method_title(method)}: {md_escape(exc)}")
                 continue
-            st.altair_chart(sanity_chart(s, SANITY_LIMIT, width=240, height=130), key=f"{key}_{method}")
+            show_chart(sanity_chart(s, SANITY_LIMIT, width="container"), key=f"{key}_{method}")
             if s.flagged:
                 st.error(f"{method_title(method)}: rank correlation {s.final:.2f} after full randomisation: the map "
                          "hardly depends on the weights, so it does not explain this model.")
@@ -195,7 +196,7 @@ def disagreement_section(runs: Sequence[Any]) -> None:
         return
     st.write(f"{d.n:,} paired test images: accuracy A {d.accuracy('a'):.2%}, B {d.accuracy('b'):.2%}; "
              f"{len(d.rows(A_ONLY)):,} only A gets right, {len(d.rows(B_ONLY)):,} only B.")
-    st.altair_chart(disagreement_chart(d.counts()), key="dis_counts")
+    show_chart(disagreement_chart(d.counts(), width="container"), key="dis_counts")
     k1, k2 = st.columns(2)
     kind = k1.radio("Show", [A_ONLY, B_ONLY], horizontal=True, key="dis_kind")
     letter = k2.selectbox("True letter", ["(all)", *d.classes], key="dis_letter")
