@@ -31,6 +31,7 @@ if ev is None:
 names = ev.report.classes
 preds = run.predictions()
 ui.summary_metrics(ev, run.metrics())
+ui.estimate_caption(run)  # the estimate shown before the run against its real time
 export_panel(run)
 
 tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",

@@ -132,6 +132,15 @@ def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
         st.caption(md_escape(note))
 
 
+def estimate_caption(run: Any) -> None:
+    """"Time: estimated 4m 10s (3m 20s to 7m 30s), took 6m 38s" when the run recorded its estimate."""
+    from explorer.train.estimate import estimate_vs_actual
+
+    versus = estimate_vs_actual(run)
+    if versus:
+        st.caption(f":material/timer: Time: {md_escape(versus)}.")
+
+
 def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int, int]:
     """Two selectboxes (true, predicted) for the cell to show; a click on the heatmap sets them.
 
