@@ -28,6 +28,7 @@ PROVIDERS = [
     "explorer.export.cli",
     "explorer.trust.cli",
     "explorer.inside.cli",
+    "explorer.views.cli",
 ]
 
 

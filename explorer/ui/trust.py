@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -21,16 +21,6 @@ from explorer.ui.layout import show_chart
 from explorer.ui.text import md_escape
 
 PAGE_SIZE = 25
-
-
-def _progress_bar(text: str) -> Any:
-    """A progress bar and a (done, total, text) callback that moves it (clamped to [0, 1])."""
-    bar = st.progress(0.0, text=text)
-
-    def update(done: int, total: int, what: str) -> None:
-        bar.progress(min(1.0, max(0.0, done / max(total, 1))), text=what)
-
-    return bar, update
 
 
 # ----------------------------------------------------------------------------- faithfulness
@@ -113,17 +103,19 @@ def label_issues_tab(spec: Any) -> None:
     st.caption("Each image is predicted by a model that never saw it (k-fold, trained here on the device); cleanlab "
                "then ranks the given labels by how unlikely they look. Cached per dataset, model, folds and seed.")
     li = _issue_settings(spec.name, spec.size, spec.gen_seed)
-    if st.button("Find label issues", key="li_run", type="primary"):
-        bar, update = _progress_bar("Starting the k-fold pass...")
-        try:
-            st.session_state["li_result"] = find_issues(li, progress=update)
-        except (ValueError, FileNotFoundError, OSError) as exc:
-            st.error(md_escape(exc))
-        bar.empty()
     result = st.session_state.get("li_result")
     if result is None or result.spec != li:
-        st.info("Press **Find label issues** to rank this dataset's images (a few seconds to minutes).")
-        return
+        from explorer.ui.view_jobs import background_view
+
+        if not background_view("label_issues", {"spec": asdict(li)}, "Press **Find label issues** to rank this "
+                               "dataset's images: the k-fold pass trains a model per fold.", "Find label issues",
+                               "li_run"):
+            return
+        try:  # the job cached the k-fold probabilities: this only ranks them
+            result = st.session_state["li_result"] = find_issues(li)
+        except (ValueError, FileNotFoundError, OSError) as exc:
+            st.error(md_escape(exc))
+            return
     pool = load_pool(li)
     images = {s: pool.images[pool.split == s][np.argsort(pool.index[pool.split == s])] for s in ("train", "test")}
     _issues_table(result, images)
