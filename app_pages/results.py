@@ -68,7 +68,7 @@ with tabs[1]:
 with tabs[2]:
     worst = worst_classes(ev.report.per_class, 2)
     picked = st.multiselect("Classes (micro and macro averages always shown)", names, default=worst,
-                            key="results_curve_classes")
+                            key="results_curve_classes", wrap=True)
     with st.container(horizontal=True, gap="medium"):  # side by side when they fit, one under the other when not
         show_chart(charts.roc_chart(ev.roc, picked, width=340, height=300), key="results_roc")
         show_chart(charts.pr_chart(ev.pr, picked, width=340, height=300), key="results_pr")

@@ -56,7 +56,7 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
     by_id = {i.run_id: i for i in infos}
     st.session_state.setdefault(key, [i.run_id for i in infos[:2]])
     st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
-    ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key,
+    ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key, wrap=True,
                          format_func=lambda r: run_label(by_id[r]))
     if len(ids) < 2:
         st.info("Pick two or more runs.")
