@@ -76,6 +76,19 @@ def seconds_per_image(model: Any, batch: int = 128, repeats: int = 2) -> float:
     return best / batch
 
 
+def perturb_seconds_per_image(batch: int = 256) -> float:
+    """Seconds per image of perturbing a batch here, averaged over the robustness transforms (severity 3)."""
+    import torch
+
+    from explorer.inside.robustness import TRANSFORMS, perturb
+
+    x = torch.rand(batch, 1, 28, 28)
+    t0 = time.perf_counter()
+    for name in TRANSFORMS:
+        perturb(x, name, 3, seed=0)
+    return (time.perf_counter() - t0) / (len(TRANSFORMS) * batch)
+
+
 def _run_parts(params: dict[str, Any]) -> tuple[Any, int, float, str, Any]:
     """(run, test images, seconds to build its data now, how, the run's model) of a run view's parameters."""
     from explorer.config import TrainConfig
@@ -98,9 +111,11 @@ def estimate_view(kind: str, params: dict[str, Any], root: str | os.PathLike | N
     if kind == "label_issues":
         return _label_issues_seconds(params, root, start)
     run, n, data_s, data_how, model = _run_parts(params)
-    per = seconds_per_image(model)
+    per = seconds_per_image(model, batch=max(1, min(n, 512)))  # the views' own batches are 256 to 1,024
     passes = ROBUSTNESS_PASSES if kind == "robustness" else 1
-    total, extra = start + data_s + passes * n * per * (1.3 if kind == "robustness" else 1.0), ""
+    if kind == "robustness":  # each pass after the plain one also perturbs its images: timed too
+        per += perturb_seconds_per_image() * (passes - 1) / passes
+    total, extra = start + data_s + passes * n * per, ""
     if kind == "embedding" and params.get("method") == "tsne":
         tsne = tsne_seconds(n)
         total += tsne

@@ -56,8 +56,11 @@ def mixed_runs(root: Path) -> dict[str, Path]:
 def mixed_server(tmp_path_factory: pytest.TempPathFactory, server: dict) -> Iterator[dict]:
     """An app server of its own over a mixed runs folder; its data folder is the session server's, so the Data
     page's built-in letters are generated once for both."""
+    from explorer.data import builtin
+
     runs = tmp_path_factory.mktemp("mixed-runs")
     made = mixed_runs(runs)
+    builtin.load_or_generate(server["data"])  # the Data page's default letters, built once here (not in a page wait)
     with streamlit_server(runs, server["data"], "mixed-server.log") as url:
         yield {"url": url, "runs": runs, "made": made}
 
