@@ -91,6 +91,7 @@ def _extra_views(page, path: str) -> list[tuple[str, object]]:
     return [("draw / example", example)]
 
 
+@pytest.mark.timeout(1500)  # the first one also builds the Data page's 31,200 letters (about 50 s on 2 idle cores)
 @pytest.mark.parametrize("width", [1400, 800])
 def test_every_view_has_readable_charts_and_fits(browser, mixed_server, width):
     context = browser.new_context(viewport={"width": width, "height": 1000})
