@@ -18,7 +18,7 @@ st.caption("Reference cost at each network's ImageNet input size (1000 classes) 
 cards = list_cards()
 titles = {c.name: c.title for c in cards}
 chosen = st.multiselect("Architectures", [c.name for c in cards], default=CLASSIC_LINEAGE,
-                        format_func=titles.get, key="compare_models")
+                        format_func=titles.get, key="compare_models", wrap=True)  # chips wrap, never clipped
 if len(chosen) < 2:
     st.warning("Pick at least two architectures to compare.")
     st.stop()

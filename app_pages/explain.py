@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.explain import METHODS, ExplainError, conv_layers, default_target_layer, top_k
 from explorer.ui import explain as ui
 from explorer.ui import trust as trust_ui
+from explorer.ui.layout import tiles
 from explorer.ui.run_picker import pick_run, run_caption
 from explorer.ui.text import md_escape
 
@@ -33,7 +34,8 @@ stamp = ui.weights_stamp(run)
 ranked = top_k(model, x, k=5, classes=classes)
 predicted = ranked[0][0]
 
-left, mid, right = st.columns([1, 1, 2])
+row = st.container(horizontal=True, gap="medium")  # image, answer, top-5: wrapping on a narrow window
+left, mid, right = row.container(width=180), row.container(width=170), row.container(width=340)
 with left:
     ui.show_image(x, f"{described}, as the model sees it (28×28)")
 with mid:
@@ -68,7 +70,7 @@ if contrast == chosen:
     contrast = None
 spatial = [i.name for i in layers if i.spatial]
 if layer in spatial:
-    cols = st.columns(3)
+    cols = tiles(3, 290)  # three overlays in a row at 1400 px, one per row on a narrow window
     with cols[0]:
         ui.explanation_panel(run, stamp, x, "gradcam", predicted, layer, None, classes,
                              title="Grad-CAM, predicted class")

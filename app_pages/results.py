@@ -10,6 +10,7 @@ from explorer.runs import list_runs
 from explorer.ui import inside as inside_ui
 from explorer.ui import results as ui
 from explorer.ui.curves import show_training_curves
+from explorer.ui.layout import show_chart
 from explorer.ui.profile import export_panel
 from explorer.ui.run_picker import pick_run, run_caption
 from explorer.ui.text import md_escape
@@ -30,6 +31,7 @@ if ev is None:
 names = ev.report.classes
 preds = run.predictions()
 ui.summary_metrics(ev, run.metrics())
+ui.estimate_caption(run)  # the estimate shown before the run against its real time
 export_panel(run)
 
 tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",
@@ -37,15 +39,17 @@ tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-clas
 with tabs[0]:
     norm = st.radio("Show", ["counts", "row-normalised"], horizontal=True, key="results_cm_norm")
     cell = ui.confusion_cell_picker(ev, "results_cm", "results_cell")
-    left, right = st.columns([3, 2])
+    row = st.container(horizontal=True, gap="medium")  # the examples beside the matrix, or under it when narrow
+    left, right = row.container(width=640), row.container(width="stretch")
     with left:
-        st.altair_chart(charts.confusion_heatmap(ev.confusion, normalized=norm == "row-normalised", size=520),
-                        on_select="rerun", selection_mode=charts.CONFUSION_SELECTION, key="results_cm")
+        show_chart(charts.confusion_heatmap(ev.confusion, normalized=norm == "row-normalised", size=520)
+                   .properties(width="container"),
+                   on_select="rerun", selection_mode=charts.CONFUSION_SELECTION, key="results_cm")
         st.caption("Rows: true class; columns: predicted class. Click a cell to see its misclassified images.")
     with right:
         data = ui.test_set(run)
         if data is not None:
-            ui.cell_examples(ev, preds.y_true, preds.y_prob, data[0], *cell, top=16, per_row=4)
+            ui.cell_examples(ev, preds.y_true, preds.y_prob, data[0], *cell, top=16)
 
 with tabs[1]:
     if ev.pairs.empty:
@@ -64,10 +68,10 @@ with tabs[1]:
 with tabs[2]:
     worst = worst_classes(ev.report.per_class, 2)
     picked = st.multiselect("Classes (micro and macro averages always shown)", names, default=worst,
-                            key="results_curve_classes")
-    c1, c2 = st.columns(2)
-    c1.altair_chart(charts.roc_chart(ev.roc, picked), key="results_roc")
-    c2.altair_chart(charts.pr_chart(ev.pr, picked), key="results_pr")
+                            key="results_curve_classes", wrap=True)
+    with st.container(horizontal=True, gap="medium"):  # side by side when they fit, one under the other when not
+        show_chart(charts.roc_chart(ev.roc, picked, width=340, height=300), key="results_roc")
+        show_chart(charts.pr_chart(ev.pr, picked, width=340, height=300), key="results_pr")
     for note in ev.roc.notes + ev.pr.notes:
         st.caption(md_escape(note))
     st.dataframe(charts.curve_areas(ev), hide_index=True, key="results_auc",
@@ -76,8 +80,8 @@ with tabs[2]:
 
 with tabs[3]:
     metric = st.radio("Bars", ["f1", "precision", "recall"], horizontal=True, key="results_bar_metric")
-    st.altair_chart(charts.per_class_chart(ev.report.per_class, metric=metric, worst=5, width=900),
-                    key="results_per_class_chart")
+    show_chart(charts.per_class_chart(ev.report.per_class, metric=metric, worst=5, width="container"),
+               key="results_per_class_chart")
     st.caption("Click a column header to sort. The 5 classes with the lowest F1 are shaded red.")
     st.dataframe(charts.per_class_table(ev.report.per_class, worst=5), hide_index=True, key="results_per_class",
                  height=35 * (len(names) + 1) + 3)
@@ -91,7 +95,7 @@ with tabs[4]:
 with tabs[5]:
     cal = ev.calibration
     c1, c2 = st.columns([2, 1])
-    c1.altair_chart(charts.calibration_chart(cal), key="results_calibration")
+    show_chart(charts.calibration_chart(cal), key="results_calibration", where=c1)
     c2.metric("Expected calibration error (ECE)", f"{cal.ece:.4f}")
     c2.metric("Maximum calibration error (MCE)", f"{cal.mce:.4f}")
     c2.caption(f"ECE = Σ_b |B_b|/N · |accuracy(B_b) − confidence(B_b)| over {cal.n_bins} equal-width bins of "

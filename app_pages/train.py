@@ -33,7 +33,7 @@ if start and cfg is not None:
         from explorer.train.loop import precheck
 
         precheck(cfg)
-        run = job_manager().start(cfg, root, name=name or None)
+        run = job_manager().start(cfg, root, name=name or None, estimate=ui_doctor.shown_estimate(cfg))
         st.session_state["train_started"] = st.session_state["train_active_run"] = run.run_id
         st.rerun()  # the job panel shows the run, Start turns off while it trains
     except JobBusyError as exc:

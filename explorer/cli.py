@@ -30,6 +30,7 @@ PROVIDERS = [
     "explorer.trust.cli",
     "explorer.inside.cli",
     "explorer.learn.cli",
+    "explorer.views.cli",
 ]
 
 

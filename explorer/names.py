@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _ID_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})")
@@ -66,6 +66,23 @@ def unique_titles(runs: list[Any]) -> list[str]:
     titles = [run_title(r) for r in runs]
     ids = [_fields(r)[0] for r in runs]
     return [f"{t} ({i[-6:] or i})" if titles.count(t) > 1 else t for t, i in zip(titles, ids, strict=True)]
+
+
+def short_titles(titles: Sequence[str], limit: int = 36) -> list[str]:
+    """Titles cut to `limit` characters with a middle ellipsis ("one-epoch-run-wit…name-that-differs"), still
+    as distinct as the titles: where two would read alike, all keep more of their ends (a legend that cut run
+    names at their end made "my-run-with-a-long-na…" of two different runs)."""
+    titles = [str(t) for t in titles]
+
+    def cut(t: str, n: int) -> str:
+        return t if len(t) <= n else f"{t[:n - 1 - (n - 1) // 2]}…{t[len(t) - (n - 1) // 2:]}"
+
+    wanted = len(set(titles))
+    for n in range(max(limit, 3), max((len(t) for t in titles), default=0) + 1):
+        out = [cut(t, n) for t in titles]
+        if len(set(out)) == wanted:
+            return out
+    return titles
 
 
 def format_duration(seconds: Any) -> str:

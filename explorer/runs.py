@@ -794,10 +794,12 @@ class Run:
 
 
 def create_run(config: Any, root: str | os.PathLike | None = None, name: str | None = None,
-               tags: list[str] | None = None, sweep: dict[str, Any] | None = None) -> Run:
+               tags: list[str] | None = None, sweep: dict[str, Any] | None = None,
+               estimate: dict[str, Any] | None = None) -> Run:
     """Create a new run folder for a TrainConfig: config.json and status "running" (pid of this process).
 
-    `sweep` ({"id", "point", "index"}) records the sweep a run belongs to (config.json "sweep").
+    `sweep` ({"id", "point", "index"}) records the sweep a run belongs to (config.json "sweep"); `estimate`
+    the time estimate shown before it started (explorer.train.estimate.RunEstimate.to_dict, config "estimate").
     """
     root_p = existing_runs_root(root)
     with disk_full_guard(root_p / CONFIG, "; no run was created"):
@@ -809,7 +811,7 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
                "tags": [clean_tag(t) for t in tags or []],
                "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
                "model": {"name": config.model}, "classes": [], "versions": versions(),
-               **({"sweep": sweep} if sweep else {})}
+               **({"sweep": sweep} if sweep else {}), **({"estimate": estimate} if estimate else {})}
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
         try:
             atomic_write_json(staging / STATUS, {

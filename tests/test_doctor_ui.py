@@ -19,10 +19,12 @@ def test_estimate_button_shows_one_line(tmp_path, monkeypatch):
     at.button(key="quick:estimate").click()
     at.run()
     assert not at.exception, at.exception
-    lines = [c.value for c in at.caption if "per epoch on cpu" in c.value]
-    assert len(lines) == 1 and lines[0].startswith(":material/timer: estimate: "), [c.value for c in at.caption]
+    lines = [c.value for c in at.caption if " per epoch, for " in c.value]
+    assert len(lines) == 1 and lines[0].startswith(":material/timer: the whole run about "), [c.value for c in at.caption]
+    assert " for small_cnn · 1x28x28 input · batch 128 · 468 images x 1 epoch · cpu" in lines[0]  # what it was measured on
+    assert "; measured: 5 timed training steps just now (" in lines[0]
     assert not any("started" in s.value for s in at.success)  # estimating does not start a run
-    per_epoch = lines[0].split("estimate: ")[1].split(" per epoch")[0]
+    per_epoch = lines[0].split("), ", 1)[1].split(" per epoch")[0]
     assert f"Quick CNN · {per_epoch}/epoch" in at.selectbox(key="quick:model").options  # the speed hint
     assert any(e.label.startswith("System check") for e in at.expander)
 

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.cli import main
+from explorer.views.jobs import wait_job
 from tests.conftest import page_path
 from tests.run_fixtures import make_page_run
 
@@ -33,8 +34,12 @@ def test_inside_page_channels_then_stored_and_pca_map(run_dir, monkeypatch):
     at = page("inside", run_dir, monkeypatch)
     at.selectbox(key="inside_layer").select_index(0).run()
     assert any("not been looked at" in i.value for i in at.info)
-    at.button(key="inside_channels_go").click().run()
-    assert not at.exception
+    layer = at.selectbox(key="inside_layer").value.rsplit(" (", 1)[0]
+    at.button(key="inside_channels_go").click().run()  # a background job (explorer.views)
+    assert not at.exception and not any("not been looked at" in i.value for i in at.info)
+    assert wait_job("channels", {"run": str(run_dir), "layer": layer}, run_dir.parent, timeout=300).state == "done"
+    assert wait_job("embedding", {"run": str(run_dir), "method": "pca"}, run_dir.parent, timeout=300).state == "done"
+    at.run()  # what the page's polling fragment does once the job is done
     captions = [c.value for c in at.caption]
     assert any("24 channels on a 28x28 grid" in c for c in captions)
     captions = " | ".join(c for image in at.get("image") for c in image.captions)
@@ -50,6 +55,8 @@ def test_results_tabs_older_run_and_robustness(run_dir, monkeypatch):
     assert any("trained before the training loop kept" in i.value for i in at.info)
     at.button(key="results_robust_go").click().run()
     assert not at.exception
+    assert wait_job("robustness", {"run": str(run_dir)}, run_dir.parent, timeout=300).state == "done"
+    at.run()
     table = next(d.value for d in at.dataframe if "severity 5" in d.value.columns)
     assert len(table) == 8 and ((table["severity 5"] >= 0) & (table["severity 5"] <= 1)).all()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from explorer.views.jobs import wait_job
 from tests.conftest import page_path
 from tests.run_fixtures import make_run
 
@@ -25,6 +26,10 @@ def test_data_page_ranks_label_issues() -> None:
     at.run()
     at.number_input(key="data_size").set_value(20).run()
     at.number_input(key="li_folds").set_value(2).run()
-    at.button(key="li_run").click().run()
+    at.button(key="li_run").click().run()  # a background job (explorer.views)
     assert not at.exception and not at.error
+    spec = {"dataset": "letters-builtin", "model": "lenet_keras", "folds": 2, "size": 20, "seed": 0, "epochs": 6,
+            "inject_flips": 0.0, "root": None, "gen_seed": 0}
+    assert wait_job("label_issues", {"spec": spec}, timeout=600).state == "done"
+    at.run()
     assert any("780 images ranked" in str(m.value) for m in at.markdown)

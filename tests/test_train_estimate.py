@@ -52,6 +52,7 @@ def test_train_cli_prints_estimate_before_start(tmp_path, capsys):
     code = main(["train", "--epochs", "1", "--size", "20", "--runs", str(tmp_path), "--no-progress", "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 0
-    assert "estimated " in err and " per epoch on cpu" in err
+    assert "estimated about " in err and " for small_cnn · 1x28x28 input · batch 128 · " in err
+    assert " per epoch on cpu" in err and "measured: 5 timed training steps" in err
     assert main(["train", "--batch-size", "0", "--runs", str(tmp_path), "--no-progress"]) == 2
     assert "batch_size" in capsys.readouterr().err

@@ -19,15 +19,20 @@ __all__ = [
 ]
 
 
+# legends under the plot (on its right they took half of an 800 px window's column); every letter on the axis
+BELOW = alt.Legend(orient="bottom", direction="horizontal")
+EVERY_CLASS = alt.Axis(labelOverlap=False, labelAngle=0)
+
+
 def f1_grouped_chart(f1: pd.DataFrame, width: int = 760, height: int = 220) -> alt.Chart:
     """Grouped bars: per-class F1 (index class, one column per run), one bar per run in each class."""
     long = f1.reset_index().melt(id_vars="class", var_name="run", value_name="f1")
     order = list(f1.index)
     return (
         alt.Chart(long).mark_bar()
-        .encode(x=alt.X("class:N", sort=order, title="Class"), xOffset=alt.XOffset("run:N"),
+        .encode(x=alt.X("class:N", sort=order, title="Class", axis=EVERY_CLASS), xOffset=alt.XOffset("run:N"),
                 y=alt.Y("f1:Q", title="F1", scale=alt.Scale(domain=[0, 1])),
-                color=alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10")),
+                color=alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10"), legend=BELOW),
                 tooltip=["class:N", "run:N", alt.Tooltip("f1:Q", format=".3f")])
         .properties(width=width, height=height, title="Per-class F1")
     )  # fmt: skip
@@ -40,9 +45,10 @@ def f1_diff_chart(diff: pd.DataFrame, base: str, width: int = 760, height: int =
     order = list(dict.fromkeys(df["class"]))
     chart = (
         alt.Chart(df).mark_bar()
-        .encode(x=alt.X("class:N", sort=order, title="Class"), y=alt.Y("diff:Q", title="F1 change"),
+        .encode(x=alt.X("class:N", sort=order, title="Class", axis=EVERY_CLASS), y=alt.Y("diff:Q", title="F1 change"),
                 color=alt.Color("change:N", scale=alt.Scale(domain=["better", "worse", "same"],
-                                                             range=["#2ca02c", "#d62728", "#999999"]), title=""),
+                                                             range=["#2ca02c", "#d62728", "#999999"]), title="",
+                                legend=BELOW),
                 tooltip=["class:N", "run:N", alt.Tooltip("base_f1:Q", format=".3f", title=f"F1 {base}"),
                          alt.Tooltip("f1:Q", format=".3f", title="F1"), alt.Tooltip("diff:Q", format="+.3f")])
         .properties(width=width, height=height)
@@ -91,7 +97,7 @@ def roc_compare_chart(points: pd.DataFrame, areas: pd.DataFrame, width: int = 42
         x=alt.X("x:Q", title="False positive rate", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("y:Q", title="True positive rate", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("label:N", title="run, average"),
-        strokeDash=alt.StrokeDash("curve:N", title="average"),
+        strokeDash=alt.StrokeDash("curve:N", title="average", legend=None),  # the colour legend names it
         tooltip=["run:N", "curve:N", alt.Tooltip("auc:Q", format=".4f")],
     )
     return (diag + lines).properties(width=width, height=height, title="ROC (micro and macro average)")
@@ -114,7 +120,7 @@ def cost_scatter(metrics: pd.DataFrame, x: str = "params", width: int = 360, hei
     return (pts + text).properties(width=width, height=height, title=f"Accuracy vs {title}")
 
 
-def topk_chart(frame: pd.DataFrame, width: int = 300, height: int | None = None) -> alt.Chart:
+def topk_chart(frame: pd.DataFrame, width: int | str = 300, height: int | None = None) -> alt.Chart:
     """Horizontal bars of the top-k letters (columns letter, probability), most probable on top.
 
     Every bar keeps its letter: labelOverlap is off (Vega's default hides every other label when it

@@ -36,6 +36,8 @@ KEYS = {
 }
 # metric -> (panel title, tooltip number format), in the order the panels stand.
 PANELS = {"loss": ("Loss", ".4f"), "accuracy": ("Accuracy", ".2%"), "lr": ("Learning rate", ".2e")}
+# metric -> axis number format: "~" trims trailing zeros (a one-epoch run's axis read "1.000000", "0.100000")
+AXIS_FORMATS = {"loss": "~g", "accuracy": "~%", "lr": "~g"}
 SPLIT_COLOURS = {"train": "#2563eb", "validation": "#f97316", "lr": "#888888"}
 X_TITLES = {"epoch": "epoch", "time_s": "wall time since start (s)"}
 
@@ -93,14 +95,16 @@ def curve_panels(frame: pd.DataFrame, x: str = "epoch", metrics: Sequence[str] =
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}: choose from {list(PANELS)}")
     several = frame["run"].nunique() > 1
-    x_enc = alt.X(f"{x}:Q", title=X_TITLES[x], axis=alt.Axis(tickMinStep=1) if x == "epoch" else alt.Undefined)
+    x_axis = alt.Axis(tickMinStep=1, format="d") if x == "epoch" else alt.Axis(format="~g")  # whole epochs
+    x_enc = alt.X(f"{x}:Q", title=X_TITLES[x], axis=x_axis)
     panels: list[alt.Chart | alt.LayerChart] = []
     for metric in metrics:
         title, fmt = PANELS[metric]
         data = frame[frame["metric"] == metric]
         tooltip = ["run:N", "epoch:Q", "stage_name:N", "split:N", alt.Tooltip("time_s:Q", format=".1f", title="time (s)"),
                    alt.Tooltip("value:Q", format=fmt)]  # fmt: skip
-        enc: dict[str, Any] = {"x": x_enc, "y": alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
+        enc: dict[str, Any] = {"x": x_enc, "y": alt.Y("value:Q", title=title, scale=alt.Scale(zero=False),
+                                                      axis=alt.Axis(format=AXIS_FORMATS[metric])),
                                "tooltip": tooltip}
         if several:
             enc["color"] = alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10"))

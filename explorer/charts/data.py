@@ -35,11 +35,15 @@ def pixel_frame(image: np.ndarray) -> pd.DataFrame:
 
 
 def pixel_heatmap(image: np.ndarray, title: str = "", size: int = 280, scheme: str = "greys") -> alt.Chart:
-    """A heatmap of a 2-D array at full resolution (one rect per pixel), the value shown on hover."""
+    """A heatmap of a 2-D array at full resolution (one rect per pixel), the value shown on hover.
+
+    Pixels are square and a whole number of screen pixels each (about `size` px across the wider side):
+    nearest-neighbour, never stretched, no seams between the rects."""
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"pixel_heatmap takes a 2-D array, got shape {image.shape}")
     h, w = image.shape
+    cell = max(1, round(size / max(h, w)))  # screen pixels per image pixel
     lo, hi = float(np.min(image)), float(np.max(image))
     reverse = scheme == "greys"  # light = high value, as the letters are drawn
     frame = pixel_frame(image)
@@ -48,8 +52,8 @@ def pixel_heatmap(image: np.ndarray, title: str = "", size: int = 280, scheme: s
         alt.Chart(data, title=title)
         .mark_rect()
         .encode(
-            x=alt.X("col:O", axis=None),
-            y=alt.Y("row:O", axis=None),
+            x=alt.X("col:O", axis=None, scale=alt.Scale(paddingInner=0, paddingOuter=0)),
+            y=alt.Y("row:O", axis=None, scale=alt.Scale(paddingInner=0, paddingOuter=0)),
             color=alt.Color(
                 "value:Q",
                 scale=alt.Scale(scheme=scheme, domain=[lo, hi if hi > lo else lo + 1], reverse=reverse),
@@ -57,5 +61,5 @@ def pixel_heatmap(image: np.ndarray, title: str = "", size: int = 280, scheme: s
             ),
             tooltip=["row:O", "col:O", alt.Tooltip("value:Q", format=".4f")],
         )
-        .properties(width=size, height=round(size * h / w))
+        .properties(width=cell * w, height=cell * h)
     )

@@ -52,9 +52,10 @@ def confusion_heatmap(
         title=label,
         scale=alt.Scale(scheme="blues", type="sqrt" if not normalized else "linear"),
     )
+    every = alt.Axis(labelOverlap=False, labelAngle=0)  # every class on both axes (Vega hides every other one)
     enc: dict[str, Any] = {
-        "x": alt.X("predicted:N", sort=order, title="Predicted"),
-        "y": alt.Y("true:N", sort=order, title="True"),
+        "x": alt.X("predicted:N", sort=order, title="Predicted", axis=every),
+        "y": alt.Y("true:N", sort=order, title="True", axis=every),
         "tooltip": [
             alt.Tooltip("true:N"),
             alt.Tooltip("predicted:N"),
@@ -108,7 +109,7 @@ def curves_chart(
         .encode(
             x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("y:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("label:N", title="curve"),
+            color=alt.Color("label:N", title="curve", legend=alt.Legend(orient="bottom", columns=2, labelLimit=0)),
             strokeDash=alt.condition("datum.average", alt.value([6, 3]), alt.value([1, 0])),
             tooltip=["curve:N", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")],
         )
@@ -133,7 +134,8 @@ def pr_chart(curves: Curves, classes: Sequence[str] | None = None, **kw: Any) ->
     return curves_chart(curves, classes, averages=("micro",), **kw)
 
 
-def per_class_chart(per_class: pd.DataFrame, metric: str = "f1", worst: int = 5, width: int = 520) -> alt.Chart:
+def per_class_chart(per_class: pd.DataFrame, metric: str = "f1", worst: int = 5,
+                    width: int | str = 520) -> alt.Chart:
     """Return a bar per class of one metric (precision/recall/f1), the ``worst`` classes in red."""
     df = per_class.copy()
     df["worst"] = df["class"].isin(worst_classes(per_class, worst, metric))
@@ -141,7 +143,7 @@ def per_class_chart(per_class: pd.DataFrame, metric: str = "f1", worst: int = 5,
         alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X("class:N", sort=list(df["class"]), title="Class"),
+            x=alt.X("class:N", sort=list(df["class"]), title="Class", axis=alt.Axis(labelOverlap=False, labelAngle=0)),
             y=alt.Y(f"{metric}:Q", title=metric, scale=alt.Scale(domain=[0, 1])),
             color=alt.condition("datum.worst", alt.value("#d62728"), alt.value("#4c78a8")),
             tooltip=[

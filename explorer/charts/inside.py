@@ -32,28 +32,37 @@ def embedding_chart(frame: pd.DataFrame, centroids: pd.DataFrame, title: str = "
     return alt.layer(dots, rings, letters).properties(width="container", height=size, title=title or "Embedding map")
 
 
-def robustness_chart(table: pd.DataFrame, columns: int = 4, width: int = 170) -> alt.FacetChart:
-    """Accuracy against severity, one panel per transform; colour = run when the table has a "run" column."""
+def robustness_panels(table: pd.DataFrame, width: int = 190, height: int = 150) -> list[alt.Chart]:
+    """Accuracy against severity, one chart per transform (a page wraps them to its width); colour = run
+    when the table has a "run" column, with the runs' legend under the last panel only."""
     data = table if "run" in table.columns else table.assign(run="this run")
-    several = data["run"].nunique() > 1
-    line = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("severity:O", title="severity (0 = untouched)"),
-        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        color=alt.Color("run:N", legend=alt.Legend(orient="bottom", columns=2) if several else None),
-        tooltip=["run:N", "label:N", "severity:O", "parameter:Q", "unit:N",
-                 alt.Tooltip("accuracy:Q", format=".2%")],
-    ).properties(width=width, height=140)
-    return line.facet(facet=alt.Facet("label:N", title=None, sort=list(dict.fromkeys(data["label"]))),
-                      columns=columns)
+    runs = list(dict.fromkeys(data["run"]))
+    labels = list(dict.fromkeys(data["label"]))
+    panels = []
+    for i, label in enumerate(labels):
+        legend = alt.Legend(orient="bottom", columns=1, title="run") if len(runs) > 1 and i == len(labels) - 1 else None
+        panels.append(alt.Chart(data[data["label"] == label], title=label).mark_line(point=True).encode(
+            x=alt.X("severity:O", title="severity (0 = untouched)", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            color=alt.Color("run:N", sort=runs, legend=legend),
+            tooltip=["run:N", "label:N", "severity:O", "parameter:Q", "unit:N",
+                     alt.Tooltip("accuracy:Q", format=".2%")],
+        ).properties(width=width, height=height))
+    return panels
 
 
-def class_accuracy_chart(table: pd.DataFrame, width: int = 520) -> alt.Chart:
+def robustness_chart(table: pd.DataFrame, columns: int = 4) -> alt.ConcatChart:
+    """robustness_panels in one chart, `columns` per row (for a static file)."""
+    return alt.concat(*robustness_panels(table), columns=columns)
+
+
+def class_accuracy_chart(table: pd.DataFrame, width: int | str = "container") -> alt.Chart:
     """Per-class validation accuracy by epoch: a class x epoch heatmap ("which letters were learned when")."""
     order = list(dict.fromkeys(table["class"]))
     return alt.Chart(table).mark_rect().encode(
         x=alt.X("epoch:O", title="epoch"),
-        y=alt.Y("class:N", sort=order, title="class"),
+        y=alt.Y("class:N", sort=order, title="class", axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("accuracy:Q", scale=alt.Scale(scheme="viridis", domain=[0, 1]), title="accuracy"),
         tooltip=["class:N", "epoch:O", alt.Tooltip("accuracy:Q", format=".1%"), "images:Q"],
-    ).properties(width=width, height=max(200, 16 * len(order)),
+    ).properties(width=width, height=max(200, 18 * len(order)),
                  title="Validation accuracy per class and epoch")

@@ -39,6 +39,6 @@ def effect_chart(effects: pd.DataFrame, metric: str = "test_acc", columns: int =
     points = base.mark_point(filled=True, size=60, color="#e45756").encode(
         y="mean:Q", tooltip=["setting:N", "value:N", alt.Tooltip("mean:Q", format=".4f"),
                              alt.Tooltip("std:Q", format=".4f"), "runs:Q"])
-    return (alt.layer(bars, points, data=data).properties(width=150, height=140)
+    return (alt.layer(bars, points, data=data).properties(width=150, height=150)
             .facet(facet=alt.Facet("setting:N", title=None), columns=columns)
             .resolve_scale(x="independent"))

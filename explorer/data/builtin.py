@@ -226,6 +226,35 @@ def load_or_generate(
     return {k: arrays[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
 
 
+def build_seconds(root: str | os.PathLike, size: int = DEFAULT_SIZE, seed: int = 0,
+                  sample: int = 52) -> tuple[float, str]:
+    """(seconds, how) to build the letters of (size, seed) under `root`: 0 when cached; else scaled from the
+    generation time an earlier cached build here recorded, else from rendering `sample` letters now."""
+    if cache_path(root, size, seed).exists():
+        return 0.0, "the letters are cached"
+    total = (size + test_size_for(size)) * len(CLASSES)
+    workers = min(-(-total // CHUNK), os.cpu_count() or 1) if total >= PARALLEL_MIN else 1
+    for other in sorted((Path(root) / "builtin").glob(f"letters-v{GENERATOR_VERSION}-seed*-n*.npz")):
+        try:
+            with np.load(other) as z:
+                took, n = float(z["generation_seconds"]), len(z["train_labels"]) + len(z["test_labels"])
+        except (OSError, ValueError, KeyError, EOFError):
+            continue
+        if took > 0 and n > 0:
+            return took * total / n, f"building {total:,} letters, scaled from an earlier build of {n:,} here"
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    render_letter(0, rng)  # the first one also loads the fonts: once per process
+    setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(sample):
+        render_letter(i % len(CLASSES), rng)
+    per_image = (time.perf_counter() - t0) / sample
+    start = 2.0 + setup if workers > 1 else setup  # worker processes take about 2 s to start, then load the fonts
+    return per_image * total / workers + start, (f"building {total:,} letters, measured on {sample} rendered now "
+                                                 f"({workers} process{'es' if workers > 1 else ''})")
+
+
 def _load(split: str, root: Path, size: int | None = None, seed: int | None = None,
           progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """Registry loader: one split of the generated set (generated and cached on first use)."""

@@ -104,8 +104,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         existing_runs_root(args.runs)  # a --runs that is a file: one line before any estimate or lock
 
-        print_estimate(cfg, enabled=not args.no_estimate)
-        run = train(cfg, root=args.runs, callback=cb, name=args.name, tags=args.tag, outcome=outcome)
+        est = print_estimate(cfg, enabled=not args.no_estimate, root=args.runs)
+        run = train(cfg, root=args.runs, callback=cb, name=args.name, tags=args.tag, outcome=outcome,
+                    estimate=est.to_dict() if est is not None else None)  # compared with the real time at the end
     if run is None:
         return 0
     state = outcome.get("status") or run.status["status"]  # what this worker did, even if status.json is stuck

@@ -67,8 +67,9 @@ class JobManager:
             raise JobBusyError(str(exc)) from None
 
     def start(self, config: TrainConfig, root: str | os.PathLike | None = None, name: str | None = None,
-              tags: list[str] | None = None, sweep: dict | None = None) -> Run:
-        """Check the config, create the run and start its worker process; JobBusyError if the device is taken."""
+              tags: list[str] | None = None, sweep: dict | None = None, estimate: dict | None = None) -> Run:
+        """Check the config, create the run (recording `estimate`, the time shown before it started) and start
+        its worker process; JobBusyError if the device is taken."""
         from explorer.train.loop import precheck
 
         precheck(config)
@@ -76,7 +77,7 @@ class JobManager:
         with self._lock:
             lock = self._device_lock(device, root)
             try:
-                run = create_run(config, root, name=name, tags=tags, sweep=sweep)
+                run = create_run(config, root, name=name, tags=tags, sweep=sweep, estimate=estimate)
                 self._spawn(run, lock)
             finally:
                 lock.release()  # the worker holds its inherited copy until it ends

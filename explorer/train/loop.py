@@ -136,6 +136,7 @@ class Session:
     stages: tuple[Stage, ...] = ()
     notes: list[str] = field(default_factory=list)
     t_start: float = field(default_factory=time.time)
+    data_s: float = 0.0  # seconds spent building / loading the data (recorded in metrics.json as data_s)
 
 
 def fit(cfg: TrainConfig, run: Run | None, resume: bool = False, callback: Callback | None = None) -> str:
@@ -216,12 +217,31 @@ def _load_data(s: Session) -> None:
     from explorer.data import Augment, DataSpec, DeviceLoader, make_splits
 
     cfg = s.cfg
-    s.splits = make_splits(DataSpec.from_dict(cfg.data),
-                           progress=lambda done, total: s.report.status(phase=f"data {done}/{total}"))
+    t0 = time.time()
+    s.splits = make_splits(DataSpec.from_dict(cfg.data), progress=_data_progress(s, t0))
+    s.data_s = time.time() - t0
     cfg.validate(train_size=len(s.splits.train))
     x_train, y_train = ddp.shard(s.splits.train.images, s.splits.train.labels, s.dist)
     augment = Augment.from_dict(cfg.augment) if cfg.augment else None
     s.loader = DeviceLoader(x_train, y_train, cfg.batch_size, s.device, shuffle=True, augment=augment, seed=cfg.seed)
+
+
+def _data_progress(s: Session, t0: float) -> Callable[[int, int], None]:
+    """The data build's progress into status.json: images done of total, the time left for them (from the
+    rate so far) and for the whole run (plus the rest of the estimate recorded when the run started)."""
+    est = (s.run.config if s.run is not None else {}).get("estimate")  # RunEstimate.to_dict(), untrusted
+    try:
+        rest: float | None = max(0.0, float(est["seconds"]) - float(est["data_seconds"]))
+        rest = rest if math.isfinite(rest) else None
+    except (KeyError, TypeError, ValueError):
+        rest = None
+
+    def progress(done: int, total: int) -> None:
+        left = (time.time() - t0) / max(done, 1) * max(0, total - done)
+        s.report.status(phase=f"data {done}/{total}", data_done=done, data_total=total, data_eta_s=left,
+                        eta_s=left + rest if rest is not None else None)
+
+    return progress
 
 
 def _load_model(s: Session, ckpt: Checkpoint | None) -> None:
@@ -268,6 +288,7 @@ def _run_stage(s: Session, si: int, stage: Stage, ckpt: Checkpoint | None) -> No
         s.report.epoch_started(epoch, si, stage.name)
         train_loss, train_acc, seen, epoch_time = train_epoch(s, net, opt, stage)
         s.report.status(phase="eval", epoch=epoch, step=len(s.loader))
+        t_val = time.time()
         val_x, val_y = s.splits.val.images, s.splits.val.labels
         if len(val_y):
             val_loss, val_acc, val_prob = validate(model, val_x, val_y, s.device, amp=s.amp,
@@ -280,7 +301,8 @@ def _run_stage(s: Session, si: int, stage: Stage, ckpt: Checkpoint | None) -> No
         row = {"epoch": epoch, "stage": si, "stage_name": stage.name, "train_loss": train_loss,
                "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
                "lr": opt.param_groups[0]["lr"], "epoch_time": epoch_time, "wall": time.time(),
-               "images_per_s": seen * s.dist.world / max(1e-9, epoch_time), "trainable_params": counts["trainable"]}
+               "images_per_s": seen * s.dist.world / max(1e-9, epoch_time), "trainable_params": counts["trainable"],
+               "val_time": time.time() - t_val}
         if not math.isfinite(val_loss):
             raise NonFiniteLoss(f"the validation loss is {val_loss} after epoch {epoch}. Hint: lower the learning rate.")
         if _end_epoch(s, opt, stage, row):
@@ -374,11 +396,24 @@ def _test(s: Session) -> None:
     run.write_metrics({
         "test_acc": test_acc, "test_loss": test_loss, "test_size": len(test), "best_epoch": state.best_epoch,
         "best_val_acc": max((h["val_acc"] for h in hist), default=None), "epochs_done": state.epoch,
-        "train_time_s": state.train_time, "wall_time_s": time.time() - s.t_start,
+        "train_time_s": state.train_time, "wall_time_s": time.time() - s.t_start, "data_s": s.data_s,
+        "startup_s": _startup_seconds(run, s.t_start),
         "images_per_s": float(np.mean([h["images_per_s"] for h in hist])) if hist else None,
         "device": device_label(s.device), "world_size": s.dist.world,
     })  # fmt: skip
     s.report.status(status="completed", phase="done", test_acc=test_acc, eta_s=0)
+
+
+def _startup_seconds(run: Run, t_start: float) -> float | None:
+    """Seconds from the run's creation to the start of the loop (the worker's start: Python, torch, imports);
+    None for a resumed run or an unreadable creation time."""
+    from explorer.untrusted import CREATED_FORMAT
+
+    try:
+        took = t_start - time.mktime(time.strptime(str(run.config.get("created")), CREATED_FORMAT))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return took if 0 <= took < 600 else None  # a resumed run restarts much later: not a start-up time
 
 
 def sync_history(run: Run) -> None:
@@ -388,7 +423,8 @@ def sync_history(run: Run) -> None:
 
 def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str | os.PathLike | None = None,
           resume: bool = False, callback: Callback | None = None, name: str | None = None,
-          tags: list[str] | None = None, outcome: dict[str, Any] | None = None) -> Run | None:
+          tags: list[str] | None = None, outcome: dict[str, Any] | None = None,
+          estimate: dict[str, Any] | None = None) -> Run | None:
     """Run a training job end to end under its device's lock: create (or reopen) the run folder on rank 0
     and fit. Returns the Run (None on non-zero DDP ranks); `outcome` receives {"status", "error"} even when
     status.json could not be written. ValueError for a config refused before start, DeviceBusyError when
@@ -410,7 +446,7 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
         fault_point("lock:held")
         prior: dict[str, Any] | None = None
         if run is None:
-            run = create_run(cfg, root, name=name, tags=tags) if is_main else None
+            run = create_run(cfg, root, name=name, tags=tags, estimate=estimate) if is_main else None
             if lock is not None and run is not None:
                 lock.describe(run_id=run.run_id, device=lock.device)
         elif is_main:

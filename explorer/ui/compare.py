@@ -21,10 +21,10 @@ from explorer.compare import (
     to_csv,
     to_markdown,
 )
-from explorer.names import setting_label, unique_titles
+from explorer.names import setting_label, short_titles, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.curves import show_training_curves
-from explorer.ui.layout import wrapping_charts
+from explorer.ui.layout import show_chart, wrapping_charts
 from explorer.ui.run_picker import page_link_if_exists, run_label, unreadable_runs_note
 from explorer.ui.text import md_code, md_escape
 
@@ -56,13 +56,13 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
     by_id = {i.run_id: i for i in infos}
     st.session_state.setdefault(key, [i.run_id for i in infos[:2]])
     st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
-    ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key,
+    ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key, wrap=True,
                          format_func=lambda r: run_label(by_id[r]))
     if len(ids) < 2:
         st.info("Pick two or more runs.")
         return []
     out = []
-    titles = dict(zip(ids, unique_titles([by_id[r] for r in ids]), strict=True))
+    titles = dict(zip(ids, short_titles(unique_titles([by_id[r] for r in ids])), strict=True))  # legends keep them apart
     with st.spinner("Reading runs..."):
         for r in ids:
             try:
@@ -128,8 +128,8 @@ def show_per_class(comp: Comparison) -> None:
     st.subheader("Per-class F1")
     if comp.f1.empty:
         return
-    st.altair_chart(charts.f1_grouped_chart(comp.f1).properties(width="container"), width="stretch")
-    st.altair_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]).properties(width="container"), width="stretch")
+    show_chart(charts.f1_grouped_chart(comp.f1).properties(width="container"))
+    show_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]).properties(width="container"))
     st.markdown(f"Against the reference run **{md_escape(comp.labels[0])}**:")
     for run, better, worse in better_worse(comp.f1_diff):
         st.markdown(f"- **{md_escape(run)}** got better on {md_escape(better) or 'no class'}; worse on {md_escape(worse) or 'no class'}")
@@ -161,10 +161,10 @@ def show_confusion(comp: Comparison) -> None:
             preds = r.predictions()
             cm = confusion(preds.y_true, preds.y_prob, r.classes)
             chart = charts.confusion_share_heatmap(cm.to_frame(), [lab, "row shares"], size=360)
-            st.altair_chart(chart.configure_legend(orient="bottom").properties(autosize="pad"), width="content")
+            show_chart(chart.configure_legend(orient="bottom"))
     if a != b:
         diff = charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=360)  # 26 letters on each axis
-        st.altair_chart(diff.configure_legend(orient="bottom").properties(autosize="pad"), width="content")  # fits 800 px
+        show_chart(diff.configure_legend(orient="bottom"))  # fits 800 px
 
 
 def show_roc(runs: Sequence[RunData]) -> None:
@@ -181,16 +181,16 @@ def show_cost(comp: Comparison) -> None:
     """Test accuracy against parameters and against MACs."""
     st.subheader("Accuracy against cost")
     with st.container(horizontal=True, gap="medium"):
-        st.altair_chart(charts.cost_scatter(comp.metrics, "params", width=320), width="content")
-        st.altair_chart(charts.cost_scatter(comp.metrics, "macs", width=320), width="content")
+        show_chart(charts.cost_scatter(comp.metrics, "params", width=320))
+        show_chart(charts.cost_scatter(comp.metrics, "macs", width=320))
 
 
 def export_buttons(comp: Comparison) -> None:
     """Download the comparison as CSV and as Markdown."""
-    c1, c2, _ = st.columns([1, 1, 3])
-    c1.download_button("Download CSV", to_csv(comp), "comparison.csv", "text/csv", key="cmp_csv",
+    row = st.container(horizontal=True, gap="small")  # buttons as wide as their labels (columns cut them to "Do...")
+    row.download_button("Download CSV", to_csv(comp), "comparison.csv", "text/csv", key="cmp_csv",
                        icon=":material/download:")
-    c2.download_button("Download Markdown", to_markdown(comp), "comparison.md", "text/markdown", key="cmp_md",
+    row.download_button("Download Markdown", to_markdown(comp), "comparison.md", "text/markdown", key="cmp_md",
                        icon=":material/download:")
 
 

@@ -1,4 +1,4 @@
-"""The training-curves view of every page: explorer.charts.curves' panels, one column each (fits any width)."""
+"""The training-curves view of every page: explorer.charts.curves' panels side by side, wrapping on a narrow window."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from explorer.charts.curves import curve_panels
+from explorer.ui.layout import wrapping_charts
+
+CURVE_WIDTH = 210  # plot width of one panel: three beside each other at 1400 px, one or two per row at 800 px
 
 
 def show_training_curves(frame: pd.DataFrame, key: str | None = None, x: str = "epoch",
@@ -17,6 +20,4 @@ def show_training_curves(frame: pd.DataFrame, key: str | None = None, x: str = "
     if not metrics:
         st.info("No completed epochs to plot yet.")
         return
-    for i, (col, panel) in enumerate(zip(st.columns(len(metrics)), curve_panels(frame, x, metrics, width="container"),
-                                         strict=True)):
-        col.altair_chart(panel, key=None if key is None else f"{key}_{i}")
+    wrapping_charts(curve_panels(frame, x, metrics, width=CURVE_WIDTH, height=200), key=key, width=CURVE_WIDTH)

@@ -24,6 +24,7 @@ from explorer.predict import (
 )
 from explorer.runs import RunInfo, open_run, runs_root
 from explorer.ui.jobs import job_manager
+from explorer.ui.layout import show_chart
 from explorer.ui.progress import epoch_fraction, number
 from explorer.ui.text import md_code, md_escape
 
@@ -183,7 +184,7 @@ def show_prediction(pred: Prediction, name: str) -> None:
     with st.container(key="draw-top"):  # class st-key-draw-top: the browser tests find the answer here
         st.markdown(f"## {md_escape(format_top(pred))}")  # text only: class names come from the run
     st.caption(f"{pred.latency_ms:.1f} ms (preprocess + forward + softmax, CPU)")
-    st.altair_chart(topk_chart(pred.frame()), width="content")
+    show_chart(topk_chart(pred.frame(), width="container"))  # fits its column
 
 
 def show_gradcam(model: Any, x: torch.Tensor, pred: Prediction) -> None:

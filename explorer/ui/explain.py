@@ -24,6 +24,7 @@ from explorer.explain import (
     overlay,
 )
 from explorer.explain.view import feature_grid
+from explorer.ui.layout import tiles
 from explorer.ui.run_picker import file_stamp, page_link_if_exists
 from explorer.ui.text import md_escape
 
@@ -177,6 +178,9 @@ def contrast_class(container: Any, key: str, classes: list[str]) -> int | None:
     return None if picked is None or picked < 0 else int(picked)
 
 
+METHOD_WIDTH = 170  # one attribution method's overlay and deletion curve: five in a row at 1400 px
+
+
 def layer_options(model: Any) -> list[str]:
     """Labels "name (C×h×w)" of the model's conv layers, for a selectbox."""
     return [f"{i.name} ({'×'.join(map(str, i.out_shape))})" for i in conv_layers(model)]
@@ -216,7 +220,7 @@ def method_panels(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] 
                   target: int | None = None, layer: str | None = None, contrast: int | None = None,
                   classes: Sequence[str] | None = None, scale: int = 5) -> None:
     """One overlay per attribution method side by side, for the same image and class."""
-    for col, method in zip(st.columns(len(methods)), methods, strict=True):
+    for col, method in zip(tiles(len(methods), METHOD_WIDTH), methods, strict=True):
         with col:
             uses_layer = METHODS[method].uses_layer
             explanation_panel(run, stamp, x, method, target, layer if uses_layer else None, contrast, classes,

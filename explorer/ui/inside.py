@@ -13,15 +13,19 @@ import streamlit as st
 
 from explorer.charts import inside as charts
 from explorer.inside.common import InsideError
+from explorer.ui.layout import show_chart, wrapping_charts
 from explorer.ui.text import md_escape
+from explorer.ui.view_jobs import background_view, follow_jobs, start_job_quietly
 
 PAGE_SIZE = 12
 
 
-def _progress(text: str) -> Any:
-    """A progress bar and the callback (fraction, text) that moves it (clamped to [0, 1])."""
-    bar = st.progress(0.0, text=text)
-    return bar, lambda f, t: bar.progress(min(1.0, max(0.0, float(f))), text=md_escape(f"{text}: {t}"))
+def _stamp(run: Any) -> float:
+    """When the run's best weights were written (epoch seconds; 0 when missing): a view job older is stale."""
+    try:
+        return run.weights_path("best").stat().st_mtime
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -51,14 +55,13 @@ def channels_view(run: Any) -> None:
         return
     tops, _ = got
     if tops is None:
-        st.info("This layer has not been looked at yet: one pass over the test split finds each channel's "
-                "strongest images (stored in the run folder, so the next visit is instant).")
-        if not st.button("Find each channel's top images", key="inside_channels_go", type="primary"):
+        if not background_view("channels", {"run": str(run.path), "layer": layer},
+                               "This layer has not been looked at yet: one pass over the test split finds each "
+                               "channel's strongest images (stored in the run folder, so the next visit is instant).",
+                               "Find each channel's top images", "inside_channels_go", stamp=_stamp(run)):
             return
-        bar, cb = _progress("Top images per channel")
-        got = _guard(run_channels, run, layer, progress=cb)
-        bar.empty()
-        if got is None:
+        got = _guard(run_channels, run, layer, compute=False)
+        if got is None or got[0] is None:
             return
         tops = got[0]
     _channel_pages(run, model, tops)
@@ -97,25 +100,26 @@ def embedding_view(run: Any) -> None:
 
     method = st.radio("Projection", ["pca", "tsne"], horizontal=True, key="inside_method",
                       format_func={"pca": "PCA (instant)", "tsne": "t-SNE (about a minute)"}.get)
-    got = _guard(run_embedding, run, method, compute=method == "pca")
+    got = _guard(run_embedding, run, method, compute=False)
     if got is None:
         return
     emb = got[0]
     if emb is None:
-        if not st.button("Compute the t-SNE map", key="inside_tsne_go", type="primary"):
-            st.caption("t-SNE of the penultimate features; stored in the run folder once computed.")
+        intro = ("PCA of the penultimate features of every test image" if method == "pca" else
+                 "t-SNE of the penultimate features of every test image") + " (stored in the run folder once computed)."
+        if not background_view("embedding", {"run": str(run.path), "method": method}, intro,
+                               f"Compute the {'PCA' if method == 'pca' else 't-SNE'} map", f"inside_{method}_go",
+                               stamp=_stamp(run), auto=method == "pca"):
             return
-        bar, cb = _progress("t-SNE map")
-        got = _guard(run_embedding, run, method, progress=cb)
-        bar.empty()
-        if got is None:
+        got = _guard(run_embedding, run, method, compute=False)
+        if got is None or got[0] is None:
             return
         emb = got[0]
     frame = emb.frame()
     left, right = st.columns([3, 2])
     with left:
-        event = st.altair_chart(charts.embedding_chart(frame, emb.centroids(), size=480), on_select="rerun",
-                                selection_mode=[charts.POINT, charts.REGION], key=f"inside_map_{method}")
+        event = show_chart(charts.embedding_chart(frame, emb.centroids(), size=480), on_select="rerun",
+                           selection_mode=[charts.POINT, charts.REGION], key=f"inside_map_{method}")
         wrong = int(frame["wrong"].sum())
         st.caption(md_escape(f"{len(frame):,} test images; {wrong:,} misclassified (ringed). Click a point for "
                              "its image, top-5 and Grad-CAM; drag to select a region."))
@@ -187,8 +191,8 @@ def epochs_tab(run: Any, key: str = "results_epochs") -> None:
     def draw(epoch: int) -> None:
         cm = confusion(ep.y_true[epoch], ep.pred[epoch], ep.classes)
         acc = float(np.trace(cm.counts) / max(1, cm.counts.sum()))
-        holder.altair_chart(confusion_heatmap(cm, normalized=True, size=460, selectable=False,
-                                              title=f"Validation confusion, epoch {epoch} (accuracy {acc:.1%})"))
+        show_chart(confusion_heatmap(cm, normalized=True, size=460, selectable=False,
+                                     title=f"Validation confusion, epoch {epoch} (accuracy {acc:.1%})"), where=holder)
 
     if len(ep.epochs) > 1:
         c1, c2 = st.columns([4, 1])
@@ -200,7 +204,7 @@ def epochs_tab(run: Any, key: str = "results_epochs") -> None:
     else:
         epoch = ep.epochs[0]
     draw(int(epoch))
-    st.altair_chart(charts.class_accuracy_chart(ep.per_class_accuracy()), key=f"{key}_classes")
+    show_chart(charts.class_accuracy_chart(ep.per_class_accuracy()), key=f"{key}_classes")
     st.dataframe(ep.learned_at(), hide_index=True, key=f"{key}_learned",
                  column_config={"final accuracy": st.column_config.NumberColumn(format="%.3f")})
     st.caption("Learned at: the first epoch from which the class's validation accuracy stayed at 90 % or more.")
@@ -215,17 +219,16 @@ def robustness_tab(run: Any, key: str = "results_robust") -> None:
         return
     table = got[0]
     if table is None:
-        st.info("Accuracy on the test split under 8 growing perturbations, 6 severities each (about a minute for "
-                "the quick CNN on 2 CPU cores; stored in the run folder).")
-        if not st.button("Compute robustness curves", key=f"{key}_go", type="primary"):
+        if not background_view("robustness", {"run": str(run.path)},
+                               "Accuracy on the test split under 8 growing perturbations, 6 severities each "
+                               "(stored in the run folder).", "Compute robustness curves", f"{key}_go",
+                               stamp=_stamp(run)):
             return
-        bar, cb = _progress("Robustness sweep")
-        got = _guard(run_robustness, run, progress=cb)
-        bar.empty()
-        if got is None:
+        got = _guard(run_robustness, run, compute=False)
+        if got is None or got[0] is None:
             return
         table = got[0]
-    st.altair_chart(charts.robustness_chart(table), key=f"{key}_chart")
+    wrapping_charts(charts.robustness_panels(table), key=f"{key}_chart", width=190, legend_below=False)
     wide = table.pivot_table(index=["label", "unit"], columns="severity", values="accuracy", sort=False)
     wide = wide.rename(columns=lambda s: f"severity {s}").reset_index()
     st.dataframe(wide, hide_index=True, key=f"{key}_table",
@@ -248,22 +251,25 @@ def compare_overlays(run_paths: Sequence[str], labels: Sequence[str], key: str =
     from explorer.inside.embedding import run_embedding
     from explorer.inside.robustness import run_robustness
 
-    go = st.button("Compute the missing curves and maps", key=f"{key}_go")
+    go = st.button("Compute the missing curves and maps (in the background)", key=f"{key}_go")
     frames, notes = [], []
     for path, label in zip(run_paths, labels, strict=True):
-        table, why = _quiet(run_robustness, path, compute=go)
+        table, why = _quiet(run_robustness, path, compute=False)
         if table is not None:
             frames.append(table.assign(run=label))
         else:
-            notes.append(f"{label}: {why or 'no robustness curves stored yet'}")
+            notes.append(f"{label}: {why or start_job_quietly('robustness', {'run': str(path)}, go)}")
+    follow_jobs([(kind, {"run": str(p), **extra}) for p in run_paths
+                 for kind, extra in (("robustness", {}), ("embedding", {"method": "pca"}))], f"{key}_follow")
     st.markdown("**Robustness** (accuracy on the test split under growing perturbations)")
     if frames:
-        st.altair_chart(charts.robustness_chart(pd.concat(frames)), key=f"{key}_robust")
+        wrapping_charts(charts.robustness_panels(pd.concat(frames)), key=f"{key}_robust", width=190, legend_below=False)
     for i, (col, path, label) in enumerate(zip(st.columns(2), run_paths[:2], labels[:2], strict=False)):
-        emb, why = _quiet(run_embedding, path, "pca", compute=go)
+        emb, why = _quiet(run_embedding, path, "pca", compute=False)
+        why = why or (start_job_quietly("embedding", {"run": str(path), "method": "pca"}, go) if emb is None else None)
         with col:
             if emb is not None:
-                st.altair_chart(charts.embedding_chart(emb.frame(), emb.centroids(), title=f"{label} (PCA)",
+                show_chart(charts.embedding_chart(emb.frame(), emb.centroids(), title=f"{label} (PCA)",
                                                        size=320, selectable=False), key=f"{key}_map_{i}")
             else:
                 notes.append(f"{label}: {why or 'no embedding map stored yet'}")

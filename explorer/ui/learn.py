@@ -26,6 +26,7 @@ from explorer.learn.linear import LinearCell
 from explorer.learn.ops import fmt
 from explorer.learn.pooling import PoolCell
 from explorer.learn.text import check_text, unit_text
+from explorer.ui.layout import show_chart
 from explorer.ui.run_picker import page_link_if_exists
 from explorer.ui.text import md_escape
 
@@ -225,8 +226,8 @@ def _unit_picker(tr: Trace, lay: Any, values: np.ndarray, net: Network) -> tuple
         x = int(b.number_input(f"Column (0 to {w - 1})", 0, w - 1, key="learn_x"))
         with st.container(key="learn-activation"):
             st.markdown(f"Activation at channel {c}, row {y}, column {x}: **{fmt(float(values[c, y, x]))}**")
-        st.altair_chart(map_heatmap(values[c], (y, x), f"{lay.name}, channel {c}: click a unit"),
-                        on_select="rerun", selection_mode=UNIT_SELECTION, key=chart_key, width="content")
+        show_chart(map_heatmap(values[c], (y, x), f"{lay.name}, channel {c}: click a unit"), on_select="rerun",
+               selection_mode=UNIT_SELECTION, key=chart_key)
         return (c, y, x)
     n = values.shape[0]
     chart_key = f"learn_vec_{lay.name}"
@@ -238,8 +239,8 @@ def _unit_picker(tr: Trace, lay: Any, values: np.ndarray, net: Network) -> tuple
     labels = net.classes if tr.layers[lay.name].node == tr.output_node else None
     with st.container(key="learn-activation"):
         st.markdown(f"Activation of unit {k}: **{fmt(float(values[k]))}**")
-    st.altair_chart(vector_chart(values, labels, k, f"{lay.name}: click a unit"), on_select="rerun",
-                    selection_mode=UNIT_SELECTION, key=chart_key, width="content")
+    show_chart(vector_chart(values, labels, k, f"{lay.name}: click a unit"), on_select="rerun",
+                    selection_mode=UNIT_SELECTION, key=chart_key)
     return (k,)
 
 
@@ -277,17 +278,17 @@ def _conv_detail(d: ConvCell, key: str) -> None:
     kh, kw = d.kernel.shape[1:]
     size = min(200, 40 * max(kh, kw)) if small else 150
     with st.container(horizontal=True, gap="small"):
-        st.altair_chart(grid_chart(_mark_pad(d.patch[j], pad), title="input patch", size=size), width="content")
-        st.altair_chart(grid_chart(d.kernel[j], title="× kernel", size=size), width="content")
-        st.altair_chart(grid_chart(d.products[j], title="= products", size=size), width="content")
+        show_chart(grid_chart(_mark_pad(d.patch[j], pad), title="input patch", size=size))
+        show_chart(grid_chart(d.kernel[j], title="× kernel", size=size))
+        show_chart(grid_chart(d.products[j], title="= products", size=size))
     st.caption(f"Input channel {d.in_channels[j]} under the {kh}×{kw} kernel (rows {_span(d.rows)}, columns "
                f"{_span(d.cols)}): its products add up to {fmt(float(d.channel_sums[j]))}"
                + (". Empty cells: zero padding" if pad else ""))
     if len(order) > 1:
         top = order[:12]
-        st.altair_chart(bars_chart(d.channel_sums[top], [f"ch {d.in_channels[t]}" for t in top],
+        show_chart(bars_chart(d.channel_sums[top], [f"ch {d.in_channels[t]}" for t in top],
                                    f"per-channel sums (top {len(top)} of {len(order)})", width=240,
-                                   highlight=top.index(j) if j in top else None), width="content")
+                                   highlight=top.index(j) if j in top else None))
 
 
 def _span(idx: np.ndarray) -> str:
@@ -305,8 +306,8 @@ def _mark_pad(patch: np.ndarray, pad: list[tuple[int, int]]) -> np.ndarray:
 def _pool_detail(d: PoolCell) -> None:
     """The pooling window, the winner outlined."""
     win = [] if d.winner is None else [d.winner]
-    st.altair_chart(grid_chart(d.values, window=win, title=f"window ({d.values.shape[0]}×{d.values.shape[1]})",
-                               size=min(200, 36 * max(d.values.shape))), width="content")
+    show_chart(grid_chart(d.values, window=win, title=f"window ({d.values.shape[0]}×{d.values.shape[1]})",
+                               size=min(200, 36 * max(d.values.shape))))
 
 
 def _linear_detail(d: LinearCell) -> None:
@@ -328,7 +329,7 @@ def softmax_panel(tr: Trace, net: Network, k: int) -> None:
     st.markdown(md_escape(s.formula(k)))  # class names come from the run: escaped text, never markup
     row = st.container(horizontal=True, gap="large")
     with row.container(width=340):
-        st.altair_chart(softmax_chart(s.probs, s.classes), width="content")
+        show_chart(softmax_chart(s.probs, s.classes))
     with row.container(width="stretch"):
         st.dataframe(pd.DataFrame({"class": s.classes, "logit z": s.logits, "e^(z − max z)": s.exps,
                                    "p": s.probs}).iloc[s.order], hide_index=True, height=260)

@@ -26,6 +26,7 @@ from explorer.learn import (
     volume_1x1,
 )
 from explorer.learn.playground import pool_window
+from explorer.ui.layout import show_chart, show_spec
 from explorer.ui.text import md_escape
 
 DRAWING_SIDES = {"the drawing, 7×7 (each cell the mean of 4×4 pixels)": 7,
@@ -140,11 +141,10 @@ def _slide_view(sl: Any, n: int) -> None:
     step = sl.at(min(i, n - 1))
     h, w = sl.result.shape
     with st.container(horizontal=True, gap="medium"):
-        st.altair_chart(grid_chart(sl.padded(), step.cells, None, sl.padding,
-                                   f"input{' with padding' if sl.padding else ''}: the kernel at step {i + 1}"),
-                        width="content")
-        st.altair_chart(grid_chart(step.filled, (), (step.y, step.x), 0, f"output {h}×{w}: cell ({step.y}, {step.x})",
-                                   size=min(300, 40 * max(h, w))), width="content")
+        show_chart(grid_chart(sl.padded(), step.cells, None, sl.padding,
+                                   f"input{' with padding' if sl.padding else ''}: the kernel at step {i + 1}"))
+        show_chart(grid_chart(step.filled, (), (step.y, step.x), 0, f"output {h}×{w}: cell ({step.y}, {step.x})",
+                                   size=min(300, 40 * max(h, w))))
     st.code(f"cell ({step.y}, {step.x}) = {step.cell.sum_text(limit=49)}", language=None, wrap_lines=True)
 
 
@@ -174,12 +174,11 @@ def _pooling(m: np.ndarray) -> None:
     cols = [int(c) + (0 if adaptive else padding) for c in cell.cols]
     win = [(r, c) for r in rows for c in cols]
     with st.container(horizontal=True, gap="medium"):
-        st.altair_chart(grid_chart(np.pad(m, 0 if adaptive else padding), win, None, 0 if adaptive else padding,
-                                   f"input: the window of output ({y}, {x})"), width="content")
-        st.altair_chart(grid_chart(res.output, (), (y, x), 0, f"{mode} pooled {res.output.shape[0]}×"
+        show_chart(grid_chart(np.pad(m, 0 if adaptive else padding), win, None, 0 if adaptive else padding,
+                                   f"input: the window of output ({y}, {x})"))
+        show_chart(grid_chart(res.output, (), (y, x), 0, f"{mode} pooled {res.output.shape[0]}×"
                                    f"{res.output.shape[1]}: click a cell", size=min(300, 44 * max(res.output.shape)),
-                                   selectable=True), on_select="rerun", selection_mode=UNIT_SELECTION, key=key,
-                        width="content")
+                                   selectable=True), on_select="rerun", selection_mode=UNIT_SELECTION, key=key)
     st.code(f"output ({y}, {x}) = {cell.text()}", language=None, wrap_lines=True)
 
 
@@ -204,7 +203,7 @@ def course_examples(x: np.ndarray | None) -> None:
             res = p.run()
             with st.container(horizontal=True, gap="medium"):
                 for spec in _preset_specs(p.key):
-                    st.vega_lite_chart(spec=spec, width="content")
+                    show_spec(spec)
             st.code(f"{res.fit_w.formula('W')}\nfirst cell = {kernel_cell_text(p)}", language=None, wrap_lines=True)
             doc = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in p.document.items())
             st.caption(f"The document: {doc}. Computed: output {res.shape[0]}×{res.shape[1]}, "
@@ -239,7 +238,7 @@ def _one_by_one() -> None:
         nums, filt, dot, relu = v.position(0, 0)
         st.code("position (0, 0): " + " + ".join(f"{a:g}×{b:g}" for a, b in zip(nums, filt, strict=True))
                 + f" = {dot:g}; ReLU → {relu:g}", language=None, wrap_lines=True)
-        st.vega_lite_chart(spec=_volume_spec(), width="content")
+        show_spec(_volume_spec())
         st.dataframe(pd.DataFrame({
             "computation": ["5×5 conv, 28×28×192 → 32", "1×1 conv 192 → 16", "5×5 conv 16 → 32", "bottleneck total"],
             "multiplies": [b.direct, b.reduce, b.conv, b.bottleneck],

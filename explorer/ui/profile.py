@@ -15,6 +15,7 @@ import torch
 from explorer.charts.profile import gflops_chart, time_vs_macs_chart
 from explorer.inspect import InspectError
 from explorer.inspect.profile import measured_latency, profile_model, save_profile
+from explorer.ui.layout import show_chart
 
 
 def measured_view(name: str, letters: bool, size: tuple[int, int, int], classes: int, key: str = "measured") -> None:
@@ -40,8 +41,8 @@ def measured_view(name: str, letters: bool, size: tuple[int, int, int], classes:
     st.markdown(f"Whole forward **{prof.whole_forward_s * 1e3:.2f} ms** (median of {prof.repeats}, no hooks) on "
                 f"{prof.device_name}, {prof.threads} threads; per-layer times add up to "
                 f"{100 * prof.sum_ratio:.0f}% of it. Profiled in {prof.elapsed_s:.1f} s.")
-    st.altair_chart(time_vs_macs_chart(prof), width="content")
-    st.altair_chart(gflops_chart(prof), width="stretch")
+    show_chart(time_vs_macs_chart(prof))
+    show_chart(gflops_chart(prof))
     st.dataframe(prof.to_dataframe(), hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in ("Forward ms", "p25 ms", "p75 ms", "Backward ms", "Time %", "GFLOP/s")})

@@ -10,7 +10,7 @@ from streamlit.errors import StreamlitAPIException
 from explorer.config import TrainConfig
 from explorer.names import format_duration
 from explorer.runs import list_runs, runs_root
-from explorer.train.estimate import RunEstimate, estimate
+from explorer.train.estimate import RunEstimate, estimate_run
 from explorer.train.jobs import JobBusyError
 from explorer.train.recipes import get_recipe
 from explorer.ui.jobs import job_manager
@@ -20,7 +20,7 @@ from explorer.ui.train import device_text
 @st.cache_data(show_spinner=False, ttl=600, max_entries=8)
 def _cached_estimate(root: str, device: str, completed: int) -> RunEstimate:
     """The quick recipe's estimate (recorded or measured), cached for 10 minutes per runs folder and run count."""
-    return estimate(get_recipe("quick"), device, root)
+    return estimate_run(get_recipe("quick"), root, device)
 
 
 def quick_estimate() -> RunEstimate | None:
@@ -40,6 +40,12 @@ def estimate_text(est: RunEstimate | None) -> str:
     return f"about {format_duration(est.seconds)} on this machine" if est is not None else ""
 
 
+def estimate_sentence(est: RunEstimate) -> str:
+    """"Time estimate 3m 10s to 7m 08s for small_cnn · ... (measured: 5 timed training steps just now (...))"."""
+    return (f"Time estimate {format_duration(est.low)} to {format_duration(est.high)} for {est.settings_text()} "
+            f"({est.how}).")
+
+
 def quick_button(key: str, switch_to_train: bool = True) -> bool:
     """The "Train the quick model" button with its estimate; starts the job (True) and opens the Train page."""
     est = quick_estimate()
@@ -48,11 +54,12 @@ def quick_button(key: str, switch_to_train: bool = True) -> bool:
     clicked = st.button(label, key=key, type="primary", icon=":material/bolt:", disabled=busy is not None,
                         help="Small CNN, 3 epochs on the built-in letters. " + (f"Estimate {est.how}." if est else ""))
     if est is not None:
-        st.caption(f"Time estimate {est.how}.")
+        st.caption(estimate_sentence(est))
     if not clicked:
         return False
     try:
-        job_manager().start(get_recipe("quick"), str(runs_root()), name="quick")
+        job_manager().start(get_recipe("quick"), str(runs_root()), name="quick",
+                            estimate=est.to_dict() if est is not None else None)  # compared with the real time later
     except (JobBusyError, ValueError) as exc:
         st.error(str(exc))
         return False
@@ -75,6 +82,7 @@ def estimate_caption(cfg: TrainConfig, root: str) -> None:
     (the form's "Estimate time per epoch" button times a few steps for any other settings)."""
     from explorer.train.estimate import recorded_estimate
 
-    est = recorded_estimate(cfg, device_text(), root)
+    est = recorded_estimate(cfg, root, device_text())
     if est is not None:
-        st.caption(f"Estimated time: **{estimate_text(est)}** ({est.how}).")
+        st.caption(f"Estimated time: **{estimate_text(est)}** ({format_duration(est.low)} to "
+                   f"{format_duration(est.high)}; {est.how}).")

@@ -132,6 +132,15 @@ def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
         st.caption(md_escape(note))
 
 
+def estimate_caption(run: Any) -> None:
+    """"Time: estimated 4m 10s (3m 20s to 7m 30s), took 6m 38s" when the run recorded its estimate."""
+    from explorer.train.estimate import estimate_vs_actual
+
+    versus = estimate_vs_actual(run)
+    if versus:
+        st.caption(f":material/timer: Time: {md_escape(versus)}.")
+
+
 def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int, int]:
     """Two selectboxes (true, predicted) for the cell to show; a click on the heatmap sets them.
 
@@ -154,21 +163,20 @@ def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int
     return names.index(true), names.index(pred)
 
 
-def image_gallery(images: np.ndarray, indices: np.ndarray, captions: list[str], per_row: int = 8,
-                  width: int = 84) -> None:
-    """Show images[indices] in rows of ``per_row`` with captions."""
+def image_gallery(images: np.ndarray, indices: np.ndarray, captions: list[str], width: int = 84) -> None:
+    """Show images[indices] with captions, `width` px each, in a row that wraps to the space it has (fixed
+    columns overlapped on a narrow window and their captions collided)."""
     if len(indices) == 0:
         st.caption("No images.")
         return
-    for start in range(0, len(indices), per_row):
-        cols = st.columns(per_row)
-        for col, i, cap in zip(cols, indices[start : start + per_row], captions[start : start + per_row],
-                               strict=False):
-            col.image(images[int(i)], caption=cap, width=width)
+    with st.container(horizontal=True, gap="small"):
+        for i, cap in zip(indices, captions, strict=False):
+            with st.container(width=width, gap=None):
+                st.image(images[int(i)], caption=cap, width=width)
 
 
 def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,
-                  true_idx: int, pred_idx: int, top: int = 16, per_row: int = 8) -> None:
+                  true_idx: int, pred_idx: int, top: int = 16) -> None:
     """Show the misclassified images of one confusion cell, most confident first."""
     names = ev.report.classes
     if true_idx == pred_idx:
@@ -177,7 +185,7 @@ def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images
     idx = mistakes(y_true, y_prob, top=top, true_class=true_idx, pred_class=pred_idx)
     st.markdown(f"**True {md_escape(names[true_idx])}, predicted {md_escape(names[pred_idx])}**: "
                 f"{int(ev.confusion.counts[true_idx, pred_idx])} images (showing {len(idx)})")
-    image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx], per_row=per_row)
+    image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx])
 
 
 def mistakes_gallery(names: list[str], y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,

@@ -26,6 +26,7 @@ from explorer.runs_table import (
     setting_columns,
     varying,
 )
+from explorer.ui.layout import show_chart
 
 STATUSES = ("completed", "running", "stopped", "failed", "interrupted")
 
@@ -95,16 +96,16 @@ def _analyses(rows: pd.DataFrame, metric: str) -> None:
         return
     t1, t2, t3 = st.tabs(["Parallel coordinates", "Effect of each setting", "Group by"])
     with t1:
-        axes = st.multiselect("Axes", moving, default=moving[:6], key="mr_axes", format_func=_short)
+        axes = st.multiselect("Axes", moving, default=moving[:6], key="mr_axes", wrap=True, format_func=_short)
         lines, ticks = parallel_frame(scored, axes, metric)
-        st.altair_chart(parallel_coordinates(lines, ticks, metric), width="stretch")
+        show_chart(parallel_coordinates(lines, ticks, metric))
     with t2:
         eff = effects(scored, metric, moving)
-        st.altair_chart(effect_chart(eff, metric), width="content")
+        show_chart(effect_chart(eff, metric))
         st.dataframe(eff, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.4f")
                                                           for c in ("mean", "std")})
     with t3:
-        by = st.multiselect("Group by", setting_columns(scored), default=moving[:1], key="mr_group",
+        by = st.multiselect("Group by", setting_columns(scored), default=moving[:1], key="mr_group", wrap=True,
                             format_func=_short)
         if by:
             table = group_stats(scored, by, metric).rename(columns={b: _short(b) for b in by})

@@ -103,7 +103,7 @@ def sweep_form(cfg: TrainConfig | None, root: str) -> None:
     names = list(sweepable_fields())
     st.caption("Settings that can take a list or a range: "
                + ", ".join(_FIELDS[n].metadata.get("label") or n for n in names) + ".")
-    chosen = st.multiselect("Settings to sweep", names, key="sweep_fields",
+    chosen = st.multiselect("Settings to sweep", names, key="sweep_fields", wrap=True,
                             format_func=lambda n: _FIELDS[n].metadata.get("label") or n)
     if not chosen:
         return

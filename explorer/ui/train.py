@@ -246,7 +246,7 @@ def estimate_hint(cfg: TrainConfig | None, pressed: bool) -> None:
     if cfg is None or est is None or not pressed:
         return  # (not on Start: a rerun would lose the press)
     hints = st.session_state.setdefault("speed_hints", {})
-    hint = fmt_duration(est["seconds_per_epoch"])
+    hint = fmt_duration(est["epoch_seconds"])
     if hints.get(cfg.model) != hint:
         hints[cfg.model] = hint
         st.rerun()  # the model list shows the hint
@@ -260,6 +260,27 @@ def _fmt_s(value: Any) -> str:
 def _title(titles: dict[str, str], value: Any) -> Any:
     """A registry name's display name (any other value as it is: config.json is read back untrusted)."""
     return titles.get(value, value) if isinstance(value, str) else value
+
+
+def phase_text(status: dict[str, Any]) -> str:
+    """What a run is doing, in words: "building the letters: 7,680 of 31,200" while its data is built."""
+    phase = str(status.get("phase") or "")
+    done, total = number(status.get("data_done"), -1), number(status.get("data_total"), -1)
+    if phase.startswith("data") and total > 0 and done >= 0:
+        return f"building the letters: {int(done):,} of {int(total):,}"
+    return {"data": "reading the data", "train": "training", "eval": "validating", "test": "testing on the test split",
+            "starting": "starting"}.get(phase, phase)
+
+
+def time_left_text(status: dict[str, Any]) -> str:
+    """The time left of a running run: the whole run's (eta_s), else, while the data is built, the data's."""
+    if status.get("status") != "running":
+        return "-"
+    if status.get("eta_s") is not None:
+        return format_duration(status.get("eta_s"))
+    if status.get("data_eta_s") is not None:
+        return f"{format_duration(status.get('data_eta_s'))} + training"
+    return "-"
 
 
 def run_panel(run: Run) -> None:
@@ -277,7 +298,7 @@ def run_panel(run: Run) -> None:
     st.markdown(f"**{icon} {md_escape(run_title(run))}**{ident} — "
                 f"{md_escape(_title(model_titles(), train.get('model')))} on "
                 f"{md_escape(_title(dataset_titles(), (train.get('data') or {}).get('name')))} — "
-                f"**{md_escape(state)}** ({md_escape(st_.get('phase', ''))})")
+                f"**{md_escape(state)}** ({md_escape(phase_text(st_))})")
     if state == "failed":
         st.error(md_escape(st_.get("error") or "failed"))
     if state == "interrupted":
@@ -291,7 +312,7 @@ def run_panel(run: Run) -> None:
         st.progress(clamp01(step / steps), text=f"step {step} of {steps}")
     with st.container(horizontal=True, gap="medium"):  # wraps on a narrow screen
         st.metric("images/s", f"{number(st_.get('images_per_s')):,.0f}", width=130)
-        st.metric("time left", format_duration(st_.get("eta_s")) if state == "running" else "-", width=130)
+        st.metric("time left", time_left_text(st_), width=130)
         label = str(st_.get("device_label") or st_.get("device") or "-")
         st.metric("device", label.split(" (")[0][:40], help=md_escape(label), width=130)
         mem = number(st_.get("gpu_mem_mb"))
@@ -303,6 +324,10 @@ def run_panel(run: Run) -> None:
 
     if gpu_memory_text(st_):
         st.caption(f"GPU memory: {gpu_memory_text(st_)}")
+    from explorer.train.estimate import estimate_vs_actual
+
+    if state != "running" and (versus := estimate_vs_actual(run)):
+        st.caption(f":material/timer: {md_escape(versus)}")
     hist = run.history()
     if hist:
         show_training_curves(history_frame(hist), metrics=("loss", "accuracy"))

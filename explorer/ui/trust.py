@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -17,19 +17,10 @@ import streamlit as st
 
 from explorer.charts.trust import deletion_chart, disagreement_chart, sanity_chart, sanity_frame
 from explorer.trust.faithfulness import SANITY_LIMIT, deletion, sanity_check
+from explorer.ui.layout import show_chart
 from explorer.ui.text import md_escape
 
 PAGE_SIZE = 25
-
-
-def _progress_bar(text: str) -> Any:
-    """A progress bar and a (done, total, text) callback that moves it (clamped to [0, 1])."""
-    bar = st.progress(0.0, text=text)
-
-    def update(done: int, total: int, what: str) -> None:
-        bar.progress(min(1.0, max(0.0, done / max(total, 1))), text=what)
-
-    return bar, update
 
 
 # ----------------------------------------------------------------------------- faithfulness
@@ -40,7 +31,7 @@ def deletion_figure(model: Any, x: Any, ex: Any, key: str, seed: int = 0) -> Non
     except (ValueError, RuntimeError) as exc:
         st.caption(f"No deletion curve: {md_escape(exc)}")
         return
-    st.altair_chart(deletion_chart(d, title="Deletion curve", width=180, height=110), key=key)
+    show_chart(deletion_chart(d, title="Deletion curve", width="container"), key=key)
     verdict = "beats" if d.area < d.area_random else "does not beat"
     st.caption(f"Area {d.area:.2f} vs {d.area_random:.2f} for a random order: the map {verdict} random "
                "(lower = removing its top pixels hurts the prediction sooner).")
@@ -60,7 +51,7 @@ def sanity_panel(model: Any, x: Any, methods: Sequence[str], target: int | None,
             except (ValueError, RuntimeError) as exc:
                 st.warning(f"{method_title(method)}: {md_escape(exc)}")
                 continue
-            st.altair_chart(sanity_chart(s, SANITY_LIMIT, width=240, height=130), key=f"{key}_{method}")
+            show_chart(sanity_chart(s, SANITY_LIMIT, width="container"), key=f"{key}_{method}")
             if s.flagged:
                 st.error(f"{method_title(method)}: rank correlation {s.final:.2f} after full randomisation: the map "
                          "hardly depends on the weights, so it does not explain this model.")
@@ -112,17 +103,19 @@ def label_issues_tab(spec: Any) -> None:
     st.caption("Each image is predicted by a model that never saw it (k-fold, trained here on the device); cleanlab "
                "then ranks the given labels by how unlikely they look. Cached per dataset, model, folds and seed.")
     li = _issue_settings(spec.name, spec.size, spec.gen_seed)
-    if st.button("Find label issues", key="li_run", type="primary"):
-        bar, update = _progress_bar("Starting the k-fold pass...")
-        try:
-            st.session_state["li_result"] = find_issues(li, progress=update)
-        except (ValueError, FileNotFoundError, OSError) as exc:
-            st.error(md_escape(exc))
-        bar.empty()
     result = st.session_state.get("li_result")
     if result is None or result.spec != li:
-        st.info("Press **Find label issues** to rank this dataset's images (a few seconds to minutes).")
-        return
+        from explorer.ui.view_jobs import background_view
+
+        if not background_view("label_issues", {"spec": asdict(li)}, "Press **Find label issues** to rank this "
+                               "dataset's images: the k-fold pass trains a model per fold.", "Find label issues",
+                               "li_run"):
+            return
+        try:  # the job cached the k-fold probabilities: this only ranks them
+            result = st.session_state["li_result"] = find_issues(li)
+        except (ValueError, FileNotFoundError, OSError) as exc:
+            st.error(md_escape(exc))
+            return
     pool = load_pool(li)
     images = {s: pool.images[pool.split == s][np.argsort(pool.index[pool.split == s])] for s in ("train", "test")}
     _issues_table(result, images)
@@ -195,7 +188,7 @@ def disagreement_section(runs: Sequence[Any]) -> None:
         return
     st.write(f"{d.n:,} paired test images: accuracy A {d.accuracy('a'):.2%}, B {d.accuracy('b'):.2%}; "
              f"{len(d.rows(A_ONLY)):,} only A gets right, {len(d.rows(B_ONLY)):,} only B.")
-    st.altair_chart(disagreement_chart(d.counts()), key="dis_counts")
+    show_chart(disagreement_chart(d.counts(), width="container"), key="dis_counts")
     k1, k2 = st.columns(2)
     kind = k1.radio("Show", [A_ONLY, B_ONLY], horizontal=True, key="dis_kind")
     letter = k2.selectbox("True letter", ["(all)", *d.classes], key="dis_letter")

@@ -70,7 +70,7 @@ def streamlit_server(runs: Path, data: Path, log_name: str = "server.log") -> It
         log.close()
 
 
-def _need_browser() -> None:
+def need_browser() -> None:
     """Skip when Debian's Chromium or playwright is missing."""
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium); browser tests skipped")
@@ -80,7 +80,7 @@ def _need_browser() -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """`streamlit run app.py` with EXPLORER_RUNS/EXPLORER_DATA in tmp dirs; two fixture runs made up front."""
-    _need_browser()
+    need_browser()
     runs = tmp_path_factory.mktemp("e2e-runs")
     data = tmp_path_factory.mktemp("e2e-data")
     from tests.run_fixtures import make_run
