@@ -12,8 +12,9 @@ from explorer.ui.profile import with_measured_latency
 from explorer.untrusted import csv_safe_frame
 
 st.title("Compare architectures")
-st.caption("Reference cost at each network's ImageNet input size (1000 classes) beside its published "
-           "top-1 accuracy, and the cost of the same network adapted to 28×28 letters (26 classes).")
+st.caption("Reference cost = the published network: its input size and its number of classes (ImageNet's 1,000; "
+           "LeNet-5's 10 digits, hence its 60,850 parameters), beside its published ImageNet top-1 accuracy; then the "
+           "cost of the same network adapted to 28×28 letters (26 classes).")
 
 cards = list_cards()
 titles = {c.name: c.title for c in cards}

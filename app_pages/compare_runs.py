@@ -17,6 +17,7 @@ if not runs:
     many_runs_panel()  # every run: table, filters, sweeps, effects
     st.stop()
 
+ui.offer_evaluation(runs)
 comp = build_comparison(runs)
 ui.export_buttons(comp)
 ui.show_notes(comp.notes)

@@ -97,7 +97,7 @@ with tab_model:
             zoom=a2.slider("Zoom ±", 0.0, 0.5, 0.1, key="data_zoom"),
             shift=a3.slider("Shift ± (of size)", 0.0, 0.3, 0.1, key="data_shift"),
             elastic=a4.slider("Elastic (px)", 0.0, 4.0, 0.0, key="data_elastic"),
-            hflip=0.5 if st.checkbox("Horizontal flip (as the seed report)", key="data_hflip") else 0.0,
+            hflip=0.5 if st.checkbox("Horizontal flip (as the EMNIST-letters report)", key="data_hflip") else 0.0,
         )  # fmt: skip
         st.caption("No horizontal flip by default: a mirrored letter is another letter or none "
                    "(b↔d, p↔q; mirrored S, Z, N, R are not letters), so it teaches wrong labels.")  # fmt: skip

@@ -35,7 +35,7 @@ ui.estimate_caption(run)  # the estimate shown before the run against its real t
 export_panel(run)
 
 tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",
-                "Calibration", "Mistakes", "Seed table", "Confusion over epochs", "Robustness"])
+                "Calibration", "Mistakes", "Published results", "Confusion over epochs", "Robustness"])
 with tabs[0]:
     norm = st.radio("Show", ["counts", "row-normalised"], horizontal=True, key="results_cm_norm")
     cell = ui.confusion_cell_picker(ev, "results_cm", "results_cell")
@@ -55,8 +55,8 @@ with tabs[1]:
     if ev.pairs.empty:
         st.success("No class was confused with another: every test image is classified correctly.")
     else:
-        st.caption("Unordered pairs with the most mix-ups in either direction (the seed report names G↔Q and "
-                   "I↔L). Share: of both classes' test images, the part that went to the other class.")
+        st.caption("Unordered pairs with the most mix-ups in either direction (the EMNIST-letters report names "
+                   "G↔Q and I↔L). Share: of both classes' test images, the part that went to the other class.")
         st.dataframe(charts.pairs_table(ev.pairs), hide_index=True, key="results_pairs")
         pair = st.selectbox("Examples of pair", list(ev.pairs["pair"]), key="results_pair")
         row = ev.pairs[ev.pairs["pair"] == pair].iloc[0]
@@ -110,10 +110,7 @@ with tabs[7]:
     average = st.radio("Precision / recall / F1 average", ["macro", "weighted"], horizontal=True,
                        key="results_seed_average")
     table = ui.seed_table_from_runs(list_runs(), average=average)
-    st.caption("The EMNIST-letters seed report's published figures (percent; blank = not published) with "
-               "every saved run that has test predictions beneath them. Only runs on emnist-letters are "
-               "directly comparable with the seed's figures.")
-    st.dataframe(charts.seed_table_style(table), hide_index=True, key="results_seed_table")
+    ui.published_results(table)
 
 with tabs[8]:
     inside_ui.epochs_tab(run)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from explorer.config import used_settings
 from explorer.runs import Predictions, Run, open_run
 from explorer.untrusted import csv_safe_frame, md_code, md_text
 
@@ -156,11 +157,12 @@ def flatten_config(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def comparable_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The parts of config.json worth comparing: training settings, model, data split, classes, versions."""
+    """The parts of config.json worth comparing: training settings (as the run used them: a value config.json
+    leaves out is its default, written out), model, data split, classes, versions."""
     data = cfg.get("data") or {}
     classes = list(cfg.get("classes") or [])
     return {
-        "train": cfg.get("train", {}),
+        "train": used_settings(cfg.get("train", {})),
         "model": cfg.get("model", {}),
         "data": {"dataset": data.get("dataset"), "counts": data.get("counts"),
                  "val_indices_sha256": data.get("val_indices_sha256")},
@@ -203,7 +205,7 @@ def config_diff(configs: Mapping[str, Mapping[str, Any]], comparable: bool = Tru
 
 def _text(v: Any) -> str:
     if v is None:
-        return "None"
+        return MISSING  # a setting that does not apply (images per class outside the built-in letters)
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)

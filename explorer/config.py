@@ -321,3 +321,17 @@ def _range(label: str, value: Any, lo: float, hi: float, lo_open: bool = False, 
             raise ValueError(f"{label} must be a finite number > 0, got {value!r}")
         lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
         raise ValueError(f"{label} must be in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")
+
+
+def used_settings(train: Any) -> dict[str, Any]:
+    """A run's training settings as the run used them (config.json's "train" record): a field the record leaves
+    out takes the config's default, and a default the data loader fills in (the built-in letters' images per
+    class) is written out, so a missing value never reads as a difference ("1000 vs None"). A record that is not
+    a valid config comes back as it is (a dict; {} for anything else): the readers type-check its values."""
+    if not isinstance(train, dict):
+        return {}
+    try:
+        cfg = TrainConfig.from_dict(train)
+        return cfg.replace(data=cfg.data.with_defaults()).to_dict()
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return dict(train)

@@ -483,6 +483,7 @@ def calibration(y_true: Any, y_prob: Any, n_bins: int = 15) -> Calibration:
 
 # --------------------------------------------------------------------------- seed table
 # The EMNIST-letters seed report's published comparison table (percent; NaN = not published).
+REPORT = "EMNIST-letters report"  # how the app names the report of ResNet-18 / DenseNet-121 / Xception results
 SEED_RESULTS: list[dict[str, Any]] = [
     {"model": "Xception", "accuracy": 85.12, "precision": math.nan, "recall": math.nan, "f1": math.nan},
     {"model": "ResNet-18", "accuracy": 94.17, "precision": 95.21, "recall": 95.05, "f1": 95.06},
@@ -502,7 +503,7 @@ def seed_result_table(
     """
     if average not in ("macro", "weighted"):
         raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}")
-    out = [{**r, "source": "seed report", "dataset": "emnist-letters", "run_id": None} for r in SEED_RESULTS]
+    out = [{**r, "source": REPORT, "dataset": "emnist-letters", "run_id": None} for r in SEED_RESULTS]
     for row in rows:
         if isinstance(row, tuple):
             label, rep = row

@@ -85,6 +85,11 @@ def short_titles(titles: Sequence[str], limit: int = 36) -> list[str]:
     return titles
 
 
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """"1 run", "2 runs", "1,000 runs" ("1 trained run"; `many` for an irregular plural)."""
+    return f"{n:,} {noun if n == 1 else many or noun + 's'}"
+
+
 def format_duration(seconds: Any) -> str:
     """Seconds as "45s", "3m 55s", "1h 02m" or "3.5 days"; "-" when unknown (None, negative, NaN, not a number)."""
     try:

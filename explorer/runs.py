@@ -860,7 +860,7 @@ def open_run(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None
     matches = [r for r in run_dirs(root) if r.name.startswith(ref_s)]
     if len(matches) == 1:
         return Run(matches[0])
-    hint = f" ({len(matches)} runs start with it)" if matches else ""
+    hint = f" ({len(matches)} runs start with it)" if len(matches) > 1 else ""
     raise FileNotFoundError(f"no run {ref_s!r} under {runs_root(root)}{hint}; see `python -m explorer runs list`")
 
 

@@ -211,7 +211,7 @@ def test_seed_result_table():
     df = seed_result_table([("my ResNet-18", r), {"model": "dict run", "accuracy": 0.9, "precision": 0.91,
                                                    "recall": 0.92, "f1": 0.93, "run_id": "abc"}])
     assert len(df) == len(SEED_RESULTS) + 2
-    seed = df[df.source == "seed report"].set_index("model")
+    seed = df[df.source == "EMNIST-letters report"].set_index("model")
     assert seed.loc["ResNet-18", ["accuracy", "precision", "recall", "f1"]].tolist() == [94.17, 95.21, 95.05, 95.06]
     assert seed.loc["Xception", "accuracy"] == 85.12 and math.isnan(seed.loc["Xception", "precision"])
     assert seed.loc["DenseNet-121", "accuracy"] == 95.18

@@ -1,6 +1,7 @@
 """summarize(): leaves the model untouched, counts shared parameters once, clear errors."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -151,13 +152,23 @@ def test_depthwise_separable_ratio_on_mobilenet():
     assert math.isclose(exs[-1].formula_ratio, 1 / 1024 + 1 / 9)
 
 
+def _into(dot: str, node: str) -> list[str]:
+    """Sources of the edges into `node`."""
+    return re.findall(rf'"([^"]+)" -> "{re.escape(node)}"', dot)
+
+
 def test_block_diagram_resnet_and_densenet():
     s = summarize("resnet18", (3, 224, 224))
-    g = block_diagram(s, depth=2)
-    assert g.dot.count("BasicBlock") == 8
-    assert '"layer1.1" -> "layer2.0" [label=" 64×56×56"]' in g.dot
-    g3 = block_diagram(s, depth=3)
-    assert g3.dot.count('label="+"') == 8  # one residual addition per block
+    for depth in (2, 3):  # the residual add and its skip edge at every depth that reaches a block (issue 23)
+        g = block_diagram(s, depth=depth)
+        assert g.dot.count("· BasicBlock") == 8  # each block a labelled box around its layers and its +
+        adds = re.findall(r'"(op\d+)" \[label="\+"', g.dot)
+        assert len(adds) == 8 and all(len(_into(g.dot, a)) == 2 for a in adds)  # body and skip both reach the +
+        assert set(_into(g.dot, adds[0])) == {"layer1.0.bn2", "maxpool"}  # identity skip from the block's input
+        assert set(_into(g.dot, adds[2])) == {"layer2.0.bn2", "layer2.0.downsample"}  # projection skip
+        # the block's one ReLU module is one node per call: after bn1, and after the add (no arrow loops back)
+        assert _into(g.dot, "layer1.0.relu") == ["layer1.0.bn1"] and _into(g.dot, "layer1.0.relu#2") == [adds[0]]
+    assert '"layer1" [label="layer1\\nSequential\\n2 × + inside"]' in block_diagram(s, depth=1).dot
     d = block_diagram(summarize("densenet121", (3, 224, 224)), depth=3)
     assert 'label="concat"' in d.dot or "_DenseLayer" in d.dot
 

@@ -58,4 +58,4 @@ def test_a_finished_quick_run_gives_the_recorded_estimate_and_ticks_step_one():
     assert "(recorded: run my-first-model took this long with the same settings here" in _text(at)
     assert "1. Train the quick model :material/check_circle:" in _text(at)
     assert _metrics(at)["Runs saved"] == "2"
-    assert "You already have 2 trained run(s)" in _text(at)
+    assert "You already have 2 trained runs" in _text(at)

@@ -79,7 +79,8 @@ def _widgets(node, skip_expanders: bool = False) -> list:
 
 
 def _form(at: AppTest):
-    return next(c for c in at.main.children.values() if c.type == "form")
+    """The Train form: the bordered container keyed train_form (not an st.form: its fields commit at once)."""
+    return next(c for c in at.main.children.values() if c.type == "flex_container" and c.proto.id.endswith("-train_form"))
 
 
 def test_basic_form_is_model_dataset_epochs_and_start_the_rest_under_advanced(tmp_path, monkeypatch):

@@ -98,13 +98,15 @@ def test_an_optuna_search_runs_with_a_fixed_seed(tmp_path):
 
 
 def test_a_crashed_trial_is_marked_and_the_queue_goes_on(tmp_path):
-    # 2 letters per class leave a test split smaller than the 26 classes: every worker fails after its start
-    base = BASE.replace(data=BASE.data.__class__.from_dict({**BASE.data.to_dict(), "size": 2}))
+    # a data root under a plain file: every worker fails after its start, building the letters there
+    (tmp_path / "not-a-folder").write_text("a file where the letters' folder should be")
+    data = {**BASE.data.to_dict(), "root": str(tmp_path / "not-a-folder" / "data")}
+    base = BASE.replace(data=BASE.data.__class__.from_dict(data))
     sweep = new_grid_sweep(base, Grid(parse_grid(["lr=0.01,0.02"])), tmp_path)
     counts = run_sweep(sweep)
     assert counts["failed"] == 2 and sweep.state() == "done"
     for item in sweep.items():
-        assert item["run_id"] and "test_size" in item["error"]
+        assert item["run_id"] and "not-a-folder" in item["error"]
         assert open_run(item["run_id"], tmp_path).status["status"] == "failed"
 
 

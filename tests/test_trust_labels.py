@@ -82,3 +82,28 @@ def test_cli_label_issues_bad_input_is_one_line(tmp_path, capsys) -> None:
     assert "folds must be" in err and "Traceback" not in err
     assert main(["label-issues", "nope", "--out", str(tmp_path / "x.csv")]) == 2
     assert "unknown dataset" in capsys.readouterr().err
+
+
+def test_flagged_rows_are_the_first_ranks_never_split_among_equal_scores() -> None:
+    """Issue 23: ranks 2 and 4 were flagged but not 1, 3, 5, all with score 1.000 (cleanlab's prune_by_noise_rate
+    flags per class pair, not by rank). Now the first N ranks are flagged, N = cleanlab's count of wrong labels."""
+    from cleanlab.count import num_label_issues
+
+    from explorer.trust.labels import Pool, rank_issues
+
+    rng = np.random.default_rng(0)
+    true = np.repeat(np.arange(26), 20)
+    labels = true.copy()
+    flip = rng.choice(len(labels), 30, replace=False)
+    labels[flip] = (labels[flip] + rng.integers(1, 26, 30)) % 26
+    logits = rng.normal(size=(len(labels), 26))
+    logits[np.arange(len(labels)), true] += 12  # confident and right: every flipped label scores about 1.000
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    n = len(labels)
+    pool = Pool(np.zeros((n, 28, 28), np.uint8), labels, np.array(["train"] * n), np.arange(n),
+                np.isin(np.arange(n), flip), [chr(65 + i) for i in range(26)])
+    table = rank_issues(pool, probs.astype(np.float32), with_injected=True)
+    flagged = table["flagged"].to_numpy()
+    wrong = int(num_label_issues(labels, probs))
+    assert flagged.sum() == wrong and flagged[:wrong].all() and not flagged[wrong:].any()
+    assert (table["score"].iloc[:12] > 0.999).all()  # the equal scores that were split before

@@ -87,7 +87,7 @@ def test_epoch_0_while_running_is_an_empty_bar(tmp_path):
     assert not at.exception
     bars = at.get("progress")
     assert [b.proto.value for b in bars] == [0, 0]
-    assert [b.proto.text for b in bars] == ["epoch 0 of 3", "step 0 of 10"]
+    assert [b.proto.text for b in bars] == ["epoch 1 of 3 (starting)", "step 0 of 10"]  # never "epoch 0 of 3"
 
 
 def test_mid_run_bar_counts_the_partial_epoch(tmp_path):

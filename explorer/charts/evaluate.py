@@ -230,11 +230,11 @@ def per_class_table(per_class: Any, worst: int = 5) -> Any:
 
 
 def seed_table_style(table: pd.DataFrame) -> Any:
-    """A Styler of the seed table: two decimals, blank for unpublished figures, your runs shaded."""
+    """A Styler of the EMNIST-letters report's table: two decimals, — for unpublished figures, your runs shaded."""
     shown = table.drop(columns=["run_id"])
 
     def shade(row: Any) -> list[str]:
         return ["background-color: #e8f0fe" if row["source"] == "your run" else ""] * len(row)
 
     return shown.style.apply(shade, axis=1).format("{:.2f}", subset=["accuracy", "precision", "recall", "f1"],
-                                                   na_rep="")
+                                                   na_rep="—")

@@ -6,7 +6,7 @@ No torch here: explorer.config builds on these, and commands like `--help` stay 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from explorer.data.registry import DEFAULT_DATASET, check_name, get_dataset_card
@@ -90,6 +90,11 @@ class DataSpec:
         if self.name == "letters-builtin":
             return {"size": self.size or BUILTIN_DEFAULT_SIZE, "seed": self.gen_seed}
         return {}
+
+    def with_defaults(self) -> DataSpec:
+        """The spec with what the loader fills in written out: letters-builtin's images per class (size None means
+        the default, BUILTIN_DEFAULT_SIZE); other datasets have a fixed size and keep None."""
+        return replace(self, size=self.load_options().get("size"))
 
     def expected_train_size(self) -> int | None:
         """Training images after the validation split, from the dataset card (nothing is loaded)."""

@@ -41,6 +41,7 @@ class OpRecord:
     stack: tuple[str, ...]
     inputs: list[int]
     outputs: list[int]
+    calls: tuple[int, ...] = ()  # per stack entry: which call of that module (0 = its first) ran the op
 
 
 @dataclass
@@ -266,8 +267,9 @@ class _Collector(TorchDispatchMode):
         """Keep an op and its output shapes for the block diagram."""
         for o in out_tensors:
             self.shapes[id(o)] = tuple(int(v) for v in o.shape)
+        calls = tuple(self.layers[n].calls if n in self.layers else 0 for n in self.stack)
         self.ops.append(OpRecord(name, tuple(self.stack), [id(t) for t in in_tensors if id(t) in self.rf],
-                                 [id(o) for o in out_tensors]))
+                                 [id(o) for o in out_tensors], calls))
 
 
 def _binary_out(func: Any, args: tuple, kwargs: dict) -> Any:

@@ -85,6 +85,13 @@ class ModelCard:
     classifier: str = ""  # module path of the classifier head (nn.Linear; a 1x1 conv for SqueezeNet/NiN)
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    ref_classes: int = 1000  # outputs of the published network (ImageNet 1,000; LeNet-5's digits 10)
+    ref_task: str = "ImageNet"  # what those classes are
+
+    @property
+    def heading(self) -> str:
+        """The title with its year once: "ResNet-18 (2015)", "LeNet-5 (1998)" (a title that already says it)."""
+        return self.title if str(self.year) in self.title else f"{self.title} ({self.year})"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for JSON and DataFrames)."""

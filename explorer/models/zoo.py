@@ -179,7 +179,7 @@ PAPERS = {
                    "https://arxiv.org/abs/1807.11164"),
     "mnasnet": (2018, "MnasNet: Platform-Aware Neural Architecture Search for Mobile (Tan et al.)",
                 "https://arxiv.org/abs/1807.11626"),
-    "small_cnn": (2024, "CNN Explorer's quick model, after the seeds' Fashion-MNIST design "
+    "small_cnn": (2024, "CNN Explorer's quick model, after the course notes' Fashion-MNIST design "
                   "(CONV-BN-ReLU-POOL x2, 5x5 kernels, padding 2)", ""),
 }
 
@@ -193,7 +193,7 @@ IDEAS = {
     "nin": "Micro networks (mlpconv: a conv followed by 1x1 convolutions) replace linear filters, and "
            "global average pooling over one map per class replaces fully connected layers.",
     "googlenet": "The Inception module: 1x1, 3x3, 5x5 convolutions and 3x3 pooling side by side, with 1x1 "
-                 "bottlenecks cutting the cost (the seeds' 5x5 example: 120M -> 12.4M multiplies); global "
+                 "bottlenecks cutting the cost (the course notes' 5x5 example: 120M -> 12.4M multiplies); global "
                  "average pooling instead of fully connected layers.",
     "inception_v3": "Factorised convolutions: a 5x5 becomes two 3x3, an nxn becomes 1xn then nx1 (33% "
                     "cheaper for 3x3); grid-size reduction without bottlenecks; label smoothing; BN in the "
@@ -256,28 +256,30 @@ def _register_all() -> None:
                    notes="Faithful to the paper: C3 uses the sparse connection table (1,516 parameters) and "
                          "S2/S4 are trainable subsampling layers (2 parameters per map). The RBF output layer "
                          "(84x10 = 840 parameters) is replaced by a linear layer (850 for 10 classes).",
-                   tags=("classic", "hand-written"), first_conv="c1", classifier="output"),
+                   tags=("classic", "hand-written"), first_conv="c1", classifier="output", ref_classes=10,
+                   ref_task="handwritten digits"),
              _classic(classic.LeNet5))
-    register(_card("lenet_keras", "LeNet (seed Keras variant)", "LeNet", "lenet", "explorer", (1, 28, 28),
+    register(_card("lenet_keras", "LeNet (Keras variant)", "LeNet", "lenet", "explorer", (1, 28, 28),
                    Adaptation("native", (1, 28, 28)),
-                   notes="The seeds' Keras model: 28x28x1 input, max pooling, dense C5; 44,426 parameters "
-                         "for 10 classes.", tags=("classic", "hand-written"), first_conv="0", classifier="11"),
+                   notes="The Keras LeNet of the course notes: 28x28x1 input, max pooling, dense C5; 44,426 parameters "
+                         "for 10 classes.", tags=("classic", "hand-written"), first_conv="0", classifier="11",
+                   ref_classes=10, ref_task="Fashion-MNIST / MNIST"),
              _classic(classic.LeNetKeras))
     register(_card("small_cnn", "Quick CNN", "Quick CNN", "small_cnn", "explorer", (1, 28, 28),
                    Adaptation("native", (1, 28, 28)), tags=("letters", "hand-written"),
-                   first_conv="features.0", classifier="head.2"),
+                   first_conv="features.0", classifier="head.2", ref_classes=26, ref_task="letters"),
              _classic(classic.SmallCNN))
     # AlexNet.
     _tv_entry("alexnet", "AlexNet (torchvision)", "AlexNet", "alexnet", "AlexNet_Weights.IMAGENET1K_V1",
               STEM28, first_conv="features.0", classifier="classifier.6", stem_kernel=3,
               notes="torchvision's AlexNet follows the 'one weird trick' variant (64-192-384-256-256 filters, "
-                    "61.1M parameters); the 2012 single-tower layout of the seed table is 'alexnet_2012'.")
-    register(_card("alexnet_2012", "AlexNet (2012 paper, seed table)", "AlexNet", "alexnet", "explorer",
+                    "61.1M parameters); the 2012 single-tower layout of the course notes' table is 'alexnet_2012'.")
+    register(_card("alexnet_2012", "AlexNet (2012 paper layout)", "AlexNet", "alexnet", "explorer",
                    (3, 227, 227), _resize(227, "The fully connected layers fix the input at 227x227."),
                    top1=59.3, top5=81.8, accuracy_source="Krizhevsky et al. 2012, one CNN, ILSVRC-2012 val "
                    "(40.7% / 18.2% error)",
-                   notes="Single-tower 96-256-384-384-256 layout with LRN, as in the seed table (62.4M "
-                         "parameters; the seed's total 62,369,152 omits the fully connected biases).",
+                   notes="Single-tower 96-256-384-384-256 layout with LRN, as in the course notes' AlexNet table (62.4M "
+                         "parameters; the notes' total 62,369,152 omits the fully connected biases).",
                    tags=("classic", "hand-written"), first_conv="features.0", classifier="classifier.7"),
              _classic(classic.AlexNet2012))
     # VGG.
@@ -313,7 +315,7 @@ def _register_all() -> None:
     # ResNet family.
     for depth in (18, 34, 50, 101, 152):
         _tv_entry(f"resnet{depth}", f"ResNet-{depth}", "ResNet", "resnet", f"ResNet{depth}_Weights.IMAGENET1K_V1",
-                  Adaptation("stem", (1, 28, 28), "As in the seed report: conv1 is a 3x3 stride-1 convolution "
+                  Adaptation("stem", (1, 28, 28), "As in the EMNIST-letters report: conv1 is a 3x3 stride-1 convolution "
                                                   "followed by BN, ReLU and max pooling."),
                   first_conv="conv1", classifier="fc", stem_kernel=3)
     _tv_entry("resnext50_32x4d", "ResNeXt-50 32x4d", "ResNet", "resnext", "ResNeXt50_32X4D_Weights.IMAGENET1K_V1",
@@ -324,11 +326,11 @@ def _register_all() -> None:
     for depth in (121, 169, 201):
         _tv_entry(f"densenet{depth}", f"DenseNet-{depth}", "DenseNet", "densenet",
                   f"DenseNet{depth}_Weights.IMAGENET1K_V1",
-                  _resize(64, "64x64 RGB as in the seed report's DenseNet-121 recipe."),
+                  _resize(64, "64x64 RGB as in the EMNIST-letters report's DenseNet-121 recipe."),
                   first_conv="features.conv0", classifier="classifier")
     # Xception (timm's port of the original Keras model).
     register(_card("xception", "Xception", "Xception", "xception", "timm", (3, 299, 299),
-                   _resize(71, "71x71x3 as in the seed report (the smallest Keras Xception accepts)."),
+                   _resize(71, "71x71x3 as in the EMNIST-letters report (the smallest Keras Xception accepts)."),
                    top1=79.0, top5=94.5, accuracy_source="Chollet 2017, Table 1 (ImageNet val)", min_size=71,
                    notes="timm 'legacy_xception': the original Keras architecture.",
                    first_conv="conv1", classifier="fc"),

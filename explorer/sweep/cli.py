@@ -12,6 +12,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from explorer.names import plural
+
 if TYPE_CHECKING:
     from explorer.sweep.queue import Sweep
 
@@ -60,7 +62,7 @@ def _start(args: argparse.Namespace) -> int:
 
         configs = [c for _, c in grid_configs(base, grid)]
         seconds, notes = sweep_seconds(configs, args.runs)
-        print(f"grid: {grid.size:,} runs, about {duration_text(seconds)} ({'; '.join(notes)})")
+        print(f"grid: {plural(grid.size, 'run')}, about {duration_text(seconds)} ({'; '.join(notes)})")
         if grid.size > CONFIRM_POINTS and not args.yes and not _ask(grid.size, seconds):
             print("not started")
             return 1

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from explorer.config import TrainConfig
+from explorer.names import plural
 from explorer.sweep.grid import CONFIRM_POINTS, Grid, check_grid, point_config
 from explorer.sweep.optuna_search import MAX_TRIALS
 from explorer.sweep.queue import Sweep, create_sweep
@@ -25,7 +26,7 @@ def confirm_text(size: int, seconds: float | None) -> str:
     from explorer.sweep.estimate import duration_text
 
     when = f" and would take about {duration_text(seconds)} on this machine" if seconds is not None else ""
-    return f"This sweep has {size:,} runs{when}. Confirm to start it."
+    return f"This sweep has {plural(size, 'run')}{when}. Confirm to start it."
 
 
 def new_grid_sweep(base: TrainConfig, grid: Grid, root: str | os.PathLike | None = None, name: str = "",

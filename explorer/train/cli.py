@@ -135,6 +135,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if not rows:
             print(f"no runs under {runs.runs_root(root)}")
             return 0
+        from explorer.pin import default_run
+
+        choice = default_run(rows, root)
+        if choice.note:
+            print(f"note: {choice.note}")
+        if choice.run is not None:
+            print(f"pages open on: {choice.run.run_id} ({choice.reason})")
         header = f"{'run id':<44} {'model':<16} {'dataset':<16} {'status':<12} {'epochs':>7} {'val acc':>8} {'test acc':>8}"
         print(header)
         for r in rows:
@@ -182,7 +189,25 @@ def cmd_runs(args: argparse.Namespace) -> int:
         run = runs.import_run(args.zip, root)
         print(f"imported run {run.run_id} into {run.path}")
         return 0
+    if act == "pin":
+        return _cmd_pin(args, root)
     raise ValueError(f"unknown runs command {act!r}")  # pragma: no cover
+
+
+def _cmd_pin(args: argparse.Namespace, root: str | None) -> int:
+    """`runs pin RUN | --tag T | --clear`: set or clear the run the pages open on."""
+    from explorer import pin
+
+    if args.clear:
+        if args.run or args.tag:
+            raise ValueError("--clear takes no run and no --tag")
+        print("pin cleared: pages open on the best completed run" if pin.clear_pin(root) else "nothing was pinned")
+        return 0
+    if not args.run and not args.tag:
+        raise ValueError("give a run id, --tag TAG or --clear (see `explorer runs pin --help`)")
+    chosen = pin.set_pin(root, run=args.run, tag=args.tag)
+    print(f"pinned {chosen.describe()}: every page opens on it")
+    return 0
 
 
 def cli_fields() -> list[Field]:
@@ -264,4 +289,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     ex.add_argument("--force", action="store_true", help="replace an existing zip file")
     im = sub.add_parser("import", help="import a run zip (validated; nothing is unpickled)")
     im.add_argument("zip")
+    pn = sub.add_parser("pin", help="the run every page opens on: a run, or the best run of a tag (--tag); --clear",
+                        description="Pin the run the app's pages open on (stored in the runs folder as .pin.json). "
+                                    "Without a pin they open on the best completed run.")
+    pn.add_argument("run", nargs="?", help="run id (or a unique prefix)")
+    pn.add_argument("--tag", help="pin the best completed run carrying this tag (it follows as runs are added)")
+    pn.add_argument("--clear", action="store_true", help="remove the pin")
     r.set_defaults(func=cmd_runs)

@@ -1,4 +1,4 @@
-"""Training recipes as editable presets: the seed report's three, and a quick default."""
+"""Training recipes as editable presets: the EMNIST-letters report's three, and a quick default."""
 
 from __future__ import annotations
 
@@ -35,13 +35,13 @@ RECIPES: dict[str, TrainConfig] = {
 DESCRIPTIONS: dict[str, str] = {
     "quick": "Quick CNN (default): 3 conv-BN-ReLU stages, SGD + Nesterov, one-cycle LR; a useful model in "
     "3 epochs on the built-in letters, even on a CPU (press Estimate for the time on this machine).",
-    "resnet18_scratch": "Seed report, ResNet-18 from scratch: 28x28 input (3x3 stride-1 stem), batch norm, "
+    "resnet18_scratch": "From the EMNIST-letters report, ResNet-18 from scratch: 28x28 input (3x3 stride-1 stem), batch norm, "
     "SGD with momentum, variance-scaled (He) init, cosine LR with 1 warmup epoch.",
-    "densenet121_transfer": "Seed report, DenseNet-121 transfer: 64x64 RGB input, ImageNet weights when in the "
+    "densenet121_transfer": "From the EMNIST-letters report, DenseNet-121 transfer: 64x64 RGB input, ImageNet weights when in the "
     "local cache (otherwise from scratch, said plainly), dropout before the head, Adam with reduce-on-plateau, "
     "early stopping on the validation loss, rotation/zoom/shift augmentation (no flips: mirrored letters are "
     "other letters; set hflip to reproduce the report).",
-    "xception_two_stage": "Seed report, Xception in two stages: 71x71x3 input; stage 1 trains a GAP + two dense "
+    "xception_two_stage": "From the EMNIST-letters report, Xception in two stages: 71x71x3 input; stage 1 trains a GAP + two dense "
     "+ dropout head on a frozen base with early stopping and reduce-LR-on-plateau; stage 2 unfreezes the last "
     "20 layers and continues at a 10x smaller LR. One run, both stages in its curves.",
 }

@@ -67,7 +67,8 @@ def check_pairable(a: Run, b: Run) -> None:
             raise ValueError(f"run {run.run_id} is still training; compare it once it has finished")
         if not run.has_predictions():
             raise ValueError(f"run {run.run_id} has no saved test predictions (it did not finish testing); "
-                             f"evaluate it first: python -m explorer evaluate {run.run_id} --predict")
+                             "evaluate it first (Compare runs offers Evaluate now; or "
+                             f"python -m explorer evaluate {run.run_id} --predict)")
     if a.classes != b.classes:
         raise ValueError(f"the runs have different class sets ({len(a.classes)} vs {len(b.classes)} classes: "
                          f"{''.join(a.classes)[:40]} / {''.join(b.classes)[:40]}); images cannot be paired")

@@ -3,8 +3,9 @@
 Every image of a dataset (its train and test splits pooled) gets a probability vector from a model
 that never saw it: the pool is cut into K stratified folds, one model per fold is trained on the
 other K-1 folds (on the device, with progress) and predicts the held-out fold. cleanlab then scores
-each given label (`rank.get_label_quality_scores`, self-confidence) and flags the likely errors
-(`filter.find_label_issues`). `--inject-flips F` first flips a seeded fraction F of the training
+each given label (`rank.get_label_quality_scores`, self-confidence) and estimates how many labels are wrong
+(`count.num_label_issues`); the first that many ranks are flagged (cleanlab's 'low_self_confidence' rule on our
+own ranking, so equal scores are never split into flagged and not flagged out of rank order). `--inject-flips F` first flips a seeded fraction F of the training
 labels, so the ranking itself can be checked: the flipped images should come first.
 
 The probabilities are cached per dataset, model, folds, size, seed, epochs and flips under
@@ -181,13 +182,16 @@ def crossval_probs(pool: Pool, spec: LabelIssueSpec, progress: Progress | None =
 
 
 def rank_issues(pool: Pool, probs: np.ndarray, with_injected: bool) -> pd.DataFrame:
-    """The cleanlab ranking: every image, most likely mislabeled first."""
-    from cleanlab.filter import find_label_issues
+    """The cleanlab ranking: every image, most likely mislabeled first; "flagged" = the first N ranks, N = cleanlab's
+    estimate of the number of wrong labels (so a flagged row never ranks below an unflagged one)."""
+    from cleanlab.count import num_label_issues
     from cleanlab.rank import get_label_quality_scores
 
     quality = get_label_quality_scores(pool.labels, probs, method="self_confidence")
-    flagged = find_label_issues(pool.labels, probs, filter_by="prune_by_noise_rate")
+    n_wrong = int(num_label_issues(pool.labels, probs))
     order = np.lexsort((np.arange(len(quality)), quality))  # lowest quality first, ties by position
+    flagged = np.zeros(len(order), dtype=bool)
+    flagged[order[:n_wrong]] = True
     classes = np.asarray(pool.classes)
     table = pd.DataFrame({
         "index": pool.index[order], "split": pool.split[order], "given": classes[pool.labels[order]],

@@ -44,7 +44,8 @@ def cached_run_data(path: str, stamp: float, label: str) -> RunData:
 
 
 def pick_runs(key: str = "cmp_runs") -> list[RunData]:
-    """A multiselect over the saved runs (the two newest preselected) -> their data; messages when too few."""
+    """A multiselect over the saved runs -> their data; messages when too few. Preselected: the run every page
+    opens on and the best other completed run (explorer.pin.default_pair), never a stopped or failed one."""
     all_infos = list_runs()
     unreadable_runs_note(all_infos)
     infos = [i for i in all_infos if i.readable]
@@ -54,7 +55,10 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
         page_link_if_exists("train", "Go to the Train page", ":material/model_training:")
         return []
     by_id = {i.run_id: i for i in infos}
-    st.session_state.setdefault(key, [i.run_id for i in infos[:2]])
+    if key not in st.session_state:
+        from explorer.pin import default_pair
+
+        st.session_state[key] = default_pair(infos)
     st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
     ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key, wrap=True,
                          format_func=lambda r: run_label(by_id[r]))
@@ -70,6 +74,25 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
             except (OSError, ValueError, KeyError) as exc:
                 st.warning(f"Run {md_escape(titles[r])} ({md_code(r)}) is unreadable and left out: {md_escape(exc)}")
     return out if len(out) >= 2 else []
+
+
+def offer_evaluation(runs: Sequence[RunData]) -> None:
+    """For each picked run without test predictions but with weights: an "Evaluate now" button (then the page
+    compares it like the others); one without weights is said to have nothing to evaluate."""
+    from explorer.ui.results import evaluate_now, has_weights
+
+    for r in runs:
+        if r.predictions() is not None or r.status.get("status") == "running":
+            continue
+        if not has_weights(r):
+            st.info(f"**{md_escape(r.label)}** ({md_escape(r.status.get('status'))}) has no saved weights: no test "
+                    "predictions to compare; only its settings and curves are shown.")
+            continue
+        st.warning(f"**{md_escape(r.label)}** ({md_escape(r.status.get('status'))}) has no test predictions, so "
+                   "per-class, confusion, ROC and image-by-image comparisons leave it out. Evaluate it now with its "
+                   "saved weights:")
+        if evaluate_now(r, f"Evaluate {r.label} now"):
+            st.rerun()  # its comparison data is read again (the cache key holds the folder's latest file time)
 
 
 def show_notes(notes: dict[str, str | None]) -> None:

@@ -13,7 +13,7 @@ import torch
 from explorer.charts.compare import topk_chart
 from explorer.data import BlankImageError, ImageError, load_image_bytes
 from explorer.data.preprocess import UPLOAD_TYPES
-from explorer.names import format_duration, run_title
+from explorer.names import format_duration, plural, run_title
 from explorer.predict import (
     Prediction,
     WeightsError,
@@ -25,7 +25,7 @@ from explorer.predict import (
 from explorer.runs import RunInfo, open_run, runs_root
 from explorer.ui.jobs import job_manager
 from explorer.ui.layout import show_chart
-from explorer.ui.progress import epoch_fraction, number
+from explorer.ui.progress import epoch_fraction, epoch_text, number
 from explorer.ui.text import md_code, md_escape
 
 CANVAS_SIZE = 280
@@ -80,26 +80,33 @@ def _training_progress() -> None:
     run = active[0]
     status = run.status
     epochs = int(number(status.get("epochs")) or run.train_config().total_epochs or 1)
-    epoch, eta = int(number(status.get("epoch"))), number(status.get("eta_s"))
+    eta = number(status.get("eta_s"))
     phase = str(status.get("phase") or "starting")
-    st.progress(epoch_fraction(status, epochs), text=f"Training {run_title(run)}: {phase}, epoch {epoch}/{epochs}"
+    st.progress(epoch_fraction(status, epochs), text=f"Training {run_title(run)}: {phase}, {epoch_text(status, epochs)}"
                 + (f", {format_duration(eta)} left" if eta > 0 else ""))
 
 
 def show_unreadable(bad: dict[str, str]) -> None:
     """List runs whose weights cannot be read, with the reason."""
     if bad:
-        with st.expander(f"{len(bad)} run(s) unreadable", icon=":material/warning:", expanded=False):
+        with st.expander(f"{plural(len(bad), 'run')} unreadable", icon=":material/warning:", expanded=False):
             for run_id, why in bad.items():
                 st.markdown(f"**{md_escape(run_id)}**: {md_escape(why)}")
 
 
 def pick_runs(runs: Sequence[RunInfo]) -> list[RunInfo]:
-    """The run for the chart and Grad-CAM, then any others to compare answers with."""
+    """The run for the chart and Grad-CAM (at first the one every page opens on: pinned, else the best completed
+    run), then any others to compare answers with."""
+    from explorer.ui.run_picker import SHARED_KEY, opening_run
+
     by_id = {r.run_id: r for r in runs}
     ids = list(by_id)
+    start = opening_run(list(runs), "draw_run")
+    if st.session_state.get("draw_run") != start:
+        st.session_state["draw_run"] = start
     c1, c2 = st.columns([1, 1])
     main = c1.selectbox("Run", ids, key="draw_run", format_func=lambda r: run_label(by_id[r]))
+    st.session_state[SHARED_KEY] = main
     others = c2.multiselect("Also ask these runs (answers side by side)", [i for i in ids if i != main],
                             key="draw_others", format_func=lambda r: run_label(by_id[r]))
     return [by_id[main], *(by_id[o] for o in others)]

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from explorer.names import format_duration, run_title
+from explorer.names import format_duration, plural, run_title
+from explorer.pin import default_run
 from explorer.runs import RunInfo, list_runs, runs_root
-from explorer.ui.progress import epoch_fraction, number
+from explorer.ui.progress import epoch_fraction, epoch_text, number
 from explorer.ui.run_picker import page_link_if_exists
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def job_progress() -> None:
     eta = format_duration(status.get("eta_s")) if number(status.get("eta_s")) > 0 else "…"
     st.progress(epoch_fraction(status, epochs),
                 text=f"Training {run_title(run)}: {status.get('phase') or 'starting'}, "
-                     f"epoch {int(number(status.get('epoch')))} of {epochs}, {eta} left")
+                     f"{epoch_text(status, epochs)}, {eta} left")
     page_link_if_exists("train", "Watch it on the Train page", ":material/model_training:")
 
 
@@ -79,8 +80,10 @@ def path_steps(runs: list[RunInfo]) -> DeltaGenerator:
         st.write("A small CNN learns the 26 letters from the built-in dataset (no download).")
         slot = st.empty()
         if completed:
-            st.caption(f"You already have {len(completed)} trained run(s); the newest is "
-                       f"**{run_title(completed[0])}**.")
+            choice = default_run(runs)
+            opens = (f"; the pages open on **{run_title(choice.run)}**, {choice.reason}" if choice.run is not None
+                     else "")
+            st.caption(f"You already have {plural(len(completed), 'trained run')}{opens}.")
     with st.container(border=True):
         step(2, "Draw a letter", False)
         st.write("Draw with the mouse; every saved model reads it after each stroke.")

@@ -41,7 +41,7 @@ def model_picker(key: str = "model", default: str = "resnet18") -> ModelCard:
     """A selectbox over the registry, labelled with titles; returns the chosen card."""
     cards = list_cards()
     names = [c.name for c in cards]
-    titles = {c.name: f"{c.title} · {c.year}" for c in cards}
+    titles = {c.name: c.heading for c in cards}
     choice = st.selectbox("Architecture", names, index=names.index(default), key=key, format_func=titles.get)
     return get_card(choice)
 
@@ -49,25 +49,27 @@ def model_picker(key: str = "model", default: str = "resnet18") -> ModelCard:
 def input_picker(card: ModelCard) -> tuple[bool, tuple[int, int, int], int, int]:
     """Input preset (reference / letters / custom) and batch size -> (letters, size, classes, batch)."""
     c, h, w = card.input_size
-    presets = [f"Reference: {c}×{h}×{w}, 1000 classes", "Letters: 1×28×28, 26 classes", "Custom C×H×W"]
+    presets = [f"Reference: {c}×{h}×{w}, {card.ref_classes:,} classes", "Letters: 1×28×28, 26 classes", "Custom C×H×W"]
     cols = st.columns([3, 1])
     preset = cols[0].radio("Input", presets, horizontal=True, key="input_preset")
     batch = int(cols[1].number_input("Batch size", 1, 4096, 1, key="batch_size"))
     if preset == presets[0]:
-        return False, card.input_size, 1000, batch
+        st.caption(f"Reference = the published network: its input size and its {card.ref_classes:,} classes "
+                   f"({card.ref_task}); the classifier's size follows the number of classes.")
+        return False, card.input_size, card.ref_classes, batch
     if preset == presets[1]:
         return True, (1, 28, 28), 26, batch
     cc = st.columns(4)
     size = (int(cc[0].number_input("C", value=c, step=1, key="in_c")),
             int(cc[1].number_input("H", value=h, step=1, key="in_h")),
             int(cc[2].number_input("W", value=w, step=1, key="in_w")))
-    classes = int(cc[3].number_input("Classes", value=1000, step=1, key="in_classes"))
+    classes = int(cc[3].number_input("Classes", value=card.ref_classes, step=1, key="in_classes"))
     return False, size, classes, batch
 
 
 def render_card(card: ModelCard) -> None:
     """The model's card: year, paper, key idea, reference accuracy, letters adaptation."""
-    st.markdown(f"### {card.title} ({card.year})")
+    st.markdown(f"### {card.heading}")
     paper = f"[{card.paper}]({card.url})" if card.url else card.paper
     st.markdown(f"**Paper:** {paper}  \n**Key idea:** {card.key_idea}")
     acc = "not published for ImageNet"
@@ -142,12 +144,14 @@ def render_diagram(s: Summary) -> None:
     top = max(s.max_depth(), 1)
     depth = st.slider("Diagram depth", 1, top, min(2, top), key="diagram_depth") if top > 1 else 1
     d = block_diagram(s, depth=depth)
-    st.caption(f"{d.nodes} nodes, {d.edges} edges. Circles are operations between blocks (+ residual, concat).")
+    st.caption(f"{d.nodes} nodes, {d.edges} edges. Circles are operations between blocks (+ residual, concat). "
+               "A dashed box is a residual block drawn open: its layers, then the + where its skip connection joins "
+               "(a module used twice, like a block's ReLU, is drawn at each place it is used).")
     st.graphviz_chart(d.dot, width="content")
 
 
 def render_arithmetic(s: Summary) -> None:
-    """The seeds' conv arithmetic on this network's real layers."""
+    """The course notes' conv arithmetic on this network's real layers."""
     layers = arithmetic_layers(s)
     st.markdown("#### Output size: W_out = (W − F + 2P) / S + 1")
     if not layers:
@@ -169,8 +173,8 @@ def render_arithmetic(s: Summary) -> None:
             "with bottleneck (M mult.)": round(e.bottleneck / 1e6, 1), "saving": f"{e.saving:.1f}×", "note": e.note,
         } for e in examples]), hide_index=True, width="stretch")
     else:
-        st.info("No Inception branch (1×1 reduce → k×k conv) here: pick GoogLeNet for the seeds' "
-                "28×28×192 example (120M vs 12.4M multiplies).")
+        st.info("No Inception branch (1×1 reduce → k×k conv) here: pick GoogLeNet for the classic "
+                "28×28×192 example of the course notes (120M vs 12.4M multiplies).")
     st.markdown("#### Depthwise-separable cost: 1/N + 1/Dk²")
     seps = separable_examples(s)
     if seps:

@@ -41,3 +41,17 @@ def epoch_fraction(status: Mapping[str, Any], epochs: float | None = None) -> fl
     else:
         done = epoch
     return clamp01(done / total)
+
+
+def epoch_text(status: Mapping[str, Any], epochs: float | None = None) -> str:
+    """The epoch a run is at, as a person counts: "epoch 1 of 3" while epoch 1 runs (also before its first step:
+    "epoch 1 of 3 (starting)", never "epoch 0 of 3"), "epoch 2 of 3 done" between epochs and once a run has
+    ended, "no epoch done of 3" for a run that ended before its first."""
+    total = int(number(status.get("epochs") if epochs is None else epochs))
+    epoch, step, steps = (int(number(status.get(k))) for k in ("epoch", "step", "steps"))
+    running = status.get("status") in (None, "running")
+    if epoch <= 0:
+        return f"epoch 1 of {total} (starting)" if running else f"no epoch done of {total}"
+    if running and steps > 0 and 0 <= step < steps:
+        return f"epoch {epoch} of {total}"
+    return f"epoch {epoch} of {total} done"

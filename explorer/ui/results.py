@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer.charts import evaluate as charts
 from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
-from explorer.names import format_duration, run_title
+from explorer.names import format_duration, plural, run_title
 from explorer.runs import Run
 from explorer.ui.run_picker import file_stamp, page_link_if_exists
 from explorer.ui.text import md_code, md_escape
@@ -83,30 +83,51 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
                     "here when it completes. Watch it live on the Train page.")
             page_link_if_exists("train", "Watch it on the Train page", ":material/model_training:")
             return None
+        if not has_weights(run):
+            st.info(f"Run **{run_title(run)}** ({status}) has no saved weights (it ended before its first epoch "
+                    "completed): there is nothing to evaluate. Its error and any curves are shown here.")
+            return None
         st.warning(
             f"Run **{run_title(run)}** has no saved test predictions (`predictions.npz`); its status is "
             f"**{status}** - it failed or stopped before the test pass. Evaluating it now runs its saved "
             "weights over its test split."
         )
-        if not st.button("Evaluate now", key=f"evaluate-now-{run.run_id}", type="primary"):
+        if not evaluate_now(run):
             return None
-        from explorer.evaluate import predict_run
-
-        try:
-            with st.spinner("Predicting the test split with the run's saved weights..."):
-                predict_run(run)
-        except FileNotFoundError as exc:
-            st.error(f"Could not evaluate {md_escape(run.run_id)}: {md_escape(exc)}")
-            return None
-        except Exception as exc:  # corrupt weights, architecture mismatch: say which file and why
-            st.error(md_escape(weights_error(run, exc)))
-            return None
-        st.success(f"Saved the test predictions of {run_title(run)} to `predictions.npz`.")
     try:
         return cached_evaluation(str(run.path), npz.stat().st_mtime)
     except (OSError, ValueError, KeyError) as exc:
         st.error(f"Cannot read {md_code(npz)}: {md_escape(exc)}")
         return None
+
+
+def has_weights(run: Any) -> bool:
+    """The run has saved weights (a completed epoch) to evaluate."""
+    try:
+        run.weights_path("best")
+        return True
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+def evaluate_now(run: Any, label: str = "Evaluate now") -> bool:
+    """An "Evaluate now" button: runs the run's saved weights over its test split and saves predictions.npz
+    (explorer.evaluate.predict_run), with a spinner and a message, never a traceback; True once they are saved."""
+    if not st.button(label, key=f"evaluate-now-{run.run_id}", type="primary", icon=":material/play_arrow:"):
+        return False
+    from explorer.evaluate import predict_run
+
+    try:
+        with st.spinner(f"Predicting the test split with the saved weights of {run_title(run)}..."):
+            predict_run(run)
+    except FileNotFoundError as exc:
+        st.error(f"Could not evaluate {md_escape(run_title(run))}: {md_escape(exc)}")
+        return False
+    except Exception as exc:  # corrupt weights, architecture mismatch: say which file and why
+        st.error(md_escape(weights_error(run, exc)))
+        return False
+    st.success(f"Saved the test predictions of {run_title(run)} to `predictions.npz`.")
+    return True
 
 
 def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
@@ -184,7 +205,7 @@ def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images
         return
     idx = mistakes(y_true, y_prob, top=top, true_class=true_idx, pred_class=pred_idx)
     st.markdown(f"**True {md_escape(names[true_idx])}, predicted {md_escape(names[pred_idx])}**: "
-                f"{int(ev.confusion.counts[true_idx, pred_idx])} images (showing {len(idx)})")
+                f"{plural(int(ev.confusion.counts[true_idx, pred_idx]), 'image')} (showing {len(idx)})")
     image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx])
 
 
@@ -193,10 +214,22 @@ def mistakes_gallery(names: list[str], y_true: np.ndarray, y_prob: np.ndarray, i
     """Every misclassified test image, the most confident mistakes first."""
     idx = mistakes(y_true, y_prob, top=top)
     total = int((y_prob.argmax(axis=1) != y_true).sum())
-    st.markdown(f"**{total} misclassified test images**, the most confident first (showing {len(idx)}).")
+    st.markdown(f"**{plural(total, 'misclassified test image')}**, the most confident first (showing {len(idx)}).")
     pred = y_prob.argmax(axis=1)
     image_gallery(images, idx, [f"{md_escape(names[y_true[i]])}→{md_escape(names[pred[i]])} {y_prob[i, pred[i]]:.2f}"
                                 for i in idx])
+
+
+REPORT_TEXT = ("The EMNIST-letters report trained ResNet-18, DenseNet-121 and Xception on EMNIST letters (the "
+               "three report recipes on the Train page) and published these test figures, in percent; — = the "
+               "report gives no figure.")
+
+
+def published_results(table: pd.DataFrame) -> None:
+    """The EMNIST-letters report's published figures, with the user's runs beneath them (shaded)."""
+    st.caption(REPORT_TEXT + " Your saved runs with test predictions are listed beneath them; only runs on "
+               "emnist-letters are directly comparable with the report's figures.")
+    st.dataframe(charts.seed_table_style(table), hide_index=True, key="results_seed_table", placeholder="—")
 
 
 def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFrame:

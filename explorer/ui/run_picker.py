@@ -1,5 +1,6 @@
-"""The run picker shared by the run pages (Results, Explain): one selectbox over the runs store,
-the choice remembered across pages, and a clear message (never a traceback) when there are no runs."""
+"""The run picker shared by the run pages (Results, Explain, Look inside): one selectbox over the runs store,
+opening on the pinned run or the best completed run (explorer.pin), the choice remembered across pages, the
+Pin controls, and a clear message (never a traceback) when there are no runs."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from explorer.names import run_title
+from explorer import pin as pins
+from explorer.names import plural, run_title
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
 from explorer.ui.text import md_code, md_escape
 from explorer.untrusted import parse_created
 
 SHARED_KEY = "explorer_run_id"  # plain session key (not a widget key), so it survives page switches
+REPINNED = "explorer_run_repinned"  # set when the pin changes: the next picker opens on the new default
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,8 +50,66 @@ def unreadable_runs_note(infos: list[RunInfo]) -> None:
     """A warning naming each unreadable run (file and reason), so no run is hidden; nothing when all read."""
     bad = [i for i in infos if i.error]
     if bad:
-        st.warning(f"{len(bad)} run(s) cannot be read and are shown as unreadable:\n\n"
+        st.warning(f"{plural(len(bad), 'run')} cannot be read and {'is' if len(bad) == 1 else 'are'} shown as unreadable:\n\n"
                    + "\n\n".join(f"- **{i.run_id}**: {i.error}" for i in bad))
+
+
+def opening_run(infos: list[RunInfo], key: str) -> str:
+    """The run id a picker starts on: this page's choice, else the one made on another page, else the default
+    (the pinned run, or the best completed run: explorer.pin.default_run)."""
+    by_id = {i.run_id for i in infos}
+    if not st.session_state.pop(REPINNED, False):
+        if st.session_state.get(key) in by_id:
+            return str(st.session_state[key])
+        shared = st.session_state.get(SHARED_KEY)
+        if shared in by_id:
+            return str(shared)
+    choice = pins.default_run(infos)
+    return choice.run.run_id if choice.run is not None else infos[0].run_id
+
+
+def pin_note(infos: list[RunInfo]) -> None:
+    """A caption saying what the pages open on, and a warning when a pin cannot be followed."""
+    choice = pins.default_run(infos)
+    if choice.note:
+        st.warning(md_escape(choice.note))
+    if choice.run is not None:
+        st.caption(f":material/push_pin: Pages open on **{md_escape(run_title(choice.run))}**: {md_escape(choice.reason)}.")
+
+
+def pin_controls(run_id: str, infos: list[RunInfo], key: str) -> None:
+    """A Pin popover: pin this run, or the best run of a tag, for every page (a teacher's run for a class); clear."""
+    try:
+        current = pins.read_pin()
+    except pins.PinError:
+        current = None
+    tags = sorted({t for i in infos for t in i.tags})
+    with st.popover("Pin", icon=":material/push_pin:", width="content", help="choose the run every page opens on, for everyone using "
+                    "this runs folder (stored in it as .pin.json)"):
+        st.caption(f"Pinned now: {md_escape(current.describe())}." if current else
+                   "Nothing pinned: pages open on the best completed run.")
+        if st.button("Pin this run for every page", key=f"{key}_pin_run", disabled=current == pins.Pin(run_id=run_id)):
+            _pin(lambda: pins.set_pin(run=run_id))
+        if tags:
+            tag = st.selectbox("Or the best run of a tag", tags, key=f"{key}_pin_tag_name")
+            if st.button("Pin the best run of this tag", key=f"{key}_pin_tag"):
+                _pin(lambda: pins.set_pin(tag=tag))
+        if current is not None and st.button("Clear the pin", key=f"{key}_pin_clear"):
+            pins.clear_pin()
+            st.session_state[REPINNED] = True
+            st.rerun()
+
+
+def _pin(make: Any) -> None:
+    """Write a pin; the pages then open on it (this session too)."""
+    try:
+        pin = make()
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        st.error(f"Cannot pin: {md_escape(exc)}")
+        return
+    st.session_state[REPINNED] = True
+    st.toast(f"Every page now opens on {pin.describe()}", icon=":material/push_pin:")
+    st.rerun()
 
 
 def pick_run(key: str, label: str = "Run") -> Any:
@@ -63,12 +124,14 @@ def pick_run(key: str, label: str = "Run") -> Any:
         return None
     ids = [i.run_id for i in infos]
     by_id = {i.run_id: i for i in infos}
-    if st.session_state.get(key) not in by_id:  # first visit on this page, or the run was deleted
-        shared = st.session_state.get(SHARED_KEY)
-        finished = [i.run_id for i in infos if i.status == "completed"] or [i.run_id for i in infos if i.readable]
-        st.session_state[key] = shared if shared in by_id else (finished or ids)[0]
+    start = opening_run(infos, key)
+    if st.session_state.get(key) != start:
+        st.session_state[key] = start
     unreadable_runs_note(infos)
-    run_id = st.selectbox(label, ids, key=key, format_func=lambda r: run_label(by_id[r]))
+    with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):  # Pin keeps its width at 800 px
+        run_id = st.selectbox(label, ids, key=key, format_func=lambda r: run_label(by_id[r]), width="stretch")
+        pin_controls(run_id, infos, key)
+    pin_note(infos)
     st.session_state[SHARED_KEY] = run_id
     if by_id[run_id].error:
         st.error(f"Run {run_id} cannot be read: {by_id[run_id].error}")

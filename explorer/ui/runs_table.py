@@ -12,10 +12,12 @@ import pandas as pd
 import streamlit as st
 
 from explorer.charts.sweep import effect_chart, parallel_coordinates
+from explorer.names import plural
 from explorer.runs import runs_root
 from explorer.runs_table import (
     CFG,
     METRICS,
+    MISSING_TEXT,
     all_tags,
     effects,
     filter_runs,
@@ -24,6 +26,7 @@ from explorer.runs_table import (
     parallel_frame,
     runs_frame,
     setting_columns,
+    values_of,
     varying,
 )
 from explorer.ui.layout import show_chart
@@ -65,7 +68,7 @@ def _filters(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                            format_func=lambda s: _short(s) if s != "(none)" else s)
     where: dict[str, list[Any]] = {}
     if field != "(none)":
-        values = sorted(df[field].astype(str).unique())
+        values = values_of(df, field)
         where[field] = c[1].multiselect(f"{_short(field)} is one of", values, key=f"mr_values_{field}")
     return filter_runs(df, tags, chosen_sweeps, statuses, where), metric
 
@@ -77,11 +80,14 @@ def _table(rows: pd.DataFrame, metric: str, show_all: bool) -> None:
     cols = ["best", "name", "status", metric, *[m for m in METRICS if m != metric], *settings, "sweep", "tags",
             "epochs_done", "created", "run_id"]
     view = marked[cols].rename(columns={c: _short(c) for c in settings})
-    st.dataframe(view, hide_index=True, height=min(400, 36 * (len(view) + 1) + 2), column_config={
+    st.dataframe(view, hide_index=True, height=min(400, 36 * (len(view) + 1) + 2), placeholder=MISSING_TEXT,
+                 column_config={
         "best": st.column_config.TextColumn("best", help="★ best run of its sweep (and of the runs outside sweeps)",
                                             width="small"),
         metric: st.column_config.NumberColumn(format="%.4f"),
         **{m: st.column_config.NumberColumn(format="%.4f") for m in METRICS}})
+    st.caption(f"A setting a run's config leaves out shows the value it used (the default); {MISSING_TEXT} = the "
+               "setting does not apply to that run (images per class outside the built-in letters).")
     st.download_button("Download table (CSV)", view.to_csv(index=False).encode(), "runs.csv", "text/csv",
                        key="mr_csv")
 
@@ -123,6 +129,6 @@ def many_runs_panel(root: str | None = None) -> None:
         return
     rows, metric = _filters(df)
     show_all = st.toggle("Show every setting (not only those that differ)", key="mr_all")
-    st.caption(f"{len(rows)} of {len(df)} runs shown, best first. Click a column header to sort.")
+    st.caption(f"{len(rows)} of {plural(len(df), 'run')} shown, best first. Click a column header to sort.")
     _table(rows, metric, show_all)
     _analyses(rows, metric)

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.config import TrainConfig
+from explorer.names import plural
 from explorer.sweep import (
     CONFIRM_POINTS,
     Grid,
@@ -78,10 +79,10 @@ def _grid_part(cfg: TrainConfig, texts: dict[str, str], root: str) -> tuple[Grid
         with st.spinner("Estimating the time per epoch..."):
             points = tuple(tuple(sorted(p.items())) for p in grid.points(cfg.seed))
             seconds, notes = _estimate(cfg.to_dict(), points, root)
-        st.markdown(f"**{grid.size:,} runs** · about **{duration_text(seconds)}** of training")
+        st.markdown(f"**{plural(grid.size, 'run')}** · about **{duration_text(seconds)}** of training")
         st.caption(md_escape("; ".join(notes)))
     else:
-        st.markdown(f"**{grid.size:,} runs** (too many to estimate point by point)")
+        st.markdown(f"**{plural(grid.size, 'run')}** (too many to estimate point by point)")
     return grid, seconds
 
 
@@ -136,7 +137,7 @@ def _optuna_part(cfg: TrainConfig, texts: dict[str, str], root: str, name: str) 
         return
     with st.spinner("Estimating the time per epoch..."):
         seconds, notes = _estimate(cfg.to_dict(), tuple(() for _ in range(trials)), root)
-    st.markdown(f"**{trials:,} trials** · at most about **{duration_text(seconds)}** of training (pruning cuts it)")
+    st.markdown(f"**{plural(trials, 'trial')}** · at most about **{duration_text(seconds)}** of training (pruning cuts it)")
     st.caption(md_escape("; ".join(notes)))
     if st.button("Start search", type="primary", key="sweep_start_optuna"):
         _launch(lambda: new_optuna_sweep(cfg, space, trials, seed, root, name))
@@ -192,7 +193,7 @@ def sweep_status(sweep: Sweep) -> None:
     done = sum(counts[s] for s in DONE_STATES)
     st.markdown(f"**{md_escape(sweep.spec.get('name') or sweep.sweep_id)}** — {md_code(sweep.sweep_id)} — "
                 f"{md_escape(sweep.spec.get('mode'))} — **{md_escape(state)}**")
-    st.progress(clamp01(done / total), text=f"{done} of {total} runs done · {counts['failed']} failed · "
+    st.progress(clamp01(done / total), text=f"{done} of {plural(total, 'run')} done · {counts['failed']} failed · "
                                            f"{counts['running']} running")
     _actions(sweep, state, f"sw_{sweep.sweep_id}_")
     st.dataframe(items_frame(sweep), hide_index=True, height=min(36 * (1 + len(sweep.items())) + 2, 300),
@@ -212,7 +213,7 @@ def resume_after_restart(root: str) -> None:
     resumed = _resumed_once(root)
     if resumed and not st.session_state.get("sweeps_resumed_said"):
         st.session_state["sweeps_resumed_said"] = True
-        st.toast(f"Resumed {len(resumed)} sweep queue(s) after a restart: {', '.join(resumed)}",
+        st.toast(f"Resumed {plural(len(resumed), 'sweep queue')} after a restart: {', '.join(resumed)}",
                  icon=":material/restart_alt:")
 
 

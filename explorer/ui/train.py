@@ -22,7 +22,7 @@ from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES, TITLES
 from explorer.ui.curves import show_training_curves
 from explorer.ui.jobs import job_manager
-from explorer.ui.progress import clamp01, epoch_fraction, number
+from explorer.ui.progress import clamp01, epoch_fraction, epoch_text, number
 from explorer.ui.text import md_code, md_escape
 
 MAX_STAGES_TEXT = 20_000  # characters of the Stages JSON field
@@ -71,10 +71,6 @@ def device_key() -> str:
     return f"cuda:{d.index or 0}" if d.type == "cuda" else "cpu"
 
 
-def _idx(options: list[Any], value: Any) -> int:
-    return options.index(value) if value in options else 0
-
-
 # The basic form is recipe (above the form), model, dataset and epochs; every other TrainConfig field sits under
 # Advanced in these groups, two per row. Labels, help, bounds and choices come from the fields' metadata (the
 # same metadata gives the CLI options and validate()'s rules); option texts from config.CHOICE_TEXT.
@@ -98,39 +94,54 @@ def option_text(name: str, value: Any) -> str:
 
 
 def field_input(col: Any, name: str, value: Any, key: str, disabled: bool = False) -> Any:
-    """One widget for a TrainConfig field, from its metadata: select box, checkbox or bounded number."""
+    """One widget for a TrainConfig field, from its metadata: select box, checkbox or bounded number.
+
+    `value` only starts the widget (see `start_value`): from then on the widget's own state is the value, so no
+    rerun (Estimate, the sweep panel, a job that ends) puts a default back over what the user set."""
     f = _FIELDS[name]
     meta, kind = f.metadata, str(f.type)
     common = {"key": key, "help": meta["help"], "disabled": disabled}
     if meta["choices"]:
         options = list(meta["choices"])
-        return col.selectbox(meta["label"], options, index=_idx(options, value),
-                             format_func=lambda v: option_text(name, v), **common)
+        start_value(key, value if value in options else options[0])
+        return col.selectbox(meta["label"], options, format_func=lambda v: option_text(name, v), **common)
     if kind == "bool":
-        return bool(col.checkbox(meta["label"], bool(value), **common))
+        start_value(key, bool(value))
+        return bool(col.checkbox(meta["label"], **common))
     lo = min(meta["lo"], 0)  # below-range values reach validate(), which says why they are refused
     if kind == "int":
-        return int(col.number_input(meta["label"], int(lo), int(meta["hi"]), int(value), **common))
+        start_value(key, int(value))
+        return int(col.number_input(meta["label"], int(lo), int(meta["hi"]), **common))
     hi = meta["hi"] - (1e-3 if meta["hi_open"] else 0.0)
-    return float(col.number_input(meta["label"], float(lo), float(hi), float(value), format="%g", **common))
+    start_value(key, float(value))
+    return float(col.number_input(meta["label"], float(lo), float(hi), format="%g", **common))
+
+
+def start_value(key: str, value: Any) -> None:
+    """The value a form widget starts with, set once in session_state (the widget is then made without a default,
+    so its state is the one source of its value, whatever reruns)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
 
 
 def model_option(name: str) -> str:
-    """A model's display name, with the measured time per epoch on this device once estimated."""
-    hint = st.session_state.get("speed_hints", {}).get(name)
-    title = model_titles().get(name, name)
-    return f"{title} · {hint}/epoch" if hint else title
+    """A model's display name (its card's title). Never anything that changes on a rerun: a select box sends
+    back the label the user picked, and a label that changed meanwhile (a time per epoch added after Estimate)
+    matches no option, so Streamlit fell back to the first model (issue 23: LeNet-5 chosen, Quick CNN trained)."""
+    return model_titles().get(name, name)
 
 
 def _basic_row(base: TrainConfig, k: str) -> tuple[str, str, int]:
     """Model, dataset and epochs (two columns, then epochs), with display names."""
     c1, c2 = st.columns(2)
     models = model_names()
-    model = c1.selectbox("Model", models, index=_idx(models, base.model), key=k + "model", format_func=model_option,
-                         help=_FIELDS["model"].metadata["help"] + "; the time per epoch shows after an estimate")
+    start_value(k + "model", base.model if base.model in models else models[0])
+    model = c1.selectbox("Model", models, key=k + "model", format_func=model_option,
+                         help=_FIELDS["model"].metadata["help"] + "; the time per epoch shows under the form after an "
+                         "estimate")
     datasets = dataset_names()
-    data_name = c2.selectbox("Dataset", datasets, index=_idx(datasets, base.data.name), key=k + "data",
-                             format_func=lambda n: dataset_titles().get(n, n),
+    start_value(k + "data", base.data.name if base.data.name in datasets else datasets[0])
+    data_name = c2.selectbox("Dataset", datasets, key=k + "data", format_func=lambda n: dataset_titles().get(n, n),
                              help="the images to train on; the Data page shows them and what each needs")
     epochs = field_input(c1, "epochs", base.epochs, k + "epochs", disabled=bool(base.stages))
     return model, data_name, epochs
@@ -141,20 +152,22 @@ def _advanced(base: TrainConfig, k: str) -> tuple[dict[str, Any], str, int, bool
     values: dict[str, Any] = {}
     with st.expander("Advanced (optimizer, schedule, transfer, speed, ...)"):
         c1, c2 = st.columns(2)
-        name = c1.text_input("Run name (optional)", "", key=k + "name", help=_FIELDS["name"].metadata["help"])
-        size = c2.number_input("Images per class", 1, MAX_BUILTIN_SIZE,
-                               int(base.data.size or BUILTIN_DEFAULT_SIZE), key=k + "size",
+        start_value(k + "name", "")
+        name = c1.text_input("Run name (optional)", key=k + "name", help=_FIELDS["name"].metadata["help"])
+        start_value(k + "size", int(base.data.size or BUILTIN_DEFAULT_SIZE))
+        size = c2.number_input("Images per class", 1, MAX_BUILTIN_SIZE, key=k + "size",
                                help="built-in letters only: how many images of each letter to make; 1,000 per class = 26,000 "
                                     "images")
-        augment = st.checkbox("Augment (rotate, zoom, shift)", base.augment is not None, key=k + "augment",
+        start_value(k + "augment", base.augment is not None)
+        augment = st.checkbox("Augment (rotate, zoom, shift)", key=k + "augment",
                               help="random small rotations, zooms and shifts of each batch (no flips)")
         for title, names in ADVANCED_GROUPS:
             st.markdown(f"**{title}**")
             values.update(_group(base, k, names))
         stages_json = ""
         if base.stages:
-            stages_json = st.text_area("Stages (JSON, one object per stage, in order)",
-                                       json.dumps([s.to_dict() for s in base.stages], indent=1), key=k + "stages",
+            start_value(k + "stages", json.dumps([s.to_dict() for s in base.stages], indent=1))
+            stages_json = st.text_area("Stages (JSON, one object per stage, in order)", key=k + "stages",
                                        help="each stage's keys: name, epochs, lr, transfer (scratch, frozen, last_n, "
                                        "finetune) and unfreeze_last_n (for last_n)")
     return values, name, int(size), augment, stages_json
@@ -176,18 +189,21 @@ def _group(base: TrainConfig, k: str, names: tuple[str, ...]) -> dict[str, Any]:
 def config_form(recipe: str, busy: str | None = None) -> tuple[TrainConfig | None, str, bool]:
     """The settings form, prefilled from `recipe`; returns (config or None, run name, Start pressed).
 
-    `busy` (why the device is taken) disables Start and is said under it. Invalid settings (TrainConfig.validate,
-    the same rules as the CLI) show st.error and return config None.
+    Not an st.form: every field commits when it changes, so what the page holds is what the form shows (the sweep
+    panel below plans from it at once) and no button's rerun can lose an edit. `busy` (why the device is taken)
+    disables Start and is said under it. Invalid settings (TrainConfig.validate, the same rules as the CLI) show
+    st.error and return config None.
     """
     base = RECIPES[recipe]
     k = f"{recipe}:"
-    with st.form(f"train_form_{recipe}", enter_to_submit=False):
+    st.session_state[RECIPE_SHOWN] = recipe
+    with st.container(border=True, key="train_form"):
         model, data_name, epochs = _basic_row(base, k)
         values, name, size, augment, stages_json = _advanced(base, k)
         c1, c2 = st.columns(2)
-        start = c1.form_submit_button("Start", type="primary", disabled=busy is not None, width="stretch")
-        c2.form_submit_button("Estimate time per epoch", key=k + "estimate", width="stretch",
-                              help="times a few training steps on this device and scales them to an epoch")
+        start = c1.button("Start", type="primary", disabled=busy is not None, width="stretch", key="train_start")
+        c2.button("Estimate time per epoch", key=k + "estimate", width="stretch",
+                  help="times a few training steps on this device and scales them to an epoch")
         if busy:
             st.caption(busy)
     values["epochs"] = epochs
@@ -214,12 +230,35 @@ def _validated(base: TrainConfig, changes: dict[str, Any], stages_json: str) -> 
     return None
 
 
+RECIPE_SHOWN = "train_recipe_shown"  # the recipe whose form the last run showed
+CARRIED = ("data", "size", "name")  # what a recipe does not decide: the data and the run's name stay as set
+
+
+def _carry_over() -> None:
+    """Recipe changed: the new recipe's form starts with the data and run name the user had set in the last one."""
+    old, new = st.session_state.get(RECIPE_SHOWN), st.session_state.get("recipe")
+    if not old or old == new:
+        return
+    for field in CARRIED:
+        if f"{old}:{field}" in st.session_state:
+            st.session_state[f"{new}:{field}"] = st.session_state[f"{old}:{field}"]
+
+
 def recipe_picker() -> str:
-    """Recipe select box with its description."""
+    """Recipe select box with its description; a new recipe fills in its settings and keeps the data and name."""
     recipe = st.selectbox("Recipe", list(RECIPES), format_func=lambda r: TITLES.get(r, r), key="recipe",
-                          help="a preset of every setting below (the seed report's three and a quick one); "
-                          "change any of them before Start")
+                          on_change=_carry_over,
+                          help="a preset of every training setting below (the EMNIST-letters report's three and a "
+                          "quick one); the dataset, images per class and run name stay as you set them")
     st.caption(DESCRIPTIONS[recipe])
+    if recipe != "quick":
+        with st.expander("What the EMNIST-letters report got with its recipes"):
+            from explorer.charts.evaluate import seed_table_style
+            from explorer.metrics import seed_result_table
+            from explorer.ui.results import REPORT_TEXT
+
+            st.caption(REPORT_TEXT + " Results compares your runs with them (its Published results tab).")
+            st.dataframe(seed_table_style(seed_result_table()), hide_index=True, placeholder="—")
     return recipe
 
 
@@ -238,18 +277,18 @@ def busy_text(root: str) -> str | None:
 
 
 def estimate_hint(cfg: TrainConfig | None, pressed: bool) -> None:
-    """The per-epoch estimate line under the form; a new estimate also becomes the model's speed hint."""
+    """The per-epoch estimate line under the form; every estimate made in this session is listed by model, so
+    models can be compared (beside the form, never in the model list: see model_option)."""
     from explorer.train.estimate import fmt_duration
     from explorer.ui.doctor import estimate_line
 
     est = estimate_line(cfg, pressed)
-    if cfg is None or est is None or not pressed:
-        return  # (not on Start: a rerun would lose the press)
     hints = st.session_state.setdefault("speed_hints", {})
-    hint = fmt_duration(est["epoch_seconds"])
-    if hints.get(cfg.model) != hint:
-        hints[cfg.model] = hint
-        st.rerun()  # the model list shows the hint
+    if cfg is not None and est is not None:
+        hints[cfg.model] = fmt_duration(est["epoch_seconds"])
+    if hints and (est is None or len(hints) > 1):  # (the line above already says this config's time)
+        st.caption("Measured per epoch on this device: " + " · ".join(
+            f"{md_escape(model_option(m))} {md_escape(h)}" for m, h in hints.items()))
 
 
 def _fmt_s(value: Any) -> str:
@@ -287,7 +326,7 @@ def run_panel(run: Run) -> None:
     """Progress bars, numbers and curves of one run (live or finished)."""
     st_ = run.status
     state = st_["status"]
-    epochs, epoch = int(number(st_.get("epochs"))), int(number(st_.get("epoch")))
+    epochs = int(number(st_.get("epochs")))
     steps, step = int(number(st_.get("steps"))), int(number(st_.get("step")))
     icon = {"running": ":material/hourglass_top:", "completed": ":material/check_circle:",
             "stopped": ":material/stop_circle:", "failed": ":material/error:",
@@ -307,7 +346,7 @@ def run_panel(run: Run) -> None:
         (st.warning if "FROM SCRATCH" in str(note) else st.info)(md_escape(note))
     if epochs > 0:
         st.progress(epoch_fraction(st_),
-                    text=f"epoch {epoch} of {epochs}" + (f" — stage: {md_escape(st_.get('stage_name'))}" if st_.get("stage_name") else ""))
+                    text=epoch_text(st_) + (f" — stage: {md_escape(st_.get('stage_name'))}" if st_.get("stage_name") else ""))
     if steps > 0 and state == "running":
         st.progress(clamp01(step / steps), text=f"step {step} of {steps}")
     with st.container(horizontal=True, gap="medium"):  # wraps on a narrow screen
@@ -316,7 +355,8 @@ def run_panel(run: Run) -> None:
         label = str(st_.get("device_label") or st_.get("device") or "-")
         st.metric("device", label.split(" (")[0][:40], help=md_escape(label), width=130)
         mem = number(st_.get("gpu_mem_mb"))
-        st.metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "n/a (CPU)", width=190)  # room for "n/a (CPU)" and "80,000 MiB"
+        if mem > 0 or str(st_.get("device") or "").startswith("cuda"):  # on a CPU run it says nothing: not shown
+            st.metric("GPU memory", f"{mem:,.0f} MiB" if mem > 0 else "-", width=150)  # room for "80,000 MiB"
         metrics = run.metrics() or {}
         acc = metrics.get("test_acc")
         st.metric("test accuracy", f"{acc:.2%}" if acc is not None else "-", width=130)

@@ -16,11 +16,22 @@ import pandas as pd
 import streamlit as st
 
 from explorer.charts.trust import deletion_chart, disagreement_chart, sanity_chart, sanity_frame
+from explorer.names import plural
 from explorer.trust.faithfulness import SANITY_LIMIT, deletion, sanity_check
 from explorer.ui.layout import show_chart
 from explorer.ui.text import md_escape
 
 PAGE_SIZE = 25
+
+
+def model_title(name: str) -> str:
+    """A registry model's card title (e.g. lenet_keras -> "LeNet (Keras variant)"), the name itself if unknown."""
+    from explorer.models import get_card
+
+    try:
+        return get_card(name).title
+    except (KeyError, ValueError):
+        return name
 
 
 # ----------------------------------------------------------------------------- faithfulness
@@ -67,7 +78,8 @@ def _issue_settings(name: str, size: int | None, gen_seed: int) -> Any:
     from explorer.trust.labels import LabelIssueSpec
 
     c1, c2, c3, c4 = st.columns(4)
-    model = c1.selectbox("Model per fold", ["lenet_keras", "small_cnn", "lenet5"], key="li_model")
+    model = c1.selectbox("Model per fold", ["lenet_keras", "small_cnn", "lenet5"], key="li_model",
+                         format_func=model_title)
     folds = c2.number_input("Folds", 2, 10, 3, key="li_folds")
     epochs = c3.number_input("Epochs per fold", 1, 30, 6, key="li_epochs")
     seed = c4.number_input("Seed", 0, 10**6, 0, key="li_seed")
@@ -125,14 +137,21 @@ def label_issues_tab(spec: Any) -> None:
 def _issues_table(result: Any, images: dict[str, np.ndarray]) -> None:
     """The paged ranked table; ticks in its exclude column update the exclusion list."""
     n_pages = max(1, -(-len(result.table) // PAGE_SIZE))
+    flagged = int(result.table["flagged"].sum())
     st.write(f"{len(result.table):,} images ranked in {result.seconds:.1f} s"
-             f"{' (cached probabilities)' if result.cached else ''}; cleanlab flags {int(result.table['flagged'].sum()):,}.")
+             f"{' (cached probabilities)' if result.cached else ''}; cleanlab estimates {plural(flagged, 'label')} "
+             f"wrong, so ranks 1 to {flagged:,} are flagged.")
+    st.caption("Score = 1 − the probability the out-of-fold model gives the label as given: 1.000 means it is "
+               "almost sure the label is wrong. Equal scores keep their dataset order.")
     page = st.number_input(f"Page (of {n_pages})", 1, n_pages, 1, key="li_page") - 1
     rows = _page_table(result, images, page)
     edited = st.data_editor(
         rows, key=f"li_editor_{page}", disabled=[c for c in rows.columns if c != "exclude"],
         column_config={"image": st.column_config.ImageColumn("image"),
-                       "score": st.column_config.ProgressColumn("score", format="%.3f", min_value=0, max_value=1),
+                       "score": st.column_config.ProgressColumn("score", format="%.3f", min_value=0, max_value=1,
+                                                                help="1 − probability of the given label"),
+                       "flagged": st.column_config.CheckboxColumn(
+                           "flagged", help="among the first N ranks, N = how many labels cleanlab estimates are wrong"),
                        "exclude": st.column_config.CheckboxColumn("exclude", help="training images only")})  # fmt: skip
     chosen = set(st.session_state.get("li_exclude", []))
     for split, idx, before, now in zip(rows["split"], rows["index"], rows["exclude"], edited["exclude"], strict=True):
@@ -149,13 +168,14 @@ def _exclusion_actions(spec: Any) -> None:
     from explorer.ui.jobs import job_manager
 
     exclude = list(st.session_state.get("li_exclude", []))
-    st.write(f"Exclusion list: **{len(exclude)}** training image(s).")
+    st.write(f"Exclusion list: **{plural(len(exclude), 'training image')}**.")
     if not exclude:
         return
     st.download_button("Download the exclusion list (JSON)", json.dumps({"dataset": spec.name, "exclude": exclude}),
                        "exclude.json", "application/json", key="li_download")
     c1, c2 = st.columns(2)
-    model = c1.selectbox("Model for the new run", ["small_cnn", "lenet_keras", "resnet18"], key="li_train_model")
+    model = c1.selectbox("Model for the new run", ["small_cnn", "lenet_keras", "resnet18"], key="li_train_model",
+                         format_func=model_title)
     epochs = c2.number_input("Epochs", 1, 100, 3, key="li_train_epochs")
     if st.button("Train a new run without these images", key="li_train"):
         cfg = TrainConfig(model=model, epochs=int(epochs), data=replace(spec, exclude=tuple(exclude)))
@@ -180,6 +200,11 @@ def disagreement_section(runs: Sequence[Any]) -> None:
                       key="dis_b")
     if ia == ib:
         st.info("Choose two different runs.")
+        return
+    missing = [r for r in (runs[ia], runs[ib]) if not r.has_predictions()]
+    if missing:
+        st.info(f"{md_escape(missing[0].label)} has no saved test predictions yet: evaluate it with its "
+                "**Evaluate now** button above the comparison, then its images pair with the other run's.")
         return
     try:
         d = disagreement(runs[ia], runs[ib])

@@ -27,8 +27,8 @@ INJECTED = """() => ({title: document.title === '1',
 
 @pytest.fixture(scope="module")
 def hostile_app(tmp_path_factory: pytest.TempPathFactory, server: dict):
-    """`streamlit run app.py` over a runs folder holding an imported run with hostile messages and, newest
-    (the Draw page's default), a copied run whose name and class names are the payloads."""
+    """`streamlit run app.py` over a runs folder holding an imported (failed) run with hostile messages and,
+    the only completed run (so the Draw page's default), a copied run whose name and class names are the payloads."""
     runs, data = tmp_path_factory.mktemp("hostile-runs"), tmp_path_factory.mktemp("hostile-data")
     sender = make_run(tmp_path_factory.mktemp("sender"), name="shared", classes=list("ABC"))
     status = {**sender.raw_status, "status": "failed", "error": f"{BEACON} {SCRIPT}", "notes": [LINK, IMG_TAG]}

@@ -52,7 +52,7 @@ def _bad_now(page) -> list[str]:
 def test_train_page_shows_no_exception_at_any_moment_of_a_run(page, server):
     go(page, "train")
     page.evaluate(OBSERVE)
-    form = page.locator("[data-testid=stForm]").first
+    form = page.locator(".st-key-train_form").first
     # 100 images per class, 1 epoch: the epoch lasts a few seconds, so the page polls it at epoch 0
     form.locator("[data-testid=stExpander] summary").filter(has_text="Advanced").click()  # size is there
     for label, value in (("Images per class", "100"), ("Epochs", "1")):
