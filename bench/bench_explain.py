@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--model", default="resnet18")
     ap.add_argument("--repeats", type=int, default=30)
     args = ap.parse_args()
-    from explorer.models.registry import build_letters_model
+    from explorer.models import build_letters_model
 
     torch.manual_seed(0)
     model = build_letters_model(args.model, num_classes=26).eval()

@@ -8,9 +8,11 @@ Every command and page that takes a device goes through `resolve_device`, so "--
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch loads when a device is resolved, so options that show DEVICE_HELP stay light
+    import torch
+    from torch import nn
 
 __all__ = ["DEVICE_HELP", "device_label", "model_device", "resolve_device"]
 
@@ -19,6 +21,8 @@ _PATTERN = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
 
 
 def _no_cuda_reason() -> str:
+    import torch
+
     if torch.version.cuda is None:
         return f"this torch ({torch.__version__}) is a CPU-only build"
     return f"torch is built for CUDA {torch.version.cuda} and found no usable NVIDIA GPU or driver"
@@ -29,6 +33,8 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
 
     Anything else than auto/cpu/cuda/cuda:N, a GPU asked for where there is none, or a GPU index past
     the last one is a ValueError that says what was wrong and what to use instead."""
+    import torch
+
     if isinstance(name, torch.device):
         name = str(name)
     text = (name or "auto").strip().lower()
@@ -49,6 +55,8 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
 
 def device_label(device: torch.device | str) -> str:
     """Human label: "cpu (N threads)" or "cuda:0 (GPU name)"."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         idx = device.index or 0
@@ -58,6 +66,8 @@ def device_label(device: torch.device | str) -> str:
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of a model's first parameter (or buffer); the CPU for a model with neither."""
+    import torch
+
     for t in model.parameters():
         return t.device
     for t in model.buffers():

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-import explorer.models.zoo  # noqa: F401  (fills the registry at import: its lazy fill races between threads)
 from explorer.runs import Run, open_run
 
 __all__ = [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import explorer.models.registry as registry
+import explorer.models.build as registry
 
 NAMES = ["lenet5", "alexnet", "vgg11", "resnet18", "densenet121", "inception_v3", "xception",
          "mobilenet_v2", "efficientnet_b0"]

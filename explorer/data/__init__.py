@@ -5,25 +5,17 @@ Every dataset comes out the same way: uint8 (N, 28, 28) images, light strokes on
 int64 labels from 0; class names. The model-facing tensor is uint8 / 255, float32 (1, 28, 28).
 
 Package face: re-exports only. The dataset modules register themselves in the dataset registry
-when imported here (eagerly, like explorer.models). The names that need torch (loader, splits)
-are imported on first use, so `explorer.config` (which builds on DataSpec/Augment) stays light.
+when imported here (eagerly, like explorer.models). The names that need numpy, PIL or torch
+(preprocess, loader, splits) are imported on first use (PEP 562, explorer.lazy), so `explorer.config`
+(which builds on DataSpec/Augment) and `explorer data list` stay light.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # Dataset modules, in no particular order: each registers its cards (the card's `order` sorts lists).
 from explorer.data import builtin, digits, emnist, torchvision_sets  # noqa: F401
-from explorer.data.preprocess import (
-    BlankImageError,
-    ImageError,
-    frame_ink,
-    load_image_bytes,
-    preprocess_array,
-    preprocess_image,
-)
 from explorer.data.registry import (
     DATASET_NAMES,
     DEFAULT_DATASET,
@@ -37,18 +29,25 @@ from explorer.data.registry import (
     register_dataset,
 )
 from explorer.data.spec import Augment, DataSpec
+from explorer.lazy import lazy_names
 
 if TYPE_CHECKING:
     from explorer.data.loader import DeviceLoader, augment_batch
+    from explorer.data.preprocess import (
+        BlankImageError,
+        ImageError,
+        frame_ink,
+        load_image_bytes,
+        preprocess_array,
+        preprocess_image,
+    )
     from explorer.data.splits import LetterData, Splits, indices_hash, make_splits
 
 _LAZY = {
-    "DeviceLoader": "explorer.data.loader",
-    "augment_batch": "explorer.data.loader",
-    "LetterData": "explorer.data.splits",
-    "Splits": "explorer.data.splits",
-    "indices_hash": "explorer.data.splits",
-    "make_splits": "explorer.data.splits",
+    **dict.fromkeys(["DeviceLoader", "augment_batch"], "loader"),
+    **dict.fromkeys(["LetterData", "Splits", "indices_hash", "make_splits"], "splits"),
+    **dict.fromkeys(["BlankImageError", "ImageError", "frame_ink", "load_image_bytes", "preprocess_array",
+                     "preprocess_image"], "preprocess"),
 }
 
 __all__ = [
@@ -78,9 +77,4 @@ __all__ = [
     "register_dataset",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import the torch-backed names (DeviceLoader, make_splits, ...) on first use."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'explorer.data' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

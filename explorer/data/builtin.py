@@ -18,17 +18,16 @@ import os
 import string
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image, ImageDraw
-
-from explorer.data.preprocess import frame_ink
 from explorer.data.registry import DatasetCard, register_dataset
 from explorer.data.spec import BUILTIN_DEFAULT_SIZE
 from explorer.io import atomic_path
+
+if TYPE_CHECKING:  # numpy loads when data is made, so listing datasets stays light
+    import numpy as np
 
 GENERATOR_VERSION = 2
 DEFAULT_SIZE = BUILTIN_DEFAULT_SIZE  # training images per class: 26,000 train images
@@ -60,6 +59,7 @@ def test_size_for(size: int) -> int:
 @lru_cache(maxsize=1)
 def _glyphs() -> dict[str, dict[str, list[np.ndarray]]]:
     """Font name -> character -> list of densified polylines (float32 (K, 2), font units, y down)."""
+    import numpy as np
     from HersheyFonts import HersheyFonts
 
     out: dict[str, dict[str, list[np.ndarray]]] = {}
@@ -75,6 +75,7 @@ def _glyphs() -> dict[str, dict[str, list[np.ndarray]]]:
 
 def _densify(poly: np.ndarray, step: float = 2.5) -> np.ndarray:
     """Insert points along a polyline so that consecutive points are at most `step` apart."""
+    import numpy as np
     seg = np.diff(poly, axis=0)
     lengths = np.hypot(seg[:, 0], seg[:, 1])
     pieces = [poly[:1]]
@@ -86,6 +87,10 @@ def _densify(poly: np.ndarray, step: float = 2.5) -> np.ndarray:
 
 def render_letter(label: int, rng: np.random.Generator) -> np.ndarray:
     """Draw one random letter of class `label` (0 = A) and return its uint8 (28, 28) EMNIST-like frame."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from explorer.data.preprocess import frame_ink
     glyphs = _glyphs()
     upper = rng.random() < 0.5
     ch = CLASSES[label] if upper else CLASSES[label].lower()
@@ -137,6 +142,7 @@ def render_letter(label: int, rng: np.random.Generator) -> np.ndarray:
 
 def _render_chunk(args: tuple[int, int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Render samples [start, stop) of one split; sample i has class i % 26."""
+    import numpy as np
     seed, split_id, chunk, start, stop = args
     rng = np.random.default_rng([seed, split_id, chunk, GENERATOR_VERSION])
     labels = np.arange(start, stop) % len(CLASSES)
@@ -152,6 +158,9 @@ def generate(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate `size` images per class for a split -> (uint8 (N, 28, 28), int64 (N,)); deterministic."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if size < 1:
@@ -195,6 +204,7 @@ def load_or_generate(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Return {"train_images", "train_labels", "test_images", "test_labels"}, generating and caching once."""
+    import numpy as np
     path = cache_path(root, size, seed)
     if path.exists():
         try:
@@ -230,6 +240,7 @@ def build_seconds(root: str | os.PathLike, size: int = DEFAULT_SIZE, seed: int =
                   sample: int = 52) -> tuple[float, str]:
     """(seconds, how) to build the letters of (size, seed) under `root`: 0 when cached; else scaled from the
     generation time an earlier cached build here recorded, else from rendering `sample` letters now."""
+    import numpy as np
     if cache_path(root, size, seed).exists():
         return 0.0, "the letters are cached"
     total = (size + test_size_for(size)) * len(CLASSES)

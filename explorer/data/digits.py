@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from explorer.data.preprocess import frame_ink
 from explorer.data.registry import DatasetCard, register_dataset
+
+if TYPE_CHECKING:  # numpy loads when data is made, so listing datasets stays light
+    import numpy as np
 
 SOURCE = "sklearn.datasets.load_digits"
 
@@ -16,8 +17,11 @@ SOURCE = "sklearn.datasets.load_digits"
 @lru_cache(maxsize=1)
 def digits_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """scikit-learn digits framed to 28x28, split 80/20 stratified with a fixed seed."""
+    import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
+
+    from explorer.data.preprocess import frame_ink
 
     bunch = load_digits()
     images = np.stack([frame_ink(img.astype(np.float32) / 16.0) for img in bunch.images])

@@ -26,11 +26,13 @@ import string
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from explorer.data.registry import DatasetCard, Loader, register_dataset
 from explorer.io import atomic_path
+
+if TYPE_CHECKING:  # numpy loads when data is made, so listing datasets stays light
+    import numpy as np
 
 EMNIST_URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
 EMNIST_ZIP_MD5 = "58c8d27c78d21e728a6bc7b3cc06412e"
@@ -80,6 +82,7 @@ def idx_name(split: str, part: str, kind: str) -> str:
 
 def parse_idx(data: bytes, name: str, kind: str) -> np.ndarray:
     """Parse idx bytes (images: uint8 (N, 28, 28); labels: uint8 (N,)) with exact size checks."""
+    import numpy as np
     if len(data) < 8:
         raise ChecksumError(f"{name}: truncated idx file ({len(data)} bytes), expected an idx header.")
     magic, count = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
@@ -195,6 +198,7 @@ def extract_zip(
 
 def read_split(images_path: Path, labels_path: Path, split: str, part: str, strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Read and verify one EMNIST split/part -> (uint8 (N, 28, 28) upright, int64 (N,) from 0)."""
+    import numpy as np
     images = parse_idx(_read_bytes(images_path), str(images_path), "images")
     labels = parse_idx(_read_bytes(labels_path), str(labels_path), "labels")
     if len(images) != len(labels):

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from explorer.data.letterdata import LetterData
 
 DEFAULT_DATASET = "letters-builtin"
 DATA_ENV = "EXPLORER_DATA"
 
 # (split, data root, **options) -> (uint8 (N, 28, 28) upright images, int64 (N,) labels, source)
-Loader = Callable[..., tuple[np.ndarray, np.ndarray, str]]
+Loader = Callable[..., "tuple[np.ndarray, np.ndarray, str]"]
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -121,6 +121,7 @@ def load_dataset(
     EMNIST: path (zip, folder or idx files), download (default False), strict (official counts);
     mnist / fashion-mnist: download (default False).
     """
+    import numpy as np
     import torch
 
     from explorer.data.letterdata import LetterData

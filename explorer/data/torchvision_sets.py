@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from explorer.data.registry import DatasetCard, register_dataset
 
+if TYPE_CHECKING:  # numpy loads when data is made, so listing datasets stays light
+    import numpy as np
+
 TORCHVISION_SETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+# The raw files torchvision keeps in <root>/<class name>/raw (its `resources`, unzipped; the same for both
+# sets; tests/test_data_registry.py checks them against torchvision), so `data list` needs no torchvision.
+RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def load_torchvision(
     name: str, part: str, root: str | os.PathLike, download: bool = True
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """MNIST / Fashion-MNIST through torchvision (downloads with a network) -> (images, labels, classes)."""
+    import numpy as np
     from torchvision import datasets
 
     cls = getattr(datasets, TORCHVISION_SETS[name])
@@ -33,11 +39,8 @@ def load_torchvision(
 
 def torchvision_available(name: str, root: str | os.PathLike) -> bool:
     """True if torchvision's raw files for MNIST/Fashion-MNIST are on disk."""
-    from torchvision import datasets
-
-    cls = getattr(datasets, TORCHVISION_SETS[name])
-    raw = Path(root) / cls.__name__ / "raw"
-    return all((raw / os.path.splitext(f)[0]).is_file() for f, _ in cls.resources)
+    raw = Path(root) / TORCHVISION_SETS[name] / "raw"
+    return all((raw / f).is_file() for f in RAW_FILES)
 
 
 def _loader(name: str):

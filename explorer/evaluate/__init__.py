@@ -1,29 +1,13 @@
-"""Predictions -> metrics (scikit-learn): report, confusion, ROC/PR, calibration, mistakes."""
+"""Predictions -> metrics (scikit-learn): report, confusion, ROC/PR, calibration, mistakes.
 
-from explorer.evaluate.run import predict_run
-from explorer.metrics import (
-    SEED_RESULTS,
-    Calibration,
-    Confusion,
-    Curves,
-    Evaluation,
-    Report,
-    calibration,
-    class_names,
-    confusion,
-    evaluate,
-    evaluate_all,
-    mistakes,
-    most_confused_pairs,
-    pr_curves,
-    roc_curves,
-    seed_result_table,
-    top_k_accuracy,
-    worst_classes,
-)
-from explorer.models.inference import probabilities as predict_proba  # the one inference path
+The names load on first use (PEP 562, explorer.lazy), so the `evaluate` command registers without
+importing pandas or torch."""
 
-__all__ = [
+from __future__ import annotations
+
+from explorer.lazy import lazy_names
+
+_METRICS = [
     "SEED_RESULTS",
     "Calibration",
     "Confusion",
@@ -38,10 +22,15 @@ __all__ = [
     "mistakes",
     "most_confused_pairs",
     "pr_curves",
-    "predict_proba",
-    "predict_run",
     "roc_curves",
     "seed_result_table",
     "top_k_accuracy",
     "worst_classes",
 ]
+_LAZY = {
+    **dict.fromkeys(_METRICS, "explorer.metrics"),
+    "predict_run": "run",
+    "predict_proba": "explorer.models.inference:probabilities",  # the one inference path
+}
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
+__all__ = sorted(_LAZY)

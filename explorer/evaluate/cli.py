@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from explorer.devices import DEVICE_HELP
-from explorer.metrics import Evaluation, evaluate_all
+
+if TYPE_CHECKING:
+    from explorer.metrics import Evaluation
 
 
 def format_report(ev: Evaluation, title: str = "") -> str:
@@ -62,6 +62,8 @@ def load_evaluation(run: Any, predict: bool = False, recompute: bool = False, de
     With ``predict`` a run without predictions is evaluated now (its model over its test split, saved);
     with ``recompute`` the predictions are made again on ``device`` and evaluated without being saved.
     """
+    from explorer.metrics import evaluate_all
+
     preds = None if recompute else run.predictions()
     if preds is None and (predict or recompute):
         from explorer.evaluate.run import predict_run
@@ -102,6 +104,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def seed_table_text(rows: list[tuple[str, Any]]) -> str:
     """Return the seed result table beside the given (label, Report) rows, as text."""
+    import pandas as pd
+
     from explorer.metrics import seed_result_table
 
     df = seed_result_table(rows)

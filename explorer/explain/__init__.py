@@ -1,29 +1,14 @@
-"""Grad-CAM and other captum attributions, feature maps, first-layer filters, overlays."""
+"""Grad-CAM and other captum attributions, feature maps, first-layer filters, overlays.
 
-from explorer.explain.core import (
-    METHODS,
-    Attribution,
-    ExplainError,
-    Explanation,
-    FeatureMaps,
-    LayerInfo,
-    as_batch,
-    conv_layers,
-    default_target_layer,
-    explain,
-    feature_maps,
-    first_layer_filters,
-    get_layer,
-    heatmap_rgb,
-    method_title,
-    model_guard,
-    normalize_map,
-    overlay,
-    to_png,
-    top_k,
-)
+The names load on first use (PEP 562, explorer.lazy), so the `explain` command registers without torch;
+the methods' names alone are explorer.explain.methods.METHOD_NAMES."""
 
-__all__ = [
+from __future__ import annotations
+
+from explorer.explain.methods import METHOD_NAMES
+from explorer.lazy import lazy_names
+
+_LAZY = dict.fromkeys([
     "METHODS",
     "method_title",
     "Attribution",
@@ -44,4 +29,6 @@ __all__ = [
     "overlay",
     "to_png",
     "top_k",
-]
+], "core")
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
+__all__ = ["METHOD_NAMES", *_LAZY]

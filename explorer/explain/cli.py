@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any
 
 from explorer.devices import DEVICE_HELP
-from explorer.explain.core import METHODS, Explanation, explain, overlay, to_png
+from explorer.explain.methods import METHOD_NAMES
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from explorer.explain.core import Explanation
 
 MAX_SCALE = 64  # 28 x 64 = 1,792 pixels high: enough for a poster, small enough never to exhaust memory
 
@@ -22,6 +25,10 @@ def load_image(run: Any, image: str) -> torch.Tensor:
 
 def panel(image: torch.Tensor | np.ndarray, ex: Explanation, scale: int = 8) -> np.ndarray:
     """Return an RGB strip: the input image beside the heatmap overlay, each scaled up."""
+    import numpy as np
+
+    from explorer.explain.core import overlay
+
     img = np.squeeze(np.asarray(image, dtype=np.float32))
     grey = (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
     left = np.repeat(grey[..., None], 3, axis=2).repeat(scale, 0).repeat(scale, 1)
@@ -32,6 +39,9 @@ def panel(image: torch.Tensor | np.ndarray, ex: Explanation, scale: int = 8) -> 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Explain one image with one method and write the picture."""
+    import numpy as np
+
+    from explorer.explain.core import explain, to_png
     from explorer.runs import open_run
 
     out = Path(args.out)
@@ -71,7 +81,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run", metavar="RUN", help="run id or run folder")
     p.add_argument("image", metavar="IMAGE", help="an image file, or test:N for the run's N-th test image")
-    p.add_argument("--method", default="gradcam", choices=list(METHODS), help="attribution method")
+    p.add_argument("--method", default="gradcam", choices=list(METHOD_NAMES), help="attribution method")
     p.add_argument("--out", required=True, metavar="FILE.png", help="where to write the picture")
     p.add_argument("--target", help="class to explain (name or index; default: the predicted class)")
     p.add_argument("--contrast", help="explain 'why TARGET and not CONTRAST' (name or index)")

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.explain.methods import METHOD_NAMES
 from explorer.models.inference import model_device as _device
 from explorer.models.inference import model_lock, probabilities, softmax_output
 
@@ -443,6 +444,8 @@ class OcclusionMap(Attribution):
 METHODS: dict[str, type[Attribution]] = {
     cls.name: cls for cls in (GradCAM, GuidedGradCAM, SaliencyMap, IntegratedGradientsMap, OcclusionMap)
 }
+if tuple(METHODS) != METHOD_NAMES:  # the light table the CLI offers must name exactly these classes
+    raise ImportError(f"explorer.explain.methods.METHOD_NAMES {METHOD_NAMES} != the Attribution classes {tuple(METHODS)}")
 
 
 def method_title(method: str) -> str:

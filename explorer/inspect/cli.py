@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from explorer.inspect.summary import parse_input_size, summarize
-
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add the `inspect` command."""
@@ -23,6 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Summarise and print."""
+    from explorer.inspect.summary import parse_input_size, summarize
     from explorer.models import build_letters_model, get_card
 
     card = get_card(args.name)

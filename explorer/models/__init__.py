@@ -1,58 +1,46 @@
 """The model registry: every architecture of the seed documents, with its card; the one inference path.
 
-Package face: re-exports the registry and imports the model modules eagerly (as timm does), so
-every entry is registered before any caller can list or build one.
+Package face: the zoo is a table (zoo.py, no torch) indexed by registry.py, so listing names and cards
+imports no torch; the names that build or run networks (build.py, from_config.py, inference.py) load on
+first use (PEP 562, explorer.lazy).
 """
 
-from explorer.models import zoo  # noqa: F401  (model modules register themselves on import)
-from explorer.models.from_config import build_from_config
-from explorer.models.inference import (
-    eval_mode,
-    model_device,
-    model_lock,
-    probabilities,
-    softmax_output,
-    to_batch,
-)
+from __future__ import annotations
+
+from explorer.lazy import lazy_names
+from explorer.models.cards import POLICIES, Adaptation, Build, Entry, ModelCard
 from explorer.models.registry import (
-    POLICIES,
-    Adaptation,
-    LettersAdapter,
-    LettersModel,
-    ModelCard,
     UnknownModelError,
     WeightsNotFoundError,
-    build_letters_model,
-    build_model,
     get_card,
+    get_entry,
     letters_input_size,
     list_cards,
     list_models,
     resolve_name,
-    weights_dir,
 )
+
+_LAZY = {
+    **dict.fromkeys(["LettersAdapter", "LettersModel", "build_letters_model", "build_model", "weights_dir"], "build"),
+    "build_from_config": "from_config",
+    **dict.fromkeys(["eval_mode", "model_device", "model_lock", "probabilities", "softmax_output", "to_batch"],
+                    "inference"),
+}
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "POLICIES",
     "Adaptation",
-    "LettersAdapter",
-    "LettersModel",
+    "Build",
+    "Entry",
     "ModelCard",
     "UnknownModelError",
     "WeightsNotFoundError",
-    "build_from_config",
-    "build_letters_model",
-    "build_model",
-    "eval_mode",
     "get_card",
+    "get_entry",
     "letters_input_size",
     "list_cards",
     "list_models",
-    "model_device",
-    "model_lock",
-    "probabilities",
     "resolve_name",
-    "softmax_output",
-    "to_batch",
-    "weights_dir",
+    *_LAZY,
 ]

@@ -8,7 +8,8 @@ from typing import Protocol
 
 from torch import nn
 
-from explorer.models.registry import LettersModel, WeightsNotFoundError, build_letters_model, get_card
+from explorer.models.build import LettersModel, build_letters_model
+from explorer.models.registry import WeightsNotFoundError, get_card
 
 
 class ModelConfig(Protocol):

@@ -1,141 +1,15 @@
-"""Registry entries: every architecture of the seed documents, with its card beside its builder.
+"""The zoo: every architecture of the seed documents as a table of entries (card + how to build it), no torch.
 
 torchvision and timm builders are used wherever they exist (their numbers are the reference);
-hand-written networks (explorer.models.classic) only where no library has them.
+hand-written networks (explorer.models.classic) only where no library has them. The registry
+(explorer.models.registry) indexes ENTRIES; explorer.models.build turns an entry's `Build` into a network.
+torchvision's published figures (TV_META) are data here, so listing the zoo imports no torchvision;
+tests/test_models_registry.py checks them against `torchvision.models.get_weight(...).meta`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import torch
-from torch import nn
-
-from explorer.models import classic
-from explorer.models.registry import (
-    Adaptation,
-    ModelCard,
-    load_pretrained,
-    load_state_dict_file,
-    local_weights_file,
-    register,
-    weights_dir,
-)
-
-# ------------------------------------------------------------------------------------------
-# Module surgery shared by the builders.
-
-
-def _get(model: nn.Module, path: str) -> nn.Module:
-    return model.get_submodule(path)
-
-
-def _set(model: nn.Module, path: str, module: nn.Module) -> None:
-    parent, _, leaf = path.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, leaf, module)
-
-
-def _replace_conv(model: nn.Module, path: str, in_chans: int, stride: int | None = None,
-                  kernel: int | None = None) -> None:
-    """Replace the conv at `path` by one taking `in_chans` channels (optionally new stride/kernel).
-    Where the kernel shape is kept, pretrained RGB filters are summed into the new channel(s)."""
-    old = _get(model, path)
-    assert isinstance(old, nn.Conv2d), f"{path} is not a Conv2d"
-    k = kernel or old.kernel_size[0]
-    s = stride or old.stride[0]
-    pad = k // 2 if (kernel or stride) else old.padding
-    new = nn.Conv2d(in_chans, old.out_channels, k, stride=s, padding=pad, bias=old.bias is not None,
-                    groups=1, device=old.weight.device, dtype=old.weight.dtype)
-    if new.weight.device.type != "meta" and k == old.kernel_size[0] and old.weight.shape[1] == 3:
-        with torch.no_grad():
-            w = old.weight.sum(1, keepdim=True) / in_chans
-            new.weight.copy_(w.expand(-1, in_chans, -1, -1))
-            if old.bias is not None:
-                new.bias.copy_(old.bias)
-    _set(model, path, new)
-
-
-def _maybe_load(model: nn.Module, filename: str | None, pretrained: bool) -> None:
-    if pretrained:
-        if filename is None:
-            raise ValueError("no ImageNet weights exist for this network; train it from scratch")
-        load_pretrained(model, load_state_dict_file(local_weights_file(filename)))
-
-
-# ------------------------------------------------------------------------------------------
-# Builders.
-
-
-def _torchvision(fn: str, weights: str, first_conv: str, stem_kernel: int | None = None,
-                 **kw) -> Callable[..., nn.Module]:
-    """A builder over torchvision.models.<fn>; `first_conv` (the card's) is the conv that takes
-    `in_chans` and that the small-input stem replaces (stride 1, optionally `stem_kernel`)."""
-
-    def build(num_classes: int, in_chans: int, small_input: bool, pretrained: bool) -> nn.Module:
-        import torchvision
-
-        extra = dict(kw)
-        if fn in ("inception_v3", "googlenet"):
-            extra.setdefault("init_weights", True)
-            if fn == "inception_v3":
-                # torchvision's reference Inception-v3 (27,161,264 parameters) carries the auxiliary
-                # classifier; it only runs in training mode, so letters models leave it out.
-                extra["aux_logits"] = num_classes == 1000 and in_chans == 3 and not small_input
-        model = torchvision.models.get_model(fn, weights=None, num_classes=num_classes, **extra)
-        if pretrained:
-            w = torchvision.models.get_weight(weights)
-            _maybe_load(model, w.url.rsplit("/", 1)[-1], True)
-        if small_input:
-            _replace_conv(model, first_conv, in_chans, stride=1, kernel=stem_kernel)
-        elif in_chans != 3:
-            _replace_conv(model, first_conv, in_chans)
-        return model
-
-    return build
-
-
-def _timm(name: str, first_conv: str) -> Callable[..., nn.Module]:
-    """A builder over timm.create_model(name); pretrained weights from <weights_dir>/<name>.safetensors;
-    the small-input stem replaces `first_conv` (the card's)."""
-
-    def build(num_classes: int, in_chans: int, small_input: bool, pretrained: bool) -> nn.Module:
-        import timm
-
-        model = timm.create_model(name, pretrained=False, num_classes=num_classes,
-                                  in_chans=3 if small_input else in_chans)
-        if pretrained:
-            fname = f"{name}.safetensors" if (weights_dir() / f"{name}.safetensors").exists() else f"{name}.pth"
-            _maybe_load(model, fname, True)
-        if small_input:
-            _replace_conv(model, first_conv, in_chans, stride=1)
-        return model
-
-    return build
-
-
-def _classic(cls: type[nn.Module], **kw) -> Callable[..., nn.Module]:
-    def build(num_classes: int, in_chans: int, small_input: bool, pretrained: bool) -> nn.Module:
-        _maybe_load(nn.Module(), None, pretrained)
-        if small_input:
-            return cls(num_classes=num_classes, in_chans=in_chans, small_input=True, **kw)
-        return cls(num_classes=num_classes, in_chans=in_chans, **kw)
-
-    return build
-
-
-def _tv_meta(weights: str) -> dict:
-    import torchvision
-
-    w = torchvision.models.get_weight(weights)
-    m = w.meta
-    acc = m["_metrics"]["ImageNet-1K"]
-    return dict(top1=acc["acc@1"], top5=acc["acc@5"], ref_params=m["num_params"], ref_gmacs=m["_ops"],
-                min_size=m["min_size"][0], weights=weights,
-                accuracy_source=f"torchvision {weights} (ImageNet-1k val, single crop)")
-
-
-# ------------------------------------------------------------------------------------------
-# Cards. Key ideas follow the seed documents.
+from explorer.models.cards import Adaptation, Build, Entry, ModelCard
 
 STEM28 = Adaptation("stem", (1, 28, 28))
 
@@ -231,6 +105,47 @@ IDEAS = {
 }
 
 
+# torchvision weights.meta: ImageNet-1k top-1, top-5, num_params, _ops (GMACs), min_size.
+TV_META: dict[str, tuple[float, float, int, float, int]] = {
+    "AlexNet_Weights.IMAGENET1K_V1": (56.522, 79.066, 61100840, 0.714, 63),
+    "VGG11_Weights.IMAGENET1K_V1": (69.02, 88.628, 132863336, 7.609, 32),
+    "VGG11_BN_Weights.IMAGENET1K_V1": (70.37, 89.81, 132868840, 7.609, 32),
+    "VGG13_Weights.IMAGENET1K_V1": (69.928, 89.246, 133047848, 11.308, 32),
+    "VGG13_BN_Weights.IMAGENET1K_V1": (71.586, 90.374, 133053736, 11.308, 32),
+    "VGG16_Weights.IMAGENET1K_V1": (71.592, 90.382, 138357544, 15.47, 32),
+    "VGG16_BN_Weights.IMAGENET1K_V1": (73.36, 91.516, 138365992, 15.47, 32),
+    "VGG19_Weights.IMAGENET1K_V1": (72.376, 90.876, 143667240, 19.632, 32),
+    "VGG19_BN_Weights.IMAGENET1K_V1": (74.218, 91.842, 143678248, 19.632, 32),
+    "GoogLeNet_Weights.IMAGENET1K_V1": (69.778, 89.53, 6624904, 1.498, 15),
+    "Inception_V3_Weights.IMAGENET1K_V1": (77.294, 93.45, 27161264, 5.713, 75),
+    "ResNet18_Weights.IMAGENET1K_V1": (69.758, 89.078, 11689512, 1.814, 1),
+    "ResNet34_Weights.IMAGENET1K_V1": (73.314, 91.42, 21797672, 3.664, 1),
+    "ResNet50_Weights.IMAGENET1K_V1": (76.13, 92.862, 25557032, 4.089, 1),
+    "ResNet101_Weights.IMAGENET1K_V1": (77.374, 93.546, 44549160, 7.801, 1),
+    "ResNet152_Weights.IMAGENET1K_V1": (78.312, 94.046, 60192808, 11.514, 1),
+    "ResNeXt50_32X4D_Weights.IMAGENET1K_V1": (77.618, 93.698, 25028904, 4.23, 1),
+    "Wide_ResNet50_2_Weights.IMAGENET1K_V1": (78.468, 94.086, 68883240, 11.398, 1),
+    "DenseNet121_Weights.IMAGENET1K_V1": (74.434, 91.972, 7978856, 2.834, 29),
+    "DenseNet169_Weights.IMAGENET1K_V1": (75.6, 92.806, 14149480, 3.36, 29),
+    "DenseNet201_Weights.IMAGENET1K_V1": (76.896, 93.37, 20013928, 4.291, 29),
+    "MobileNet_V2_Weights.IMAGENET1K_V1": (71.878, 90.286, 3504872, 0.301, 1),
+    "MobileNet_V3_Large_Weights.IMAGENET1K_V1": (74.042, 91.34, 5483032, 0.217, 1),
+    "MobileNet_V3_Small_Weights.IMAGENET1K_V1": (67.668, 87.402, 2542856, 0.057, 1),
+    "EfficientNet_B0_Weights.IMAGENET1K_V1": (77.692, 93.532, 5288548, 0.386, 1),
+    "EfficientNet_B1_Weights.IMAGENET1K_V1": (78.642, 94.186, 7794184, 0.687, 1),
+    "EfficientNet_B2_Weights.IMAGENET1K_V1": (80.608, 95.31, 9109994, 1.088, 1),
+    "EfficientNet_B3_Weights.IMAGENET1K_V1": (82.008, 96.054, 12233232, 1.827, 1),
+    "EfficientNet_B4_Weights.IMAGENET1K_V1": (83.384, 96.594, 19341616, 4.394, 1),
+    "EfficientNet_B5_Weights.IMAGENET1K_V1": (83.444, 96.628, 30389784, 10.266, 1),
+    "EfficientNet_B6_Weights.IMAGENET1K_V1": (84.008, 96.916, 43040704, 19.068, 1),
+    "EfficientNet_B7_Weights.IMAGENET1K_V1": (84.122, 96.908, 66347960, 37.746, 1),
+    "SqueezeNet1_0_Weights.IMAGENET1K_V1": (58.092, 80.42, 1248424, 0.819, 21),
+    "SqueezeNet1_1_Weights.IMAGENET1K_V1": (58.178, 80.624, 1235496, 0.349, 17),
+    "ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1": (69.362, 88.316, 2278604, 0.145, 1),
+    "MNASNet1_0_Weights.IMAGENET1K_V1": (73.456, 91.51, 4383312, 0.314, 1),
+}
+
+
 def _card(name: str, title: str, family: str, paper_key: str, source: str, input_size: tuple[int, int, int],
           letters: Adaptation, idea_key: str | None = None, **kw) -> ModelCard:
     year, paper, url = PAPERS[paper_key]
@@ -239,129 +154,126 @@ def _card(name: str, title: str, family: str, paper_key: str, source: str, input
                      letters=letters, **kw)
 
 
-def _tv_entry(name: str, title: str, family: str, paper_key: str, weights: str, letters: Adaptation,
-              first_conv: str, classifier: str, stem_kernel: int | None = None, idea_key: str | None = None,
-              size: int = 224, notes: str = "", **build_kw) -> None:
-    register(
-        _card(name, title, family, paper_key, "torchvision", (3, size, size), letters, idea_key=idea_key,
-              notes=notes, first_conv=first_conv, classifier=classifier, **_tv_meta(weights)),
-        _torchvision(name, weights, first_conv, stem_kernel=stem_kernel, **build_kw),
-    )
+def _hand(cls: str, name: str, title: str, family: str, paper_key: str, input_size: tuple[int, int, int],
+          letters: Adaptation, **kw) -> Entry:
+    """A hand-written network: class `cls` of explorer.models.classic."""
+    return Entry(_card(name, title, family, paper_key, "explorer", input_size, letters, **kw), Build("explorer", cls))
 
 
-def _register_all() -> None:
+def _timm(target: str, name: str, title: str, family: str, paper_key: str, input_size: tuple[int, int, int],
+          letters: Adaptation, **kw) -> Entry:
+    """A timm network: timm.create_model(target)."""
+    return Entry(_card(name, title, family, paper_key, "timm", input_size, letters, **kw), Build("timm", target))
+
+
+def _tv(name: str, title: str, family: str, paper_key: str, weights: str, letters: Adaptation, first_conv: str,
+        classifier: str, stem_kernel: int | None = None, idea_key: str | None = None, size: int = 224,
+        notes: str = "", **options) -> Entry:
+    """A torchvision network: torchvision.models.get_model(name); its figures from TV_META[weights]."""
+    top1, top5, params, gmacs, min_size = TV_META[weights]
+    card = _card(name, title, family, paper_key, "torchvision", (3, size, size), letters, idea_key=idea_key,
+                 notes=notes, first_conv=first_conv, classifier=classifier, top1=top1, top5=top5,
+                 ref_params=params, ref_gmacs=gmacs, min_size=min_size, weights=weights,
+                 accuracy_source=f"torchvision {weights} (ImageNet-1k val, single crop)")
+    return Entry(card, Build("torchvision", name, stem_kernel, tuple(sorted(options.items()))))
+
+
+RESNET_STEM = Adaptation("stem", (1, 28, 28), "As in the EMNIST-letters report: conv1 is a 3x3 stride-1 convolution "
+                                              "followed by BN, ReLU and max pooling.")
+RESIZE75 = _resize(75, "75x75 is the smallest input the stem and reduction blocks accept.")
+
+# The zoo, in lineage order (the order every list shows).
+ENTRIES: tuple[Entry, ...] = (
     # LeNet: hand-written (no library ships it).
-    register(_card("lenet5", "LeNet-5 (1998)", "LeNet", "lenet", "explorer", (1, 32, 32),
-                   Adaptation("pad", (1, 32, 32)),
-                   notes="Faithful to the paper: C3 uses the sparse connection table (1,516 parameters) and "
-                         "S2/S4 are trainable subsampling layers (2 parameters per map). The RBF output layer "
-                         "(84x10 = 840 parameters) is replaced by a linear layer (850 for 10 classes).",
-                   tags=("classic", "hand-written"), first_conv="c1", classifier="output", ref_classes=10,
-                   ref_task="handwritten digits"),
-             _classic(classic.LeNet5))
-    register(_card("lenet_keras", "LeNet (Keras variant)", "LeNet", "lenet", "explorer", (1, 28, 28),
-                   Adaptation("native", (1, 28, 28)),
-                   notes="The Keras LeNet of the course notes: 28x28x1 input, max pooling, dense C5; 44,426 parameters "
-                         "for 10 classes.", tags=("classic", "hand-written"), first_conv="0", classifier="11",
-                   ref_classes=10, ref_task="Fashion-MNIST / MNIST"),
-             _classic(classic.LeNetKeras))
-    register(_card("small_cnn", "Quick CNN", "Quick CNN", "small_cnn", "explorer", (1, 28, 28),
-                   Adaptation("native", (1, 28, 28)), tags=("letters", "hand-written"),
-                   first_conv="features.0", classifier="head.2", ref_classes=26, ref_task="letters"),
-             _classic(classic.SmallCNN))
+    _hand("LeNet5", "lenet5", "LeNet-5 (1998)", "LeNet", "lenet", (1, 32, 32), Adaptation("pad", (1, 32, 32)),
+          notes="Faithful to the paper: C3 uses the sparse connection table (1,516 parameters) and "
+                "S2/S4 are trainable subsampling layers (2 parameters per map). The RBF output layer "
+                "(84x10 = 840 parameters) is replaced by a linear layer (850 for 10 classes).",
+          tags=("classic", "hand-written"), first_conv="c1", classifier="output", ref_classes=10,
+          ref_task="handwritten digits"),
+    _hand("LeNetKeras", "lenet_keras", "LeNet (Keras variant)", "LeNet", "lenet", (1, 28, 28),
+          Adaptation("native", (1, 28, 28)),
+          notes="The Keras LeNet of the course notes: 28x28x1 input, max pooling, dense C5; 44,426 parameters "
+                "for 10 classes.", tags=("classic", "hand-written"), first_conv="0", classifier="11",
+          ref_classes=10, ref_task="Fashion-MNIST / MNIST"),
+    _hand("SmallCNN", "small_cnn", "Quick CNN", "Quick CNN", "small_cnn", (1, 28, 28),
+          Adaptation("native", (1, 28, 28)), tags=("letters", "hand-written"),
+          first_conv="features.0", classifier="head.2", ref_classes=26, ref_task="letters"),
     # AlexNet.
-    _tv_entry("alexnet", "AlexNet (torchvision)", "AlexNet", "alexnet", "AlexNet_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="features.0", classifier="classifier.6", stem_kernel=3,
-              notes="torchvision's AlexNet follows the 'one weird trick' variant (64-192-384-256-256 filters, "
-                    "61.1M parameters); the 2012 single-tower layout of the course notes' table is 'alexnet_2012'.")
-    register(_card("alexnet_2012", "AlexNet (2012 paper layout)", "AlexNet", "alexnet", "explorer",
-                   (3, 227, 227), _resize(227, "The fully connected layers fix the input at 227x227."),
-                   top1=59.3, top5=81.8, accuracy_source="Krizhevsky et al. 2012, one CNN, ILSVRC-2012 val "
-                   "(40.7% / 18.2% error)",
-                   notes="Single-tower 96-256-384-384-256 layout with LRN, as in the course notes' AlexNet table (62.4M "
-                         "parameters; the notes' total 62,369,152 omits the fully connected biases).",
-                   tags=("classic", "hand-written"), first_conv="features.0", classifier="classifier.7"),
-             _classic(classic.AlexNet2012))
+    _tv("alexnet", "AlexNet (torchvision)", "AlexNet", "alexnet", "AlexNet_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="features.0", classifier="classifier.6", stem_kernel=3,
+        notes="torchvision's AlexNet follows the 'one weird trick' variant (64-192-384-256-256 filters, "
+              "61.1M parameters); the 2012 single-tower layout of the course notes' table is 'alexnet_2012'."),
+    _hand("AlexNet2012", "alexnet_2012", "AlexNet (2012 paper layout)", "AlexNet", "alexnet", (3, 227, 227),
+          _resize(227, "The fully connected layers fix the input at 227x227."),
+          top1=59.3, top5=81.8, accuracy_source="Krizhevsky et al. 2012, one CNN, ILSVRC-2012 val "
+          "(40.7% / 18.2% error)",
+          notes="Single-tower 96-256-384-384-256 layout with LRN, as in the course notes' AlexNet table (62.4M "
+                "parameters; the notes' total 62,369,152 omits the fully connected biases).",
+          tags=("classic", "hand-written"), first_conv="features.0", classifier="classifier.7"),
     # VGG.
-    for depth in (11, 13, 16, 19):
-        for bn in (False, True):
-            n = f"vgg{depth}{'_bn' if bn else ''}"
-            _tv_entry(n, f"VGG-{depth}{' (BN)' if bn else ''}", "VGG", "vgg",
-                      f"VGG{depth}{'_BN' if bn else ''}_Weights.IMAGENET1K_V1",
-                      _resize(32, "Five 2x2 poolings need at least 32x32."),
-                      first_conv="features.0", classifier="classifier.6")
+    *(_tv(f"vgg{depth}{'_bn' if bn else ''}", f"VGG-{depth}{' (BN)' if bn else ''}", "VGG", "vgg",
+          f"VGG{depth}{'_BN' if bn else ''}_Weights.IMAGENET1K_V1", _resize(32, "Five 2x2 poolings need at least 32x32."),
+          first_conv="features.0", classifier="classifier.6")
+      for depth in (11, 13, 16, 19) for bn in (False, True)),
     # NiN: hand-written.
-    register(_card("nin", "Network in Network", "NiN", "nin", "explorer", (3, 224, 224), STEM28,
-                   notes="ImageNet layout as in d2l.ai (96-256-384-K mlpconv blocks); the 28x28 stem uses a "
-                         "5x5 stride-1 first convolution.", tags=("classic", "hand-written"),
-                   first_conv="features.0.0", classifier="features.7.4"),
-             _classic(classic.NiN))
+    _hand("NiN", "nin", "Network in Network", "NiN", "nin", (3, 224, 224), STEM28,
+          notes="ImageNet layout as in d2l.ai (96-256-384-K mlpconv blocks); the 28x28 stem uses a "
+                "5x5 stride-1 first convolution.", tags=("classic", "hand-written"),
+          first_conv="features.0.0", classifier="features.7.4"),
     # Inception family.
-    _tv_entry("googlenet", "GoogLeNet (Inception v1)", "Inception", "googlenet", "GoogLeNet_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="conv1.conv", classifier="fc", aux_logits=False)
-    _tv_entry("inception_v3", "Inception-v3", "Inception", "inception_v3", "Inception_V3_Weights.IMAGENET1K_V1",
-              _resize(75, "75x75 is the smallest input Inception v3 accepts (299 is its reference)."), size=299,
-              first_conv="Conv2d_1a_3x3.conv", classifier="fc")
-    for n, title, idea, top1, top5, first_conv, classifier in (
-        ("inception_v4", "Inception-v4", "inception_v4", 80.0, 95.0, "features.0.conv", "last_linear"),
-        ("inception_resnet_v2", "Inception-ResNet-v2", "inception_resnet_v2", 80.1, 95.1, "conv2d_1a.conv", "classif"),
-    ):
-        register(_card(n, title, "Inception", "inception_v4", "timm", (3, 299, 299),
-                       _resize(75, "75x75 is the smallest input the stem and reduction blocks accept."),
-                       idea_key=idea, top1=top1, top5=top5,
-                       accuracy_source="Szegedy et al. 2016, Table 2 (single crop, ILSVRC-2012 val)", min_size=75,
-                       first_conv=first_conv, classifier=classifier),
-                 _timm(n, first_conv))
+    _tv("googlenet", "GoogLeNet (Inception v1)", "Inception", "googlenet", "GoogLeNet_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="conv1.conv", classifier="fc", aux_logits=False),
+    _tv("inception_v3", "Inception-v3", "Inception", "inception_v3", "Inception_V3_Weights.IMAGENET1K_V1",
+        _resize(75, "75x75 is the smallest input Inception v3 accepts (299 is its reference)."), size=299,
+        first_conv="Conv2d_1a_3x3.conv", classifier="fc"),
+    _timm("inception_v4", "inception_v4", "Inception-v4", "Inception", "inception_v4", (3, 299, 299), RESIZE75,
+          top1=80.0, top5=95.0, accuracy_source="Szegedy et al. 2016, Table 2 (single crop, ILSVRC-2012 val)",
+          min_size=75, first_conv="features.0.conv", classifier="last_linear"),
+    _timm("inception_resnet_v2", "inception_resnet_v2", "Inception-ResNet-v2", "Inception", "inception_v4",
+          (3, 299, 299), RESIZE75, idea_key="inception_resnet_v2", top1=80.1, top5=95.1,
+          accuracy_source="Szegedy et al. 2016, Table 2 (single crop, ILSVRC-2012 val)", min_size=75,
+          first_conv="conv2d_1a.conv", classifier="classif"),
     # ResNet family.
-    for depth in (18, 34, 50, 101, 152):
-        _tv_entry(f"resnet{depth}", f"ResNet-{depth}", "ResNet", "resnet", f"ResNet{depth}_Weights.IMAGENET1K_V1",
-                  Adaptation("stem", (1, 28, 28), "As in the EMNIST-letters report: conv1 is a 3x3 stride-1 convolution "
-                                                  "followed by BN, ReLU and max pooling."),
-                  first_conv="conv1", classifier="fc", stem_kernel=3)
-    _tv_entry("resnext50_32x4d", "ResNeXt-50 32x4d", "ResNet", "resnext", "ResNeXt50_32X4D_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="conv1", classifier="fc", stem_kernel=3)
-    _tv_entry("wide_resnet50_2", "Wide ResNet-50-2", "ResNet", "wrn", "Wide_ResNet50_2_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="conv1", classifier="fc", stem_kernel=3)
+    *(_tv(f"resnet{depth}", f"ResNet-{depth}", "ResNet", "resnet", f"ResNet{depth}_Weights.IMAGENET1K_V1",
+          RESNET_STEM, first_conv="conv1", classifier="fc", stem_kernel=3)
+      for depth in (18, 34, 50, 101, 152)),
+    _tv("resnext50_32x4d", "ResNeXt-50 32x4d", "ResNet", "resnext", "ResNeXt50_32X4D_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="conv1", classifier="fc", stem_kernel=3),
+    _tv("wide_resnet50_2", "Wide ResNet-50-2", "ResNet", "wrn", "Wide_ResNet50_2_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="conv1", classifier="fc", stem_kernel=3),
     # DenseNet.
-    for depth in (121, 169, 201):
-        _tv_entry(f"densenet{depth}", f"DenseNet-{depth}", "DenseNet", "densenet",
-                  f"DenseNet{depth}_Weights.IMAGENET1K_V1",
-                  _resize(64, "64x64 RGB as in the EMNIST-letters report's DenseNet-121 recipe."),
-                  first_conv="features.conv0", classifier="classifier")
+    *(_tv(f"densenet{depth}", f"DenseNet-{depth}", "DenseNet", "densenet", f"DenseNet{depth}_Weights.IMAGENET1K_V1",
+          _resize(64, "64x64 RGB as in the EMNIST-letters report's DenseNet-121 recipe."),
+          first_conv="features.conv0", classifier="classifier")
+      for depth in (121, 169, 201)),
     # Xception (timm's port of the original Keras model).
-    register(_card("xception", "Xception", "Xception", "xception", "timm", (3, 299, 299),
-                   _resize(71, "71x71x3 as in the EMNIST-letters report (the smallest Keras Xception accepts)."),
-                   top1=79.0, top5=94.5, accuracy_source="Chollet 2017, Table 1 (ImageNet val)", min_size=71,
-                   notes="timm 'legacy_xception': the original Keras architecture.",
-                   first_conv="conv1", classifier="fc"),
-             _timm("legacy_xception", "conv1"))
+    _timm("legacy_xception", "xception", "Xception", "Xception", "xception", (3, 299, 299),
+          _resize(71, "71x71x3 as in the EMNIST-letters report (the smallest Keras Xception accepts)."),
+          top1=79.0, top5=94.5, accuracy_source="Chollet 2017, Table 1 (ImageNet val)", min_size=71,
+          notes="timm 'legacy_xception': the original Keras architecture.", first_conv="conv1", classifier="fc"),
     # MobileNets.
-    register(_card("mobilenet_v1", "MobileNet v1", "MobileNet", "mobilenet_v1", "timm", (3, 224, 224), STEM28,
-                   top1=70.6, accuracy_source="Howard et al. 2017, Table 8 (1.0 MobileNet-224)",
-                   notes="timm 'mobilenetv1_100'.", first_conv="conv_stem", classifier="classifier"),
-             _timm("mobilenetv1_100", "conv_stem"))
-    _tv_entry("mobilenet_v2", "MobileNet v2", "MobileNet", "mobilenet_v2", "MobileNet_V2_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="features.0.0", classifier="classifier.1")
-    _tv_entry("mobilenet_v3_large", "MobileNet v3 Large", "MobileNet", "mobilenet_v3",
-              "MobileNet_V3_Large_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0",
-              classifier="classifier.3")
-    _tv_entry("mobilenet_v3_small", "MobileNet v3 Small", "MobileNet", "mobilenet_v3",
-              "MobileNet_V3_Small_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0",
-              classifier="classifier.3")
+    _timm("mobilenetv1_100", "mobilenet_v1", "MobileNet v1", "MobileNet", "mobilenet_v1", (3, 224, 224), STEM28,
+          top1=70.6, accuracy_source="Howard et al. 2017, Table 8 (1.0 MobileNet-224)",
+          notes="timm 'mobilenetv1_100'.", first_conv="conv_stem", classifier="classifier"),
+    _tv("mobilenet_v2", "MobileNet v2", "MobileNet", "mobilenet_v2", "MobileNet_V2_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="features.0.0", classifier="classifier.1"),
+    _tv("mobilenet_v3_large", "MobileNet v3 Large", "MobileNet", "mobilenet_v3",
+        "MobileNet_V3_Large_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0", classifier="classifier.3"),
+    _tv("mobilenet_v3_small", "MobileNet v3 Small", "MobileNet", "mobilenet_v3",
+        "MobileNet_V3_Small_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0", classifier="classifier.3"),
     # EfficientNet B0..B7 (reference resolutions from torchvision's weights).
-    for b, size in enumerate((224, 240, 288, 300, 380, 456, 528, 600)):
-        _tv_entry(f"efficientnet_b{b}", f"EfficientNet-B{b}", "EfficientNet", "efficientnet",
-                  f"EfficientNet_B{b}_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0",
-                  classifier="classifier.1", size=size)
+    *(_tv(f"efficientnet_b{b}", f"EfficientNet-B{b}", "EfficientNet", "efficientnet",
+          f"EfficientNet_B{b}_Weights.IMAGENET1K_V1", STEM28, first_conv="features.0.0", classifier="classifier.1",
+          size=size)
+      for b, size in enumerate((224, 240, 288, 300, 380, 456, 528, 600))),
     # Small mobile nets.
-    _tv_entry("squeezenet1_0", "SqueezeNet 1.0", "SqueezeNet", "squeezenet", "SqueezeNet1_0_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="features.0", classifier="classifier.1")
-    _tv_entry("squeezenet1_1", "SqueezeNet 1.1", "SqueezeNet", "squeezenet", "SqueezeNet1_1_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="features.0", classifier="classifier.1")
-    _tv_entry("shufflenet_v2_x1_0", "ShuffleNet V2 1.0x", "ShuffleNet", "shufflenet",
-              "ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1", STEM28, first_conv="conv1.0", classifier="fc")
-    _tv_entry("mnasnet1_0", "MNASNet 1.0", "MNASNet", "mnasnet", "MNASNet1_0_Weights.IMAGENET1K_V1",
-              STEM28, first_conv="layers.0", classifier="classifier.1")
-
-
-_register_all()
+    _tv("squeezenet1_0", "SqueezeNet 1.0", "SqueezeNet", "squeezenet", "SqueezeNet1_0_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="features.0", classifier="classifier.1"),
+    _tv("squeezenet1_1", "SqueezeNet 1.1", "SqueezeNet", "squeezenet", "SqueezeNet1_1_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="features.0", classifier="classifier.1"),
+    _tv("shufflenet_v2_x1_0", "ShuffleNet V2 1.0x", "ShuffleNet", "shufflenet",
+        "ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1", STEM28, first_conv="conv1.0", classifier="fc"),
+    _tv("mnasnet1_0", "MNASNet 1.0", "MNASNet", "mnasnet", "MNASNet1_0_Weights.IMAGENET1K_V1",
+        STEM28, first_conv="layers.0", classifier="classifier.1"),
+)

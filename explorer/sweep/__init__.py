@@ -1,9 +1,16 @@
 """Sweeps: grids and Optuna searches of TrainConfig settings, run one job at a time from a persistent
-queue in the runs folder (see grid.py, queue.py, runner.py, optuna_search.py, plan.py, cli.py)."""
+queue in the runs folder (see grid.py, queue.py, runner.py, optuna_search.py, plan.py, cli.py).
 
-from explorer.sweep.grid import CONFIRM_POINTS, Grid, parse_grid, parse_values, point_text, sweepable_fields
-from explorer.sweep.plan import NeedsConfirmation, new_grid_sweep, new_optuna_sweep
-from explorer.sweep.queue import Sweep, list_sweeps, open_sweep
+The names load on first use (PEP 562, explorer.lazy), so `explorer sweep list` imports no trainer."""
 
-__all__ = ["CONFIRM_POINTS", "Grid", "NeedsConfirmation", "Sweep", "list_sweeps", "new_grid_sweep",
-           "new_optuna_sweep", "open_sweep", "parse_grid", "parse_values", "point_text", "sweepable_fields"]
+from __future__ import annotations
+
+from explorer.lazy import lazy_names
+
+_LAZY = {
+    **dict.fromkeys(["CONFIRM_POINTS", "Grid", "parse_grid", "parse_values", "point_text", "sweepable_fields"], "grid"),
+    **dict.fromkeys(["NeedsConfirmation", "new_grid_sweep", "new_optuna_sweep"], "plan"),
+    **dict.fromkeys(["Sweep", "list_sweeps", "open_sweep"], "queue"),
+}
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
+__all__ = sorted(_LAZY)

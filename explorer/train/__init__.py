@@ -1,20 +1,15 @@
-"""Training: one readable loop, recipes (presets), background jobs and the torchrun entry point."""
+"""Training: one readable loop, recipes (presets), background jobs and the torchrun entry point.
 
-from explorer.config import Stage, TrainConfig
-from explorer.train.jobs import JobBusyError, JobManager
-from explorer.train.loop import fit, precheck, resolve_device, train
-from explorer.train.recipes import DESCRIPTIONS, RECIPES, get_recipe
+The names load on first use (PEP 562, explorer.lazy), so `explorer runs list` imports no torch."""
 
-__all__ = [
-    "DESCRIPTIONS",
-    "RECIPES",
-    "JobBusyError",
-    "JobManager",
-    "Stage",
-    "TrainConfig",
-    "fit",
-    "get_recipe",
-    "precheck",
-    "resolve_device",
-    "train",
-]
+from __future__ import annotations
+
+from explorer.lazy import lazy_names
+
+_LAZY = {
+    "Stage": "explorer.config", "TrainConfig": "explorer.config", "JobBusyError": "jobs", "JobManager": "jobs",
+    "fit": "loop", "precheck": "loop", "resolve_device": "loop", "train": "loop",
+    "DESCRIPTIONS": "recipes", "RECIPES": "recipes", "get_recipe": "recipes",
+}
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
+__all__ = sorted(_LAZY)

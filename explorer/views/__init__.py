@@ -6,7 +6,12 @@ keeps up to date: state, fraction, what it is doing, estimate, error); kinds.py 
 how long it should take (measured on the run's model). Results are stored where the views store them
 (Run.write_view, the label-issue cache); a page reads them once the job is done."""
 
-from explorer.views.jobs import JOBS_DIR, ViewJob, job_status, start_job
-from explorer.views.kinds import KINDS, estimate_view
+from __future__ import annotations
 
-__all__ = ["JOBS_DIR", "KINDS", "ViewJob", "estimate_view", "job_status", "start_job"]
+from explorer.lazy import lazy_names
+
+# The names load on first use (PEP 562, explorer.lazy), so registering `view-job` imports nothing heavy.
+_LAZY = {**dict.fromkeys(["JOBS_DIR", "ViewJob", "job_status", "start_job"], "jobs"),
+         **dict.fromkeys(["KINDS", "estimate_view"], "kinds")}
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
+__all__ = sorted(_LAZY)
