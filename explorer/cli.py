@@ -1,7 +1,10 @@
 """Command line: `explorer <command> ...` (or `python -m explorer <command> ...`).
 
-Each feature package owns its sub-commands in a `cli` module exposing
-`add_parsers(subparsers)`; this file only collects them, so packages stay independent.
+Each feature package owns its sub-commands in a `cli` module exposing `add_parsers(subparsers)`; this file
+only collects them, so packages stay independent. A command that other packages extend with actions of
+their own (`runs`: `runs push` is explorer.export's) is returned by its owner's add_parsers as
+{command: its sub-command group}; a provider's `extend_parsers(groups)` adds to those groups once every
+command is registered. No provider reaches into argparse's private state.
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in PROVIDERS:
-        importlib.import_module(name).add_parsers(sub)
+    modules = [importlib.import_module(name) for name in PROVIDERS]
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for module in modules:
+        groups |= module.add_parsers(sub) or {}
+    for module in modules:
+        if hasattr(module, "extend_parsers"):
+            module.extend_parsers(groups)
     return parser
 
 

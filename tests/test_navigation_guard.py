@@ -78,7 +78,32 @@ def test_navigation_back_and_history_and_server_switches_pass(session):
 def test_install_wraps_streamlit_once():
     from streamlit.runtime.app_session import AppSession
 
-    navigation.install()
+    assert navigation.install()
     first = AppSession.request_rerun
-    navigation.install()
+    assert navigation.install()
     assert AppSession.request_rerun is first and first._explorer_guard
+
+
+def test_the_installed_streamlit_is_a_tested_version():
+    """pyproject pins the series the guard was tested with; a Streamlit upgrade must re-test and raise TESTED."""
+    import streamlit
+
+    assert navigation.tested(streamlit.__version__)
+    assert navigation.tested("1.67.0") and navigation.tested("1.67.12")
+    assert not navigation.tested("1.68.0") and not navigation.tested("2.0") and not navigation.tested("1.6")
+
+
+def test_install_refuses_on_an_untested_streamlit_with_a_clear_log_line(caplog):
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.runtime.pages_manager import PagesManager
+
+    before = AppSession.request_rerun, PagesManager.set_script_intent
+    with caplog.at_level("WARNING", logger="explorer.ui.navigation"):
+        assert navigation.install(streamlit_version="1.99.0") is False
+    assert (AppSession.request_rerun, PagesManager.set_script_intent) == before  # nothing patched
+    (record,) = [r for r in caplog.records if r.name == "explorer.ui.navigation"]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        "navigation guard not installed: it patches Streamlit internals and was tested with Streamlit 1.67.x only, "
+        "not 1.99.0; page-link clicks right after a canvas stroke may be lost (see explorer/ui/navigation.py to "
+        "test and raise TESTED)")

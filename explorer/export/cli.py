@@ -6,7 +6,7 @@ import argparse
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Add `export`, and `push` under `runs` (a `runs` command of its own if none exists)."""
+    """Add `export` (`runs push` is added by extend_parsers, once the `runs` command exists)."""
     e = sub.add_parser("export", help="export a run to ONNX, verified by onnxruntime, with a model card")
     e.add_argument("run", help="run id (or a unique prefix) or run folder")
     e.add_argument("--format", default="onnx", choices=["onnx"])
@@ -15,23 +15,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--limit", type=int, default=None, help="verify on the first N test images (default: all)")
     e.add_argument("--runs", help="runs root (default $EXPLORER_RUNS or ./runs)")
     e.set_defaults(func=cmd_export)
-    runs_sub = _runs_subparsers(sub)
-    p = runs_sub.add_parser("push", help="log runs to an MLflow tracking server (optional extra: pip install mlflow)")
+
+
+def extend_parsers(groups: dict[str, argparse._SubParsersAction]) -> None:
+    """Add `push` to the `runs` command's actions (explorer.train.cli owns `runs`)."""
+    if "runs" not in groups:
+        raise RuntimeError("`runs push` needs the `runs` command (explorer.train.cli) registered first")
+    p = groups["runs"].add_parser("push", help="log runs to an MLflow tracking server (optional extra: pip install mlflow)")
     p.add_argument("run", nargs="+", help="run ids or folders")
     p.add_argument("--mlflow", default=None, help="tracking URI or folder (default ./mlruns)")
     p.add_argument("--experiment", default="cnn-explorer", help="MLflow experiment name (default cnn-explorer)")
     p.set_defaults(func=cmd_push)
-
-
-def _runs_subparsers(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """The sub-command action of the existing `runs` parser (made if `runs` is absent)."""
-    parser = sub.choices.get("runs") or sub.add_parser("runs", help="manage runs")
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    if not any(a.dest == "runs" for a in parser._actions):
-        parser.add_argument("--runs", help="runs root (default $EXPLORER_RUNS or ./runs)")
-    return parser.add_subparsers(dest="runs_command", metavar="ACTION")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -248,8 +248,8 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-stages", action="store_true", help="keep a staged recipe's stages despite --epochs/--lr")
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `train` and `runs` commands."""
+def add_parsers(subparsers: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction]:
+    """Add the `train` and `runs` commands; returns {"runs": its actions} for other packages' actions."""
     t = subparsers.add_parser("train", help="train a model into the runs store",
                               description="Train a registry model on letters; writes a run folder.")
     _add_train_options(t)
@@ -296,3 +296,4 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     pn.add_argument("--tag", help="pin the best completed run carrying this tag (it follows as runs are added)")
     pn.add_argument("--clear", action="store_true", help="remove the pin")
     r.set_defaults(func=cmd_runs)
+    return {"runs": sub}

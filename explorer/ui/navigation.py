@@ -12,6 +12,11 @@ states, not a timer) is always honoured and remembered until the server starts t
 (a widget event, a fragment timer) whose page is neither the pending navigation's target nor, when none is
 pending, the page the server is on, comes from a page the user has left: it is dropped. History navigation (the
 browser's back and forward buttons) and requests without a page pass untouched.
+
+It patches Streamlit internals, so it installs only on the Streamlit versions it was tested with (TESTED, the
+major.minor series of pyproject's pin); on any other it refuses with one warning in the log and the app runs
+without it (a click right after a canvas stroke may then be lost, as before the guard). Raise TESTED after the
+guard's tests and the browser test test_layout.test_a_page_link_click_right_after_a_stroke_is_never_lost pass.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ _LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _STARTS = "_explorer_run_starts"  # on a PagesManager: how many runs it has started (set_script_intent calls)
 _PENDING = "_explorer_pending_nav"  # on an AppSession: (page hash, run starts when the navigation was accepted)
+TESTED = ("1.67",)  # Streamlit major.minor series the guard was tested with
 
 
 def is_navigation(client_state: Any) -> bool:
@@ -61,14 +67,28 @@ def admit(session: Any, client_state: Any) -> bool:
     return True
 
 
-def install() -> None:
-    """Wrap AppSession.request_rerun and PagesManager.set_script_intent once per process (idempotent)."""
+def tested(version: str) -> bool:
+    """True when `version` ("1.67.2") is of a series in TESTED."""
+    return ".".join(version.split(".")[:2]) in TESTED
+
+
+def install(streamlit_version: str | None = None) -> bool:
+    """Wrap AppSession.request_rerun and PagesManager.set_script_intent once per process (idempotent); True when
+    the guard is in place. On a Streamlit version not in TESTED it refuses: False, and one warning in the log."""
+    import streamlit
+
+    version = streamlit_version or streamlit.__version__
+    if not tested(version):
+        _LOG.warning("navigation guard not installed: it patches Streamlit internals and was tested with Streamlit "
+                     "%s only, not %s; page-link clicks right after a canvas stroke may be lost (see "
+                     "explorer/ui/navigation.py to test and raise TESTED)", ", ".join(f"{t}.x" for t in TESTED), version)
+        return False
     from streamlit.runtime.app_session import AppSession
     from streamlit.runtime.pages_manager import PagesManager
 
     with _LOCK:
         if getattr(AppSession.request_rerun, "_explorer_guard", False):
-            return
+            return True
         request_rerun, set_script_intent = AppSession.request_rerun, PagesManager.set_script_intent
 
         def guarded_request_rerun(self: Any, client_state: Any) -> None:
@@ -82,3 +102,4 @@ def install() -> None:
         guarded_request_rerun._explorer_guard = True  # type: ignore[attr-defined]
         AppSession.request_rerun = guarded_request_rerun  # type: ignore[method-assign]
         PagesManager.set_script_intent = counting_set_script_intent  # type: ignore[method-assign]
+    return True
