@@ -92,15 +92,15 @@ class TrainConfig:
 
     model: str = _f("small_cnn", label="Model", help="the architecture (registry name, e.g. small_cnn or resnet18); the "
                     "Inspect page shows its layers and costs")
-    data: DataSpec = _f(factory=DataSpec, help="which dataset and split", cli=False)
-    name: str = _f("", label="Run name (optional)", help="a name to find the run by (made safe for a folder name); empty: the run id", cli=False)
+    data: DataSpec = _f(factory=DataSpec, label="Data", help="which dataset and split", cli=False)
+    name: str = _f("", label="Run name", help="a name to find the run by (made safe for a folder name); empty: the run id", cli=False)
     epochs: int = _f(3, label="Epochs", help="passes over the training data (a staged recipe sets them per stage)", lo=1, hi=1000, why="zero epochs would train nothing")
     batch_size: int = _f(128, label="Batch size", help="images per training step", lo=1, hi=65536)
     optimizer: str = _f("sgd", label="Optimizer", help="how the weights move: SGD (with momentum), Adam, or AdamW "
                            "(Adam with decoupled weight decay)", choices=OPTIMIZERS)
     lr: float = _f(0.05, label="Learning rate", help="the peak learning rate (the schedule moves it from there)", lo=0.0, hi=1e6, lo_open=True)
     momentum: float = _f(0.9, label="Momentum (SGD)", help="SGD momentum: how much of the last step carries into the next", lo=0.0, hi=1.0, hi_open=True)
-    nesterov: bool = _f(True, label="Nesterov", help="Nesterov momentum: look ahead along the momentum (SGD only)")
+    nesterov: bool = _f(True, label="Nesterov momentum", help="Nesterov momentum: look ahead along the momentum (SGD only)")
     weight_decay: float = _f(5e-4, label="Weight decay", help="L2 weight decay (not on biases and norms)", lo=0.0,
                              hi=1.0)
     schedule: str = _f("onecycle", label="LR schedule", help="how the learning rate changes over the run: constant; step "
@@ -125,21 +125,21 @@ class TrainConfig:
                                       "before the run stops (0 = off)", lo=0, hi=100, alias="--patience")
     transfer: str = _f("scratch", label="Transfer mode", help="what trains: " + "; ".join(TRANSFER_TEXT.values()),
                   choices=TRANSFER_MODES)
-    pretrained: bool = _f(False, label="ImageNet weights (local cache only)", help="ImageNet weights from the "
+    pretrained: bool = _f(False, label="ImageNet weights", help="ImageNet weights from the "
                           "local cache when there (else from scratch, said plainly)")
     unfreeze_last_n: int = _f(0, label="Unfreeze last N layers", help="transfer 'last_n': parameterised layers "
                               "to unfreeze", lo=0, hi=10000, alias="--unfreeze-last")
     backbone_lr_mult: float = _f(0.1, label="Backbone LR factor", help="transfer 'finetune': backbone LR "
                                  "factor", lo=0.0, hi=10.0, lo_open=True)
-    stages: tuple[Stage, ...] = _f((), help="stages of a multi-stage run", cli=False)
+    stages: tuple[Stage, ...] = _f((), label="Stages", help="stages of a multi-stage run", cli=False)
     head: str = _f("default", label="Classifier head", help="the classifier head: the model's own; dropout + linear; or an "
                       "MLP (hidden widths 256, 128) with dropout", choices=HEADS)
     dropout: float = _f(0.0, label="Dropout (head)", help="dropout before the classifier head's last layer (0 = off)", lo=0.0, hi=1.0, hi_open=True)
-    head_hidden: tuple[int, ...] = _f((256, 128), help="'mlp_dropout' head: hidden layer widths (at most 8)", lo=1,
+    head_hidden: tuple[int, ...] = _f((256, 128), label="Hidden layers (head)", help="'mlp_dropout' head: hidden layer widths (at most 8)", lo=1,
                                       hi=4096, cli=False)
     init: str = _f("default", label="Weight init", help="weight init when training from scratch: the library's default, or "
                       "He (variance scaling, for ReLU networks)", choices=INITS)
-    augment: Augment | None = _f(None, help="batch augmentation (None = off)", cli=False)
+    augment: Augment | None = _f(None, label="Augmentation", help="random small rotations, zooms and shifts of each batch (no flips); off when unset", cli=False)
     amp: str = _f("none", label="Mixed precision (GPU)", help="mixed precision on a GPU: off (float32), bfloat16, or "
                      "float16 with a gradient scaler; a CPU run trains in float32", choices=AMP_MODES)
     channels_last: bool = _f(False, label="Channels-last memory layout", help="keep images and weights channels-last "
@@ -147,7 +147,7 @@ class TrainConfig:
     compile: bool = _f(False, label="Compile the model", help="torch.compile the model: faster epochs after a slow "
                           "first one (the compile time)")
     seed: int = _f(0, label="Seed", help="random seed of the weights, data order and augmentation (same seed, same run)", lo=0, hi=SEED_MAX)
-    device: str = _f("auto", help="auto (default), cpu, cuda, cuda:N")
+    device: str = _f("auto", label="Device", help="auto (default), cpu, cuda, cuda:N")
 
     def __post_init__(self) -> None:
         """Accept the dict forms of data and augment (config.json of existing runs) and store them typed."""
@@ -335,3 +335,35 @@ def used_settings(train: Any) -> dict[str, Any]:
         return cfg.replace(data=cfg.data.with_defaults()).to_dict()
     except (ValueError, TypeError, KeyError, AttributeError):
         return dict(train)
+
+
+# Keys of a run's config.json that are not settings (the record of what was built and split), as words.
+RECORD_LABELS = {
+    "model.name": "Model (built)", "model.num_classes": "Classes", "model.input_size": "Input size",
+    "model.params": "Parameters", "data.dataset": "Dataset (split)", "data.val_indices_sha256": "Validation split hash",
+    "classes": "Class names",
+}  # fmt: skip
+_SETTING_TYPES = {"train": TrainConfig, "train.data": DataSpec, "train.augment": Augment}
+
+
+def field_label(cls: type, name: str) -> str:
+    """The label of a settings field (its metadata's: TrainConfig, DataSpec, Augment), else its name in words."""
+    meta = {f.name: f.metadata for f in fields(cls)}.get(name) or {}
+    return meta.get("label") or name.replace("_", " ").capitalize()
+
+
+def setting_label(key: str) -> str:
+    """A flattened config.json key as words, one label per setting everywhere (the Train form, Compare runs,
+    sweeps): "train.lr" -> "Learning rate" and "train.data.size" -> "Images per class" from the fields'
+    metadata; the record's other keys from RECORD_LABELS; anything else its words ("versions.torch" ->
+    "Versions › torch")."""
+    prefix, _, name = key.rpartition(".")
+    if prefix in _SETTING_TYPES and name in {f.name for f in fields(_SETTING_TYPES[prefix])}:
+        return field_label(_SETTING_TYPES[prefix], name)
+    if key in RECORD_LABELS:
+        return RECORD_LABELS[key]
+    parts = key.split(".")
+    if parts[0] == "train" and len(parts) > 1:
+        parts = parts[1:]
+    text = " › ".join(p.replace("_", " ") for p in parts)
+    return text[:1].upper() + text[1:]

@@ -106,33 +106,3 @@ def format_duration(seconds: Any) -> str:
     if n < 2 * 86400:
         return f"{n // 3600}h {n % 3600 // 60:02d}m"
     return f"{s / 86400:.1f} days"
-
-
-SETTING_LABELS = {
-    "train.model": "Model", "train.epochs": "Epochs", "train.batch_size": "Batch size", "train.optimizer": "Optimizer",
-    "train.lr": "Learning rate", "train.momentum": "Momentum", "train.nesterov": "Nesterov momentum",
-    "train.weight_decay": "Weight decay", "train.schedule": "LR schedule", "train.warmup_epochs": "Warmup epochs",
-    "train.label_smoothing": "Label smoothing", "train.seed": "Seed", "train.transfer": "Transfer mode",
-    "train.pretrained": "ImageNet weights", "train.unfreeze_last_n": "Unfreeze last N layers",
-    "train.backbone_lr_mult": "Backbone LR multiplier", "train.head": "Head", "train.dropout": "Dropout (head)",
-    "train.amp": "Mixed precision", "train.channels_last": "Channels-last memory format",
-    "train.compile": "torch.compile", "train.augment": "Augmentation", "train.init": "Weight init",
-    "train.early_stopping_metric": "Early stopping on", "train.early_stopping_patience": "Early stopping patience",
-    "train.device": "Device", "train.name": "Run name", "train.data.name": "Dataset",
-    "train.data.size": "Built-in images per class", "train.data.val_fraction": "Validation fraction",
-    "train.data.seed": "Split seed", "train.data.gen_seed": "Built-in generator seed", "train.data.root": "Data folder",
-    "model.name": "Model (built)", "model.num_classes": "Classes", "model.input_size": "Input size",
-    "model.params": "Parameters", "data.dataset": "Dataset (split)", "data.val_indices_sha256": "Validation split hash",
-    "classes": "Class names",
-}  # fmt: skip
-
-
-def setting_label(key: str) -> str:
-    """A flattened config key as words: "train.lr" -> "Learning rate", "versions.torch" -> "Versions › torch"."""
-    if key in SETTING_LABELS:
-        return SETTING_LABELS[key]
-    parts = key.split(".")
-    if parts[0] == "train" and len(parts) > 1:
-        parts = parts[1:]
-    text = " › ".join(p.replace("_", " ") for p in parts)
-    return text[:1].upper() + text[1:]

@@ -39,12 +39,14 @@ def check_exclude(value: Any) -> tuple[int, ...]:
 class DataSpec:
     """Which data a run uses: dataset, data root, built-in size, split seed, validation fraction."""
 
-    name: str = DEFAULT_DATASET
-    root: str | None = None
-    size: int | None = None  # letters-builtin: training images per class (None = default)
-    seed: int = 0  # seed of the train/validation split
-    val_fraction: float = 0.1
-    gen_seed: int = 0  # letters-builtin: seed of the generated images
+    name: str = field(default=DEFAULT_DATASET, metadata={"label": "Dataset"})
+    root: str | None = field(default=None, metadata={"label": "Data folder"})
+    # letters-builtin: training images per class (None = default)
+    size: int | None = field(default=None, metadata={"label": "Images per class"})
+    seed: int = field(default=0, metadata={"label": "Split seed"})  # seed of the train/validation split
+    val_fraction: float = field(default=0.1, metadata={"label": "Validation fraction"})
+    # letters-builtin: seed of the generated images
+    gen_seed: int = field(default=0, metadata={"label": "Built-in generator seed"})
     # positions in the dataset's train split (before the validation split) that the run leaves out,
     # e.g. likely label errors (explorer.trust.labels); sorted, unique
     exclude: tuple[int, ...] = field(default=(), metadata={
@@ -111,12 +113,17 @@ class DataSpec:
 class Augment:
     """Random per-sample geometric augmentation, applied on the device to whole batches."""
 
-    rotation_deg: float = 10.0  # rotation uniform in +-rotation_deg
-    zoom: float = 0.1  # scale uniform in 1 +- zoom
-    shift: float = 0.1  # translation uniform in +- shift x image size, per axis
-    shear_deg: float = 0.0  # horizontal shear uniform in +- shear_deg
-    elastic: float = 0.0  # max smooth elastic displacement, in pixels (0 = off)
-    hflip: float = 0.0  # probability of a horizontal flip (0 for letters: see the module docstring)
+    # rotation uniform in +-rotation_deg
+    rotation_deg: float = field(default=10.0, metadata={"label": "Rotation (degrees)"})
+    zoom: float = field(default=0.1, metadata={"label": "Zoom"})  # scale uniform in 1 +- zoom
+    # translation uniform in +- shift x image size, per axis
+    shift: float = field(default=0.1, metadata={"label": "Shift"})
+    # horizontal shear uniform in +- shear_deg
+    shear_deg: float = field(default=0.0, metadata={"label": "Shear (degrees)"})
+    # max smooth elastic displacement, in pixels (0 = off)
+    elastic: float = field(default=0.0, metadata={"label": "Elastic distortion (pixels)"})
+    # probability of a horizontal flip (0 for letters: see the module docstring)
+    hflip: float = field(default=0.0, metadata={"label": "Horizontal flip (probability)"})
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -21,7 +21,8 @@ from explorer.compare import (
     to_csv,
     to_markdown,
 )
-from explorer.names import setting_label, short_titles, unique_titles
+from explorer.config import setting_label
+from explorer.names import short_titles, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.curves import show_training_curves
 from explorer.ui.layout import show_chart, wrapping_charts
@@ -125,7 +126,7 @@ def show_tables(comp: Comparison) -> None:
 
 
 def labelled_settings(df: pd.DataFrame) -> pd.DataFrame:
-    """A settings table indexed by readable labels (explorer.names.setting_label); the raw key as the last column."""
+    """A settings table indexed by readable labels (explorer.config.setting_label: the fields' own labels); the raw key as the last column."""
     out = df.copy()
     out["key"] = list(df.index)
     out.index = pd.Index([setting_label(str(k)) for k in df.index], name="setting")

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from explorer.config import TrainConfig
+from explorer.config import TrainConfig, field_label
 from explorer.names import plural
 from explorer.sweep import (
     CONFIRM_POINTS,
@@ -103,9 +103,9 @@ def sweep_form(cfg: TrainConfig | None, root: str) -> None:
         return
     names = list(sweepable_fields())
     st.caption("Settings that can take a list or a range: "
-               + ", ".join(_FIELDS[n].metadata.get("label") or n for n in names) + ".")
+               + ", ".join(field_label(TrainConfig, n) for n in names) + ".")
     chosen = st.multiselect("Settings to sweep", names, key="sweep_fields", wrap=True,
-                            format_func=lambda n: _FIELDS[n].metadata.get("label") or n)
+                            format_func=lambda n: field_label(TrainConfig, n))
     if not chosen:
         return
     texts = _values(cfg, chosen)

@@ -14,8 +14,8 @@ import streamlit as st
 
 from explorer import locks
 from explorer.charts.curves import history_frame
-from explorer.config import CHOICE_TEXT, Stage, TrainConfig
-from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment
+from explorer.config import CHOICE_TEXT, Stage, TrainConfig, field_label
+from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment, DataSpec
 from explorer.names import format_duration, run_title
 from explorer.runs import Run, list_runs, open_run
 from explorer.train.loop import device_label, resolve_device
@@ -153,14 +153,15 @@ def _advanced(base: TrainConfig, k: str) -> tuple[dict[str, Any], str, int, bool
     with st.expander("Advanced (optimizer, schedule, transfer, speed, ...)"):
         c1, c2 = st.columns(2)
         start_value(k + "name", "")
-        name = c1.text_input("Run name (optional)", key=k + "name", help=_FIELDS["name"].metadata["help"])
+        name = c1.text_input(_FIELDS["name"].metadata["label"], key=k + "name", placeholder="optional",
+                             help=_FIELDS["name"].metadata["help"])
         start_value(k + "size", int(base.data.size or BUILTIN_DEFAULT_SIZE))
-        size = c2.number_input("Images per class", 1, MAX_BUILTIN_SIZE, key=k + "size",
+        size = c2.number_input(field_label(DataSpec, "size"), 1, MAX_BUILTIN_SIZE, key=k + "size",
                                help="built-in letters only: how many images of each letter to make; 1,000 per class = 26,000 "
                                     "images")
         start_value(k + "augment", base.augment is not None)
-        augment = st.checkbox("Augment (rotate, zoom, shift)", key=k + "augment",
-                              help="random small rotations, zooms and shifts of each batch (no flips)")
+        augment = st.checkbox(_FIELDS["augment"].metadata["label"], key=k + "augment",
+                              help=_FIELDS["augment"].metadata["help"])
         for title, names in ADVANCED_GROUPS:
             st.markdown(f"**{title}**")
             values.update(_group(base, k, names))
