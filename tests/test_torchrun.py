@@ -47,13 +47,13 @@ def data(tmp_path_factory: pytest.TempPathFactory):
 def reference(tmp_path_factory: pytest.TempPathFactory, data):
     """One process, global batch 32."""
     root = tmp_path_factory.mktemp("one")
-    p = _run([sys.executable, "-m", "explorer", *ARGS, "--runs", str(root)], worker_env(EXPLORER_DATA=str(data)))
+    p = _run([sys.executable, "-m", "explorer", *ARGS, "--runs", str(root)], worker_env(EXPLORER_DATA=str(data), GLOO_SOCKET_IFNAME="lo"))
     assert p.returncode == 0, p.stderr[-2000:]
     return open_run(one_run(root))
 
 
 def _same_training(run, reference, world: int) -> None:
-    assert run.status["status"] == "completed"
+    assert run.status["status"] == "completed" and run.status["world_size"] == world
     m = run.metrics()
     assert (m["world_size"], m["backend"], m["batch_per_rank"]) == (world, "gloo", 32 // world)
     assert m["test_size"] == reference.metrics()["test_size"]  # rank 0 tested the whole split
@@ -66,14 +66,14 @@ def _same_training(run, reference, world: int) -> None:
 
 def test_two_processes_train_what_one_does_with_the_same_global_batch(tmp_path, data, reference):
     cmd = _torchrun("--standalone", "--nproc-per-node", "2") + [*ARGS, "--runs", str(tmp_path)]
-    p = _run(cmd, worker_env(EXPLORER_DATA=str(data)))
+    p = _run(cmd, worker_env(EXPLORER_DATA=str(data), GLOO_SOCKET_IFNAME="lo"))
     assert p.returncode == 0, p.stderr[-3000:]
     _same_training(open_run(one_run(tmp_path)), reference, 2)
 
 
 def test_two_nodes_on_localhost_train_what_one_does(tmp_path, data, reference):
     port = _port()
-    env = worker_env(EXPLORER_DATA=str(data))
+    env = worker_env(EXPLORER_DATA=str(data), GLOO_SOCKET_IFNAME="lo")
     nodes = [subprocess.Popen(_torchrun("--nnodes", "2", "--node-rank", str(r), "--nproc-per-node", "1",
                                         "--master-addr", "127.0.0.1", "--master-port", str(port))
                               + [*ARGS, "--runs", str(tmp_path)], cwd=ROOT, env=env,
@@ -85,7 +85,7 @@ def test_two_nodes_on_localhost_train_what_one_does(tmp_path, data, reference):
 
 def test_a_batch_that_does_not_split_is_refused_before_a_run_exists(tmp_path, data):
     cmd = _torchrun("--standalone", "--nproc-per-node", "2") + [*ARGS, "--batch-size", "33", "--runs", str(tmp_path)]
-    p = _run(cmd, worker_env(EXPLORER_DATA=str(data)))
+    p = _run(cmd, worker_env(EXPLORER_DATA=str(data), GLOO_SOCKET_IFNAME="lo"))
     assert p.returncode != 0
     assert "cannot be split evenly over 2 processes; use a multiple of 2 (e.g. 32 or 34)" in p.stderr
     assert f"{ROOT / 'explorer'}" not in p.stderr  # one line from each rank; torchrun's own summary follows
@@ -93,13 +93,13 @@ def test_a_batch_that_does_not_split_is_refused_before_a_run_exists(tmp_path, da
 
 
 def test_a_run_killed_under_two_processes_resumes_in_one(tmp_path, data, reference):
-    env = worker_env(EXPLORER_DATA=str(data), EXPLORER_TEST_KILL_AT="history@1")
+    env = worker_env(EXPLORER_DATA=str(data), GLOO_SOCKET_IFNAME="lo", EXPLORER_TEST_KILL_AT="history@1")
     p = _run(_torchrun("--standalone", "--nproc-per-node", "2") + [*ARGS, "--runs", str(tmp_path)], env)
     assert p.returncode != 0  # rank 0 was killed after epoch 1's checkpoint and history row
     run_dir = one_run(tmp_path)
     assert [h["epoch"] for h in open_run(run_dir).history()] == [1]
     q = _run([sys.executable, "-m", "explorer", "runs", "--runs", str(tmp_path), "resume", run_dir.name,
-              "--no-progress"], worker_env(EXPLORER_DATA=str(data)))
+              "--no-progress"], worker_env(EXPLORER_DATA=str(data), GLOO_SOCKET_IFNAME="lo"))
     assert q.returncode == 0, q.stderr[-2000:]
     run = open_run(run_dir)
     assert run.status["status"] == "completed" and [h["epoch"] for h in run.history()] == [1, 2]
