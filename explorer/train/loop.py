@@ -452,7 +452,7 @@ def sync_history(run: Run) -> None:
 def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str | os.PathLike | None = None,
           resume: bool = False, callback: Callback | None = None, name: str | None = None,
           tags: list[str] | None = None, outcome: dict[str, Any] | None = None,
-          estimate: dict[str, Any] | None = None) -> Run | None:
+          estimate: dict[str, Any] | None = None, sweep: dict[str, Any] | None = None) -> Run | None:
     """Run a training job end to end under its device's lock: create (or reopen) the run folder on rank 0
     and fit. Returns the Run (None on non-zero DDP ranks); `outcome` receives {"status", "error"} even when
     status.json could not be written. ValueError for a config refused before start, DeviceBusyError when
@@ -474,7 +474,7 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
         fault_point("lock:held")
         prior: dict[str, Any] | None = None
         if run is None:
-            run = create_run(cfg, root, name=name, tags=tags, estimate=estimate) if is_main else None
+            run = create_run(cfg, root, name=name, tags=tags, estimate=estimate, sweep=sweep) if is_main else None
             if lock is not None and run is not None:
                 lock.describe(run_id=run.run_id, device=lock.device)
         elif is_main:

@@ -52,7 +52,8 @@ class Reporter:
         self.total_epochs, self.steps, self.batch_size = total_epochs, steps, batch_size
         self.status(phase="train", epochs=total_epochs, steps=steps, **fields)
         self.emit("start", {"epochs": total_epochs, "steps": steps, "notes": fields.get("notes"),
-                            "device": self.fields.get("device_label")})
+                            "device": self.fields.get("device_label"),
+                            "run_id": self.run.run_id if self.run is not None else None})
 
     def epoch_started(self, epoch: int, stage: int, stage_name: str) -> None:
         """An epoch starts: its clock starts and the next heartbeat is due in a second."""
