@@ -28,6 +28,7 @@ from explorer.sweep.optuna_search import parse_space
 from explorer.sweep.queue import DONE_STATES, Sweep, list_sweeps
 from explorer.sweep.runner import resume_orphaned, start_driver
 from explorer.ui.progress import clamp01
+from explorer.ui.sweep_shared import shared_sweep_panel
 from explorer.ui.text import md_code, md_escape
 
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
@@ -247,3 +248,4 @@ def sweep_panel(cfg: TrainConfig | None, root: str) -> None:
     queue_panel(root)
     with st.expander("New sweep: a grid or an Optuna search over the settings above"):
         sweep_form(cfg, root)
+    shared_sweep_panel()
