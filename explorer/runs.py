@@ -937,11 +937,45 @@ def tag_run(ref: str | Run, add: list[str] | None = None, remove: list[str] | No
     return run
 
 
+RUN_DIRS = {CACHE_DIR, VAL_EPOCHS_DIR, VIEWS_DIR, "evaluation"}  # folders a run folder may hold (evaluate's default)
+RUN_EXTRA = {STOP_FILE, "worker.log"}  # files a run folder may hold besides RUN_FILES
+
+
+def _run_entry(p: Path) -> bool:
+    """True for what the store itself puts into a run folder (its files, pending checkpoint files, temp files)."""
+    name = p.name
+    if p.is_symlink():
+        return False
+    if name.startswith("."):  # atomic writers' temporary files
+        return p.is_file()
+    if p.is_dir():
+        return name in RUN_DIRS
+    return name in RUN_FILES or name in RUN_EXTRA or name in {_pending(n) for n in RUN_FILES}
+
+
+def check_deletable(run: Run, root: str | os.PathLike | None = None) -> None:
+    """Refuse (ValueError naming why) to delete what is not a run of the store: a folder outside the runs
+    root, a link, a hidden name, or a folder holding anything a run folder never holds (a project's src/)."""
+    root_p = runs_root(root).resolve()
+    if run.path.is_symlink():
+        raise ValueError(f"refused: {run.path} is a link, not a run folder of the store; remove the link itself")
+    real = run.path.resolve()
+    if real.parent != root_p or real.name.startswith("."):
+        raise ValueError(f"refused: {run.path} is not a run of the runs folder {root_p}; only runs that "
+                         "`python -m explorer runs list` shows there are deleted (pass --runs for another folder)")
+    foreign = sorted(p.name + ("/" if p.is_dir() else "") for p in real.iterdir() if not _run_entry(p))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(f"refused: {real} holds {shown}, which a run folder never holds; it is not deleted "
+                         "(move what you want to keep out of it, or delete it by hand)")
+
+
 def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: bool = False) -> None:
-    """Delete a run folder; needs confirm=True and refuses a run that is still running."""
+    """Delete a run of the store (check_deletable); needs confirm=True and refuses a run that is still running."""
     run = open_run(ref, root)
     if not confirm:
         raise ValueError(f"deleting run {run.run_id} needs confirmation (confirm=True / --yes)")
+    check_deletable(run, root)
     if run.status["status"] == "running":
         raise ValueError(f"run {run.run_id} is still running; stop it first")
     # Rename first so a half-deleted folder never looks like a run.
@@ -953,9 +987,41 @@ def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: b
 def _inside_run(path: Path) -> Path | None:
     """The run folder that `path` lies in (a folder holding config.json and status.json), if any."""
     for parent in path.resolve().parents:
-        if (parent / CONFIG).is_file() and (parent / STATUS).is_file():
+        if _is_run_folder(parent):
             return parent
     return None
+
+
+def check_output(path: str | os.PathLike, force: bool = False, flag: str = "--out", folder: bool = False,
+                 writes: tuple[str, ...] = (), allow: str | os.PathLike | None = None) -> Path:
+    """The ONE guard of every output path a command writes (returns it as a Path; ValueError -> exit 2): never
+    inside a run folder nor a run folder itself (`allow`: the one folder inside a run that the command owns,
+    evaluate's RUN/evaluation), never over an existing file without force. A file output must not be a folder;
+    a folder output (folder=True) must not be a file, and the names it `writes` there must not exist without force."""
+    p = Path(path)
+    owned = allow is not None and p.resolve() == Path(allow).resolve()
+    owner = None if owned else (_inside_run(p) or (p.resolve() if _is_run_folder(p.resolve()) else None))
+    if owner is not None:
+        raise ValueError(f"refused: {flag} {p} lies inside the run folder {owner}, whose files it would damage; "
+                         "write somewhere else")
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"refused: {flag} {p} is a file, not a folder; give a folder")
+        there = [n for n in writes if (p / n).exists() or (p / n).is_symlink()]
+        if there and not force and not owned:
+            raise ValueError(f"refused: {p} already holds {', '.join(there)}; choose another folder or pass --force "
+                             "to replace")
+        return p
+    if p.is_dir():
+        raise ValueError(f"refused: {flag} {p} is a folder; give a file name such as {p / 'out'}")
+    if (p.exists() or p.is_symlink()) and not force:
+        raise ValueError(f"refused: {flag} {p} already exists; choose another name or pass --force to replace it")
+    return p
+
+
+def _is_run_folder(path: Path) -> bool:
+    """A folder holding config.json and status.json (what _inside_run looks for)."""
+    return (path / CONFIG).is_file() and (path / STATUS).is_file()
 
 
 def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str | os.PathLike | None = None,
@@ -966,13 +1032,7 @@ def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str 
     dest_p = Path(dest) if dest else Path(f"{run.run_id}.zip")
     if dest_p.is_dir():
         dest_p = dest_p / f"{run.run_id}.zip"
-    owner = _inside_run(dest_p)
-    if owner is not None:
-        raise ValueError(f"refused: {dest_p} lies inside the run folder {owner}; export somewhere else")
-    if dest_p.exists() and not force:
-        raise ValueError(f"refused: {dest_p} already exists; choose another name or pass --force to replace it")
-    if dest_p.exists() and not dest_p.is_file():
-        raise ValueError(f"refused: {dest_p} is not a file")
+    check_output(dest_p, force, flag="--output")
     with atomic_path(dest_p) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(RUN_FILES):
             f = run.path / name

@@ -1,0 +1,92 @@
+"""Issue 29: faults on the newer surfaces. Delete only runs of the store (1), every output flag guarded like
+`runs export` (2), device lock files that follow no link and truncate nothing (3), one lock per device per
+machine (4), liveness = a live pid of this program with a recent heartbeat (5), damaged sweep and queue files
+(6, 7), the smaller ones (10), MLflow pushes (8) and the server's Host check (9). Real files, real processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from explorer.cli import main
+from explorer.runs import list_runs
+from tests.run_fixtures import make_run
+
+# ---- 1: `runs delete` deletes only runs of the store -------------------------------------------------------
+
+
+def test_delete_refuses_what_is_not_a_run_of_the_store(tmp_path, capsys):
+    root = tmp_path / "runs"
+    run = make_run(root, name="keep")
+    project = tmp_path / "project"  # a user's project: a config.json and sources, outside the runs root
+    (project / "src").mkdir(parents=True)
+    (project / "config.json").write_text("{}")
+    (project / "src" / "main.py").write_text("print('precious')\n")
+    inside = root / "project2"  # under the root, but it holds what a run never holds
+    (inside / "src").mkdir(parents=True)
+    (inside / "config.json").write_text(json.dumps({"run_id": "project2"}))
+    (inside / "status.json").write_text(json.dumps({"status": "completed"}))
+    for target, why in ((project, "is not a run of the runs folder"), (inside, "which a run folder never holds")):
+        assert main(["runs", "--runs", str(root), "delete", str(target), "--yes"]) == 2
+        err = capsys.readouterr().err
+        assert why in err and "Traceback" not in err, err
+        assert (target / "src").is_dir() and (target / "config.json").is_file()
+    link = root / "alias"
+    link.symlink_to(run.path)
+    assert main(["runs", "--runs", str(root), "delete", str(link), "--yes"]) == 2
+    assert "is a link" in capsys.readouterr().err and run.path.is_dir()
+    assert main(["runs", "--runs", str(root), "delete", str(run.path), "--yes"]) == 0  # a real run, by its folder
+    assert not run.path.exists() and [i.run_id for i in list_runs(root)] == ["project2"]
+
+
+# ---- 2: every output flag is checked like `runs export` ----------------------------------------------------
+
+
+def test_output_flags_never_write_over_run_files(tmp_path, capsys):
+    root = tmp_path / "runs"
+    a, b = make_run(root, name="a"), make_run(root, name="b", seed=1)
+    before = {p.name: p.read_bytes() for p in b.path.iterdir() if p.is_file()}
+    cases = [
+        ["trust", str(a.path), "--images", "2", "--sanity-images", "1", "--out", str(b.path / "config.json")],
+        ["compare", str(a.path), str(a.path), "--images", str(b.path / "status.json")],
+        ["explain", str(a.path), "test:0", "--out", str(b.path / "weights_best.safetensors")],
+        ["robustness", str(a.path), "--out", str(b.path / "history.jsonl")],
+        ["embed", str(a.path), "--out", str(b.path / "cache" / "map.png")],
+        ["inside", str(a.path), "--layer", "net.features.0", "--out", str(b.path)],
+        ["export", str(a.path), "--out", str(b.path / "onnx")],
+        ["label-issues", "letters-builtin", "--out", str(b.path / "metrics.json")],
+        ["evaluate", str(a.path), "--out", str(b.path)],
+    ]
+    for args in cases:
+        assert main([*args, "--force"]) == 2, args
+        err = capsys.readouterr().err
+        assert "inside the run folder" in err and "Traceback" not in err, (args, err)
+    assert {p.name: p.read_bytes() for p in b.path.iterdir() if p.is_file()} == before
+    assert not (b.path / "onnx").exists()
+    # an existing file is replaced only with --force
+    out = tmp_path / "pairs.csv"
+    out.write_text("keep me")
+    assert main(["compare", str(a.path), str(b.path), "--images", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_text() == "keep me"
+    assert main(["compare", str(a.path), str(b.path), "--images", str(out), "--force"]) == 0
+    assert out.read_text().startswith("index,true")
+    # evaluate's own folder inside the run is its output, rewritten by every evaluate
+    assert main(["evaluate", str(a.path), "--no-figures"]) == 0
+    assert main(["evaluate", str(a.path), "--no-figures"]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("flag", ["--out"])
+def test_folder_outputs_keep_an_earlier_export(tmp_path, capsys, flag):
+    run = make_run(tmp_path / "runs", name="x")
+    out = tmp_path / "onnx"
+    out.mkdir()
+    (out / "model.onnx").write_bytes(b"earlier export")
+    assert main(["export", str(run.path), flag, str(out)]) == 2
+    assert "already holds model.onnx" in capsys.readouterr().err
+    assert (out / "model.onnx").read_bytes() == b"earlier export"
+    Path(tmp_path / "afile").write_text("x")
+    assert main(["inside", str(run.path), "--layer", "net.features.0", flag, str(tmp_path / "afile")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
