@@ -6,12 +6,15 @@ machine (4), liveness = a live pid of this program with a recent heartbeat (5), 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from explorer import locks
 from explorer.cli import main
 from explorer.runs import list_runs
+from tests.fault_helpers import TINY
 from tests.run_fixtures import make_run
 
 # ---- 1: `runs delete` deletes only runs of the store -------------------------------------------------------
@@ -90,3 +93,49 @@ def test_folder_outputs_keep_an_earlier_export(tmp_path, capsys, flag):
     Path(tmp_path / "afile").write_text("x")
     assert main(["inside", str(run.path), "--layer", "net.features.0", flag, str(tmp_path / "afile")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+# ---- 3: lock files follow no link and truncate nothing that is not theirs -----------------------------------
+
+
+def test_a_link_or_hard_link_at_the_lock_file_is_refused_and_the_target_kept(tmp_path, capsys):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("do not touch")
+    lock = locks.lock_path("cpu")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.symlink_to(victim)
+    with pytest.raises(locks.LockFileError, match="is a link"):
+        locks.acquire("cpu")
+    assert main(["train", "--runs", str(tmp_path / "runs"), *TINY, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "lock file" in err and "Traceback" not in err and victim.read_text() == "do not touch"
+    assert not locks.is_busy("cpu")
+    lock.unlink()
+    os.link(victim, lock)  # a hard link: the same inode under two names, not the lock's own file
+    with pytest.raises(locks.LockFileError, match="not a plain file of this user"):
+        locks.acquire("cpu").describe(run_id="x")
+    assert victim.read_text() == "do not touch"
+
+
+# ---- 4: one lock per device per machine; a run's own lock on its resolved folder -----------------------------
+
+
+def test_one_device_lock_whatever_the_runs_root_and_one_trainer_per_run(tmp_path, capsys):
+    held = locks.acquire("cpu")  # a job training from another runs root (./runs of another folder)
+    held.describe(run_id="elsewhere", path=str(tmp_path / "other" / "elsewhere"))
+    try:
+        assert main(["train", "--runs", str(tmp_path / "runs_b"), *TINY, "--epochs", "1"]) == 2
+        assert "device cpu is busy: run elsewhere" in capsys.readouterr().err
+        assert not (tmp_path / "runs_b").exists() or list_runs(tmp_path / "runs_b") == []
+    finally:
+        held.release()
+    run = make_run(tmp_path / "runs", name="one", epochs=1)
+    alias = tmp_path / "alias"
+    alias.symlink_to(run.path, target_is_directory=True)
+    trainer = locks.acquire_run(alias)  # a trainer that reached the run through the link
+    try:
+        assert locks.run_lock_path(alias) == locks.run_lock_path(run.path)
+        assert main(["runs", "--runs", str(tmp_path / "runs"), "resume", str(run.path), "--no-progress"]) == 2
+        assert "already being trained by another process" in capsys.readouterr().err
+    finally:
+        trainer.release()

@@ -265,10 +265,10 @@ def recipe_picker() -> str:
 def busy_text(root: str) -> str | None:
     """Why Start is off (this device's lock is held, and by which run), or None when the device is free."""
     device = device_key()
-    if not locks.lock_path(root, device).exists() or not locks.is_busy(root, device):
+    if not locks.lock_path(device).exists() or not locks.is_busy(device):
         return None  # (no lock file: never held; the page does not create one)
     run = job_manager().busy_on(device, root)
-    who = str(locks.holder(root, device).get("run_id") or "")[:80]
+    who = str(locks.holder(device).get("run_id") or "")[:80]
     title = run_title(run) if run is not None else ""
     what = (f"run **{md_escape(title or who)}**{f' ({md_code(who)})' if title and who else ''} is training on it"
             if title or who else "another job is training on it")
