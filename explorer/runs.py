@@ -40,7 +40,8 @@ from explorer.io import (
     clean_stale_temp,
     disk_full_guard,
     fault_point,
-    pid_alive,
+    is_live,
+    process_start,
     runs_root,
     safe_name,
     temp_prefix,
@@ -48,7 +49,6 @@ from explorer.io import (
 from explorer.untrusted import CREATED_FORMAT, parse_created, run_strings_problems
 
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
-STALE_S = 180.0  # a heartbeat older than this (on another host, or without a pid) means interrupted
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".safetensors", ".npz", ".pt")
 MiB = 1 << 20
 # What a real run folder needs, per file (the largest registry model, VGG-19 at 26 classes, is ~560 MB of float32
@@ -83,20 +83,16 @@ def versions() -> dict[str, str]:
 
 
 def effective_status(status: dict[str, Any]) -> str:
-    """The status to show: "running" becomes "interrupted" when its process is gone or its heartbeat is
-    stale; a heartbeat in the future (spoofed, or another clock) counts as stale, so does a bad pid."""
+    """The status to show: "running" becomes "interrupted" unless explorer.io.is_live says its worker is live
+    (a recent heartbeat, not in the future, and on this host a live pid that is the process that wrote it)."""
     state = status.get("status", "interrupted")
     if state != "running":
         return state if state in STATUSES else "interrupted"
-    now, beat, pid = time.time(), status.get("heartbeat"), status.get("pid")
-    beat = float(beat) if _is_num(beat) else 0.0
-    if beat > now + FUTURE_SLACK_S:
-        return "interrupted"
-    if _is_int(pid) and 0 < pid < 1 << 31 and status.get("host") == socket.gethostname():
-        return "running" if pid_alive(pid) else "interrupted"
-    return "running" if now - beat < STALE_S else "interrupted"
+    here = status.get("host") == socket.gethostname()
+    live = is_live(status.get("pid") if here else None, status.get("heartbeat"), started=status.get("pid_start"))
+    return "running" if live else "interrupted"
 
-FUTURE_SLACK_S = 60.0  # a heartbeat further ahead of this host's clock than this is spoofed or skewed: stale
+
 OPTIMIZER_ADVICE = ("the run cannot resume from it: restore it from a backup or an export, or train a new run "
                     "with the same settings")
 ADVICE = "restore it from a backup or an export, or delete the run (`python -m explorer runs delete RUN --yes`)"
@@ -815,7 +811,8 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
         try:
             atomic_write_json(staging / STATUS, {
-                "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),
+                "status": "running", "error": None, "pid": os.getpid(), "pid_start": process_start(os.getpid()),
+                "host": socket.gethostname(),
                 "heartbeat": time.time(), "epoch": 0, "stage": 0, "phase": "starting",
             })  # fmt: skip
             return Run(_place_run(staging, root_p, base, cfg, keep_name=bool(label)))

@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from explorer import locks
 from explorer.cli import main
-from explorer.runs import list_runs
+from explorer.io import process_start
+from explorer.runs import delete_run, list_runs, open_run
+from explorer.sweep.queue import create_sweep
+from explorer.sweep.runner import orphaned
 from tests.fault_helpers import TINY
 from tests.run_fixtures import make_run
+
+HOST = socket.gethostname()
 
 # ---- 1: `runs delete` deletes only runs of the store -------------------------------------------------------
 
@@ -139,3 +147,51 @@ def test_one_device_lock_whatever_the_runs_root_and_one_trainer_per_run(tmp_path
         assert "already being trained by another process" in capsys.readouterr().err
     finally:
         trainer.release()
+
+
+# ---- 5: live = a live pid of the process that wrote it AND a recent heartbeat --------------------------------
+
+
+def _spoof_running(run, **fields) -> None:
+    (run.path / "status.json").write_text(json.dumps({"status": "running", "error": None, "host": HOST, **fields}))
+
+
+def test_a_reused_pid_or_an_old_heartbeat_is_not_a_live_run(tmp_path, capsys):
+    root = tmp_path / "runs"
+    other = subprocess.Popen(["sleep", "60"])  # a live process that is not this program
+    try:
+        cases = {"pid-1-7-days": {"pid": 1, "heartbeat": time.time() - 7 * 86400},
+                 "live-pid-old-beat": {"pid": os.getpid(), "heartbeat": time.time() - 3 * 3600},
+                 "not-this-program": {"pid": other.pid, "heartbeat": time.time()},
+                 "reused-pid": {"pid": os.getpid(), "pid_start": (process_start(os.getpid()) or 0) + 1,
+                                "heartbeat": time.time()}}
+        runs = {}
+        for name, fields in cases.items():
+            runs[name] = make_run(root, name=name, seed=len(runs))
+            _spoof_running(runs[name], **fields)
+        assert {i.name: i.status for i in list_runs(root)} == dict.fromkeys(cases, "interrupted")
+        for name, run in runs.items():
+            assert main(["runs", "--runs", str(root), "stop", run.run_id]) == 0
+            assert "no live worker" in capsys.readouterr().out, name
+            assert json.loads((run.path / "status.json").read_text())["status"] == "stopped" and not run.stop_requested
+        delete_run(runs["pid-1-7-days"].run_id, root, confirm=True)
+        live = make_run(root, name="live", seed=9)  # the process that wrote it, beating now: running
+        _spoof_running(live, pid=os.getpid(), pid_start=process_start(os.getpid()), heartbeat=time.time())
+        assert open_run(live.path).status["status"] == "running"
+        with pytest.raises(ValueError, match="still running"):
+            delete_run(live.run_id, root, confirm=True)
+    finally:
+        other.kill()
+        other.wait(30)
+
+
+def test_a_sweep_whose_driver_pid_is_30_days_old_can_be_run(tmp_path):
+    sweep = create_sweep({"mode": "grid", "base": {"model": "small_cnn"}}, [{"lr": 0.01}], tmp_path / "runs", "old")
+    old = time.time() - 30 * 86400
+    sweep.update(lambda q: q.__setitem__("driver", {"pid": 1, "host": HOST, "since": old}))
+    (sweep.path / "driver.beat").touch()
+    os.utime(sweep.path / "driver.beat", (old, old))
+    assert not sweep.driver_alive() and sweep.state() == "waiting" and orphaned(sweep)
+    sweep.claim()  # not "already being run by process 1"
+    assert sweep.read()["driver"]["pid"] == os.getpid() and sweep.driver_alive() and sweep.state() == "running"
+    sweep.release()

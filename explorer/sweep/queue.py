@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from explorer.io import atomic_write_json, pid_alive, runs_root, safe_name
+from explorer.io import atomic_write_json, is_live, process_start, runs_root, safe_name
 
 SWEEPS_DIR = ".sweeps"
-SPEC, QUEUE, LOCK = "sweep.json", "queue.json", "queue.lock"
+SPEC, QUEUE, LOCK, BEAT = "sweep.json", "queue.json", "queue.lock", "driver.beat"  # BEAT: its mtime is the heartbeat
 OPEN_STATES = ("pending", "running", "interrupted")  # still to do
 DONE_STATES = ("completed", "failed", "stopped", "pruned", "cancelled")
 STATES = OPEN_STATES + DONE_STATES
@@ -92,10 +92,18 @@ class Sweep:
             return change(q)
 
     # ---- state ----------------------------------------------------------------------------------
-    def driver_alive(self) -> bool:
-        """True when a driver process on this host works the queue now."""
-        d = self.read().get("driver") or {}
-        return bool(d.get("pid")) and d.get("host") == socket.gethostname() and pid_alive(int(d["pid"]))
+    def driver_alive(self, queue: dict[str, Any] | None = None) -> bool:
+        """True when a driver process on this host works the queue now (explorer.io.is_live: its pid alive and
+        the process that claimed it, its heartbeat, the mtime of driver.beat, recent)."""
+        d = (queue if queue is not None else self.read()).get("driver") or {}
+        return isinstance(d, dict) and d.get("host") == socket.gethostname() and _driver_live(d, self.path / BEAT)
+
+    def beat(self) -> None:
+        """The driver's heartbeat (touch driver.beat; never a rewrite of queue.json)."""
+        try:
+            os.utime(self.path / BEAT)
+        except FileNotFoundError:
+            (self.path / BEAT).touch()
 
     def items(self) -> list[dict[str, Any]]:
         """The items in queue order; a 'running' item without a live driver shows as 'interrupted'."""
@@ -158,12 +166,15 @@ class Sweep:
     def claim(self) -> None:
         """Record this process as the queue's driver (a dead driver's running items become interrupted);
         ValueError when another live driver holds it."""
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        me = {"pid": os.getpid(), "started": process_start(os.getpid()), "host": socket.gethostname(),
+              "since": time.time()}
 
         def change(q: dict[str, Any]) -> None:
             d = q.get("driver") or {}
-            if d.get("pid") and d["pid"] != me["pid"] and d.get("host") == me["host"] and pid_alive(int(d["pid"])):
+            if (isinstance(d, dict) and d.get("pid") != me["pid"] and d.get("host") == me["host"]
+                    and _driver_live(d, self.path / BEAT)):
                 raise ValueError(f"sweep {self.sweep_id} is already being run by process {d['pid']}")
+            self.beat()
             q["driver"] = me
             for item in q["items"]:  # the previous driver is gone: what it ran was interrupted
                 if item.get("state") == "running":
@@ -192,6 +203,15 @@ class Sweep:
             q["items"].append({"index": index, "point": point, "state": "pending", "run_id": None, **fields})
             return index
         return self.update(change)
+
+
+def _driver_live(driver: dict[str, Any], beat_file: Path) -> bool:
+    """A driver record is live by explorer.io.is_live, its heartbeat being driver.beat's mtime."""
+    try:
+        beat: float | None = beat_file.stat().st_mtime
+    except OSError:
+        beat = None
+    return is_live(driver.get("pid"), beat, started=driver.get("started"))
 
 
 def create_sweep(spec: dict[str, Any], points: list[dict[str, Any]], root: str | os.PathLike | None = None,

@@ -51,6 +51,7 @@ def _start(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainCo
             name = f"{sweep.spec.get('name') or sweep.sweep_id} #{item['index']}"
             return manager.start(cfg, sweep.root, name=name, tags=sweep_tags(sweep, item["point"]), sweep=meta)
         except JobBusyError:
+            sweep.beat()
             q = sweep.read()
             if q["paused"] or q["cancelled"]:
                 raise Held() from None
@@ -85,6 +86,7 @@ def _follow(sweep: Sweep, manager: JobManager, run: Run, on_epoch: Callable[[lis
 
     pruned, seen = False, 0
     while True:
+        sweep.beat()
         t0 = time.monotonic()
         code = manager.wait(run.run_id, POLL_S)
         if code is None and time.monotonic() - t0 < POLL_S / 2:  # not our worker (a previous driver's)
@@ -157,6 +159,7 @@ def run_item(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: Train
 def grid_loop(sweep: Sweep, manager: JobManager, on_event: Event) -> None:
     base = _base(sweep)
     while True:
+        sweep.beat()
         q = sweep.read()
         if q["paused"] or q["cancelled"]:
             return

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from explorer import locks
 from explorer.config import TrainConfig
+from explorer.io import process_start
 from explorer.runs import Run, create_run, list_runs, open_run, runs_root
 
 
@@ -115,7 +116,7 @@ class JobManager:
         finally:
             log.close()
         if not resume:
-            run.write_status(pid=proc.pid)
+            run.write_status(pid=proc.pid, pid_start=process_start(proc.pid))
         self._procs[run.run_id] = proc
 
     def stop(self, ref: str | Run, root: str | os.PathLike | None = None) -> Run:
