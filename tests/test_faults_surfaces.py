@@ -195,3 +195,69 @@ def test_a_sweep_whose_driver_pid_is_30_days_old_can_be_run(tmp_path):
     sweep.claim()  # not "already being run by process 1"
     assert sweep.read()["driver"]["pid"] == os.getpid() and sweep.driver_alive() and sweep.state() == "running"
     sweep.release()
+
+
+# ---- 6: a damaged sweep.json is listed as unreadable; the rest works ----------------------------------------
+
+BAD_SPECS = {"list": "[1, 2]", "truncated": '{"mode": "grid", "base": {"mod', "trials": '{"mode": "optuna", "trials": "many"}'}
+
+
+def _grid(root: Path, name: str, points: list[dict] | None = None):
+    return create_sweep({"mode": "grid", "base": {"model": "small_cnn", "epochs": 1}, "size": 1},
+                        points or [{"lr": 0.01}], root, name)
+
+
+def test_damaged_sweep_files_are_named_and_the_rest_works(tmp_path, capsys):
+    root = Path(os.environ["EXPLORER_RUNS"])
+    good = _grid(root, "good")
+    bad = {}
+    for name, text in BAD_SPECS.items():
+        bad[name] = _grid(root, name)
+        (bad[name].path / "sweep.json").write_text(text)
+    assert main(["sweep", "list", "--runs", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert good.sweep_id in out and out.count("unreadable: ") == 3 and out.count("sweep.json: ") == 3
+    assert '"trials" must be a whole number' in out and "not valid JSON" in out and "JSON object" in out
+    assert main(["sweep", "show", good.sweep_id, "--runs", str(root)]) == 0
+    assert main(["sweep", "show", bad["trials"].sweep_id, "--runs", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "sweep.json" in err and "Traceback" not in err
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import page_path
+
+    at = AppTest.from_file(page_path("train"), default_timeout=300).run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning if "is unreadable" in w.value]
+    assert len(warnings) == 3 and all("sweep.json" in w for w in warnings)
+    labels = [e.label for e in at.expander]  # the sections below the sweeps are there
+    assert any(x.startswith("Manage runs") for x in labels) and any(x.startswith("System check") for x in labels)
+
+
+# ---- 7: queue.json is validated on read; a file that failed to parse is never rewritten -----------------------
+
+
+def test_a_truncated_queue_is_never_rewritten_and_bad_items_fail_with_a_reason(tmp_path, capsys):
+    root = Path(os.environ["EXPLORER_RUNS"])
+    sweep = _grid(root, "q", [{"lr": 0.01}, {"lr": 0.02}, {"lr": 0.03}, {"lr": 0.04}])
+    full = (sweep.path / "queue.json").read_bytes()
+    (sweep.path / "queue.json").write_bytes(full[: len(full) // 2])
+    truncated = (sweep.path / "queue.json").read_bytes()
+    assert sweep.state() == "unreadable" and "queue.json" in (sweep.problem() or "")
+    for action in ("show", "pause", "resume", "cancel", "run"):
+        assert main(["sweep", action, sweep.sweep_id, "--runs", str(root)]) == 2, action
+        err = capsys.readouterr().err
+        assert "queue.json: not valid JSON" in err and "Traceback" not in err, (action, err)
+        assert (sweep.path / "queue.json").read_bytes() == truncated, action
+    items = [{"index": "x", "point": {"lr": 0.01}, "state": "pending"},
+             {"index": 1, "point": {"lr": [1]}, "state": "pending"},
+             {"index": 2, "point": {"lr": "fast"}, "state": "pending", "run_id": None},
+             {"index": 3, "point": {"lr": 0.03}, "state": "completed", "run_id": "r3"}, 7]
+    (sweep.path / "queue.json").write_text(json.dumps({"items": items, "paused": False, "cancelled": False}))
+    states = {i["index"]: (i["state"], i.get("error") or "") for i in sweep.items()}
+    assert states[1][0] == "failed" and "must be a number" in states[1][1]
+    assert sum("index" in e for s, e in states.values() if s == "failed") == 1 and len(states) == 5
+    assert main(["sweep", "run", sweep.sweep_id, "--runs", str(root)]) == 1  # goes on: item 2 fails, then done
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and "[2] failed" in out.out and "sweep done" in out.out
+    assert sweep.state() == "done" and sweep.counts()["completed"] == 1

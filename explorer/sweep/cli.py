@@ -96,6 +96,9 @@ def _drive(sweep: Sweep, background: bool) -> int:
 def _show(sweep: Sweep) -> None:
     from explorer.sweep.grid import point_text
 
+    problem = sweep.problem()
+    if problem:
+        raise ValueError(f"sweep {sweep.sweep_id} is unreadable: {problem}")
     spec = sweep.spec
     print(f"sweep {sweep.sweep_id} ({spec.get('mode')}, {spec.get('size')} runs): {sweep.state()}")
     for item in sweep.items():
@@ -112,6 +115,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _start(args)
     if args.action == "list":
         for s in list_sweeps(args.runs):
+            problem = s.problem()
+            if problem:
+                print(f"{s.sweep_id:<48} unreadable: {problem}")
+                continue
             c = s.counts()
             print(f"{s.sweep_id:<48} {s.spec.get('mode', '?'):<7} {s.state():<10} "
                   f"{c['completed']} done, {c['failed']} failed, {c['running']} running, "

@@ -143,7 +143,7 @@ def run_item(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: Train
         run = _adopt(sweep, item) or _start(sweep, manager, item, cfg)
     except Held:
         return "pending", None
-    except (ValueError, KeyError, FileNotFoundError, JobBusyError) as exc:
+    except (ValueError, KeyError, TypeError, FileNotFoundError, JobBusyError) as exc:
         sweep.mark(index, state="failed", error=str(exc.args[0] if exc.args else exc))
         on_event("item_end", {"index": index, "state": "failed", "error": str(exc)})
         return "failed", None
@@ -166,7 +166,13 @@ def grid_loop(sweep: Sweep, manager: JobManager, on_event: Event) -> None:
         item = _next_item(sweep)
         if item is None:
             return
-        run_item(sweep, manager, item, point_config(base, item["point"]), on_event)
+        try:
+            cfg = point_config(base, item["point"])
+        except (ValueError, KeyError, TypeError) as exc:  # a point read back from disk that is no config
+            sweep.mark(item["index"], state="failed", error=f"bad point: {exc.args[0] if exc.args else exc}")
+            on_event("item_end", {"index": item["index"], "state": "failed", "error": str(exc)})
+            continue
+        run_item(sweep, manager, item, cfg, on_event)
 
 
 def start_driver(sweep: Sweep) -> int:
