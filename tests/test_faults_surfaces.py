@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from explorer import locks
 from explorer.cli import main
@@ -261,3 +262,72 @@ def test_a_truncated_queue_is_never_rewritten_and_bad_items_fail_with_a_reason(t
     out = capsys.readouterr()
     assert "Traceback" not in out.err and "[2] failed" in out.out and "sweep done" in out.out
     assert sweep.state() == "done" and sweep.counts()["completed"] == 1
+
+
+# ---- 10: the smaller ones --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device", ["foo", "cuda"])
+def test_bad_devices_are_one_line_in_inside_embed_and_robustness(device, tmp_path, capsys):
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: 'cuda' is a valid device here")
+    run = make_run(tmp_path / "runs", name="d")
+    for args in (["inside", str(run.path), "--layer", "net.features.0", "--out", str(tmp_path / "ch")],
+                 ["embed", str(run.path), "--out", str(tmp_path / "m.png")],
+                 ["robustness", str(run.path), "--out", str(tmp_path / "c.csv")]):
+        assert main([*args, "--device", device]) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert ("unknown device 'foo'" if device == "foo" else "there is no GPU here") in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: the run can resume here")
+def test_resuming_an_imported_cuda_run_on_a_cpu_machine_is_refused_in_the_panel():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import page_path
+
+    run = make_run(Path(os.environ["EXPLORER_RUNS"]), name="from-a-gpu")
+    cfg = json.loads((run.path / "config.json").read_text())
+    cfg["train"]["device"] = "cuda"
+    (run.path / "config.json").write_text(json.dumps(cfg))
+    run.write_status(status="interrupted", pid=None)
+    at = AppTest.from_file(page_path("train"), default_timeout=300).run()
+    assert not at.exception, at.exception
+    at.button(key=f"resume_{run.run_id}").click().run()
+    assert not at.exception, at.exception
+    assert any("Cannot resume" in e.value and "no GPU here" in e.value for e in at.error), [e.value for e in at.error]
+    assert run.raw_status["status"] == "interrupted"
+
+
+def test_small_refusals_config_cap_empty_grid_sanity_images_grid_cap_and_onnx_folder(tmp_path, capsys):
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (2 << 20))
+    assert main(["train", "--runs", str(tmp_path / "runs"), "--config", str(big)]) == 2
+    assert "larger than 1024 KiB" in capsys.readouterr().err
+    assert main(["train", "--runs", str(tmp_path / "runs"), "--config", "/dev/zero"]) == 2  # never read whole
+    assert "larger than" in capsys.readouterr().err
+    assert main(["sweep", "--runs", str(tmp_path / "runs"), "--model", "small_cnn", "--grid", "lr=,"]) == 2
+    assert "lr=,: no values" in capsys.readouterr().err and not (tmp_path / "runs" / ".sweeps").exists()
+    t0 = time.monotonic()
+    assert main(["sweep", "--runs", str(tmp_path / "runs"), "--model", "small_cnn", "--grid", "lr=0.001:0.1:1000",
+                 "--grid", "momentum=0.1:0.9:100", "--yes"]) == 2
+    assert "at most 10,000 in one sweep" in capsys.readouterr().err and time.monotonic() - t0 < 10
+    run = make_run(tmp_path / "runs", name="t")
+    assert main(["trust", str(run.path), "--images", "2", "--sanity-images", "0"]) == 2
+    assert "--sanity-images must be 1 or more" in capsys.readouterr().err
+    assert main(["export", str(run.path), "--out", "/proc/self/onnx-out"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write into /proc/self/onnx-out" in err and "ONNX translation" not in err
+
+
+def test_a_100000_row_history_is_drawn_with_a_bounded_number_of_points(tmp_path):
+    from explorer.charts.curves import MAX_DRAWN_EPOCHS, history_frame
+
+    rows = [{"epoch": e, "stage": int(e > 50_000), "train_loss": 1 / e, "val_loss": 1 / e, "train_acc": 0.5,
+             "val_acc": 0.5, "lr": 0.01, "epoch_time": 0.1} for e in range(1, 100_001)]
+    t0 = time.monotonic()
+    frame = history_frame(rows)
+    assert time.monotonic() - t0 < 10
+    epochs = sorted(set(frame["epoch"]))
+    assert len(epochs) <= MAX_DRAWN_EPOCHS and epochs[0] == 1 and epochs[-1] == 100_000 and 50_001 in epochs

@@ -7,6 +7,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from explorer.devices import DEVICE_HELP
+
+
+def _check_device(name: str | None) -> None:
+    """Refuse a bad --device before any work (explorer.devices.resolve_device: one clear line)."""
+    from explorer.devices import resolve_device
+
+    resolve_device(name or "auto")
+
 
 def _progress(label: str) -> object:
     """A progress callback printing one updating line to stderr."""
@@ -27,6 +36,7 @@ def cmd_inside(args: argparse.Namespace) -> int:
     from explorer.runs import check_output
 
     out = check_output(args.out, args.force, folder=True, writes=("channels.csv", "channel_0000.png"))
+    _check_device(args.device)
     run = usable_run(args.run)
     tops, stored = run_channels(run, args.layer, k=args.k, device=args.device, progress=_progress("channels"))
     out.mkdir(parents=True, exist_ok=True)
@@ -53,6 +63,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from explorer.runs import check_output
 
     out = check_output(args.out, args.force)
+    _check_device(args.device)
 
     emb, stored = run_embedding(args.run, args.method, seed=args.seed, device=args.device,
                                 progress=_progress(args.method))
@@ -94,6 +105,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     from explorer.runs import check_output
 
     out = check_output(args.out, args.force)
+    _check_device(args.device)
 
     table, stored = run_robustness(args.run, device=args.device, progress=_progress("robustness"))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +124,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=9, help="top images per channel (default 9)")
     p.add_argument("--out", required=True, help="folder for channel_NNNN.png and channels.csv")
     p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
     p.set_defaults(func=cmd_inside)
     p = sub.add_parser("embed", help="the embedding map of the test split (PCA or t-SNE)")
     p.add_argument("run", help="run id or folder")
@@ -120,11 +132,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="t-SNE seed (default 0)")
     p.add_argument("--out", required=True, help="map.png (matplotlib) or .html/.json (altair)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
     p.set_defaults(func=cmd_embed)
     p = sub.add_parser("robustness", help="accuracy under growing perturbations, 6 severities each")
     p.add_argument("run", help="run id or folder")
     p.add_argument("--out", required=True, help="curves.csv")
     p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
     p.set_defaults(func=cmd_robustness)

@@ -43,6 +43,9 @@ def _trust(args: argparse.Namespace) -> int:
 
     if args.out:
         check_output(args.out, args.force)
+    if args.sanity_images < 1:
+        raise ValueError(f"--sanity-images must be 1 or more (at most --images are used), got {args.sanity_images}: "
+                         "the randomisation check needs at least one image")
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     out = trust_report(open_run(args.run), methods, images=args.images, seed=args.seed, steps=args.steps,
                        sanity_images=args.sanity_images, progress=_progress, use_cache=not args.no_cache)

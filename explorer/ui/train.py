@@ -400,8 +400,15 @@ def live_panel(root: str) -> None:
         if last.status["status"] == "completed":
             next_steps()
         if last.status["status"] in ("interrupted", "stopped") and st.button("Resume", key=f"resume_{last.run_id}"):
-            jobs.resume(last.run_id, root)
-            st.rerun(scope="fragment")
+            try:
+                jobs.resume(last.run_id, root)
+            except (ValueError, OSError, locks.DeviceBusyError) as exc:  # e.g. an imported run made on a GPU
+                st.session_state[f"resume_error_{last.run_id}"] = f"Cannot resume {last.run_id}: {exc}"
+            else:
+                st.session_state.pop(f"resume_error_{last.run_id}", None)
+                st.rerun(scope="fragment")
+        if err := st.session_state.get(f"resume_error_{last.run_id}"):
+            st.error(md_escape(err), icon=":material/error:")
 
     _live()
 
