@@ -169,6 +169,12 @@ def acquire_run(run_dir: str | os.PathLike, wait_s: float = 0.5) -> DeviceLock:
     return _acquire(path, "run", busy, wait_s)
 
 
+def acquire_named(name: str, wait_s: float = 0.5) -> DeviceLock:
+    """Take a named lock of this machine (e.g. one MLflow push per store at a time); DeviceBusyError after wait_s."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]
+    return _acquire(locks_dir() / f"{safe}.lock", safe, lambda: f"{safe} is held by another process", wait_s)
+
+
 def inherited(device: str) -> DeviceLock | None:
     """The lock a JobManager handed to this worker (FD_ENV), if it is the lock of `device`."""
     raw = os.environ.pop(FD_ENV, None)

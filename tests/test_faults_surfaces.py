@@ -21,7 +21,7 @@ from explorer.io import process_start
 from explorer.runs import delete_run, list_runs, open_run
 from explorer.sweep.queue import create_sweep
 from explorer.sweep.runner import orphaned
-from tests.fault_helpers import TINY
+from tests.fault_helpers import TINY, explorer_proc
 from tests.run_fixtures import make_run
 
 HOST = socket.gethostname()
@@ -331,3 +331,47 @@ def test_a_100000_row_history_is_drawn_with_a_bounded_number_of_points(tmp_path)
     assert time.monotonic() - t0 < 10
     epochs = sorted(set(frame["epoch"]))
     assert len(epochs) <= MAX_DRAWN_EPOCHS and epochs[0] == 1 and epochs[-1] == 100_000 and 50_001 in epochs
+
+
+# ---- 8: MLflow pushes: bounded, one line per failure, one MLflow run per explorer run --------------------------
+
+
+def test_mlflow_unreachable_and_unopenable_stores_are_one_line(tmp_path, capsys):
+    from explorer.export.mlflow import CONNECT_TIMEOUT_S
+
+    run = make_run(tmp_path / "runs", name="m")
+    t0 = time.monotonic()
+    assert main(["runs", "--runs", str(tmp_path / "runs"), "push", run.run_id, "--mlflow", "http://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert time.monotonic() - t0 < CONNECT_TIMEOUT_S + 5
+    assert err.count("\n") == 1 and "cannot reach the MLflow server http://127.0.0.1:1 within 5 s" in err
+    store = tmp_path / "store"
+    (store / "mlflow.db").mkdir(parents=True)  # a store that cannot be opened (as a read-only folder)
+    assert main(["runs", "--runs", str(tmp_path / "runs"), "push", run.run_id, "--mlflow", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot open the MLflow store" in err and err.count("\n") == 1, err
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "mlflow.db").write_bytes(b"not a database " * 100)  # what the store library itself fails on
+    assert main(["runs", "--runs", str(tmp_path / "runs"), "push", run.run_id, "--mlflow", str(garbage)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: MLflow push of") and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.slow
+def test_two_first_pushes_at_once_make_one_mlflow_run_each(tmp_path):
+    import mlflow
+
+    from explorer.export.mlflow import RUN_ID_TAG, tracking_uri
+
+    root, store = tmp_path / "runs", tmp_path / "mlruns"
+    a, b = make_run(root, name="a"), make_run(root, name="b", seed=1)
+    procs = [explorer_proc(["runs", "--runs", str(root), "push", a.run_id, "--mlflow", str(store)]),
+             explorer_proc(["runs", "--runs", str(root), "push", a.run_id, b.run_id, "--mlflow", str(store)])]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    client = mlflow.tracking.MlflowClient(tracking_uri(str(store)))
+    exp = client.get_experiment_by_name("cnn-explorer")
+    for run in (a, b):
+        found = client.search_runs([exp.experiment_id], filter_string=f"tags.`{RUN_ID_TAG}` = '{run.run_id}'")
+        assert len(found) == 1, (run.run_id, outs)
