@@ -375,3 +375,43 @@ def test_two_first_pushes_at_once_make_one_mlflow_run_each(tmp_path):
     for run in (a, b):
         found = client.search_runs([exp.experiment_id], filter_string=f"tags.`{RUN_ID_TAG}` = '{run.run_id}'")
         assert len(found) == 1, (run.run_id, outs)
+
+
+# ---- 9: the server refuses a Host that is not its own (DNS rebinding) ----------------------------------------
+
+
+def _status_line(url: str, host: str, path: str = "/", websocket: bool = False) -> str:
+    """The first response line of a raw request to the server with a forged (or true) Host header."""
+    port = int(url.rsplit(":", 1)[1])
+    extra = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n") if websocket else "Connection: close\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n{extra}\r\n".encode())
+        return s.recv(4096).decode("latin-1").split("\r\n")[0]
+
+
+@pytest.mark.slow
+def test_the_server_refuses_a_forged_host_over_http_and_websocket(tmp_path):
+    from tests.browser.conftest import streamlit_server
+
+    with streamlit_server(tmp_path / "runs", tmp_path / "data", log_name="host-check.log") as url:
+        port = url.rsplit(":", 1)[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            assert " 200 " in _status_line(url, host) + " ", host
+            assert " 101 " in _status_line(url, host, "/_stcore/stream", websocket=True), host
+        for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"10.0.0.1:{port}"):
+            assert " 403 " in _status_line(url, host), host
+            assert " 403 " in _status_line(url, host, "/_stcore/stream", websocket=True), host
+            assert " 403 " in _status_line(url, host, "/_stcore/health"), host
+
+
+def test_host_rules_follow_the_address_the_server_was_started_for(monkeypatch):
+    from explorer.ui.server import host_allowed
+
+    monkeypatch.delenv("EXPLORER_ALLOWED_HOSTS", raising=False)
+    assert host_allowed("LOCALHOST:8501", "localhost") and host_allowed("[::1]:8501", "127.0.0.1")
+    assert not host_allowed("evil.example:8501", "localhost") and not host_allowed(None, "localhost")
+    assert host_allowed("192.168.1.5:8501", "192.168.1.5") and not host_allowed("192.168.1.6:8501", "192.168.1.5")
+    assert host_allowed("192.168.1.6:8501", "0.0.0.0") and not host_allowed("evil.example", "0.0.0.0")
+    monkeypatch.setenv("EXPLORER_ALLOWED_HOSTS", "explorer.lab.example")
+    assert host_allowed("explorer.lab.example:443", "localhost")
