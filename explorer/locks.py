@@ -175,6 +175,18 @@ def acquire_named(name: str, wait_s: float = 0.5) -> DeviceLock:
     return _acquire(locks_dir() / f"{safe}.lock", safe, lambda: f"{safe} is held by another process", wait_s)
 
 
+def named_holder(name: str) -> dict[str, Any] | None:
+    """The holder record of a named lock while some process holds it, else None."""
+    try:
+        acquire_named(name, wait_s=0).release()
+    except DeviceBusyError:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]
+        return _read_holder(locks_dir() / f"{safe}.lock")
+    except OSError:
+        return None
+    return None
+
+
 def inherited(device: str) -> DeviceLock | None:
     """The lock a JobManager handed to this worker (FD_ENV), if it is the lock of `device`."""
     raw = os.environ.pop(FD_ENV, None)

@@ -17,11 +17,11 @@ import torch
 
 from explorer import locks
 from explorer.cli import main
-from explorer.io import process_start
+from explorer.io import pid_alive, process_start
 from explorer.runs import delete_run, list_runs, open_run
 from explorer.sweep.queue import create_sweep
 from explorer.sweep.runner import orphaned
-from tests.fault_helpers import TINY, explorer_proc
+from tests.fault_helpers import TINY, explorer_proc, wait_for
 from tests.run_fixtures import make_run
 
 HOST = socket.gethostname()
@@ -415,3 +415,20 @@ def test_host_rules_follow_the_address_the_server_was_started_for(monkeypatch):
     assert host_allowed("192.168.1.6:8501", "0.0.0.0") and not host_allowed("evil.example", "0.0.0.0")
     monkeypatch.setenv("EXPLORER_ALLOWED_HOSTS", "explorer.lab.example")
     assert host_allowed("explorer.lab.example:443", "localhost")
+
+
+@pytest.mark.slow
+def test_one_sweep_driver_per_device_works_every_waiting_sweep(tmp_path):
+    from explorer.sweep.runner import start_driver
+
+    root = Path(os.environ["EXPLORER_RUNS"])
+    sweeps = [create_sweep({"mode": "grid", "base": {"model": "small_cnn", "device": "cpu"}, "size": 2},
+                           [{"lr": "fast"}, {"lr": "slow"}], root, f"s{i}") for i in range(3)]  # points that fail at once
+    pids = {start_driver(s) for s in sweeps}
+    assert len(pids) == 1 and 0 not in pids  # the second and third waited in the first one's queue
+    wait_for(lambda: all(s.state() == "done" for s in sweeps), 180, "the one driver to work the three sweeps")
+    pid = pids.pop()
+    for s in sweeps:
+        assert f"(pid {pid})" in (s.path / "driver.log").read_text() and s.counts()["failed"] == 2
+    wait_for(lambda: not pid_alive(pid) or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", 60,
+             "the driver to end when no sweep is left")

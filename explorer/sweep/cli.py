@@ -17,7 +17,7 @@ from explorer.names import plural
 if TYPE_CHECKING:
     from explorer.sweep.queue import Sweep
 
-ACTIONS = ("start", "list", "show", "run", "pause", "resume", "cancel", "move")
+ACTIONS = ("start", "list", "show", "run", "pause", "resume", "cancel", "move", "drive-device")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -124,6 +124,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   f"{c['completed']} done, {c['failed']} failed, {c['running']} running, "
                   f"{c['pending'] + c['interrupted']} to do")
         return 0
+    if args.action == "drive-device":  # the one background driver of a device (started by start_driver)
+        from explorer.sweep.drive import drive_device
+
+        return drive_device(args.sweep or "cpu")
     if not args.sweep:
         raise ValueError(f"`sweep {args.action}` needs a sweep id; see `python -m explorer sweep list`")
     sweep = open_sweep(args.sweep, args.runs)
