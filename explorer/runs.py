@@ -441,6 +441,11 @@ class Run:
         except (OSError, UnicodeDecodeError) as exc:
             raise RunFileError(p, f"cannot be read as text ({type(exc).__name__})") from None
         lines = text.splitlines()
+        from explorer.config import MAX_TOTAL_EPOCHS
+
+        rows_n = sum(1 for line in lines if line.strip())
+        if rows_n > MAX_TOTAL_EPOCHS:  # one row per epoch: more than a run can have is a damaged or foreign file
+            raise RunFileError(p, f"{rows_n:,} rows, more than the {MAX_TOTAL_EPOCHS:,} epochs a run can have")
         rows = []
         for i, line in enumerate(lines, 1):
             if not line.strip():

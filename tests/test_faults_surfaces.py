@@ -432,3 +432,16 @@ def test_one_sweep_driver_per_device_works_every_waiting_sweep(tmp_path):
         assert f"(pid {pid})" in (s.path / "driver.log").read_text() and s.counts()["failed"] == 2
     wait_for(lambda: not pid_alive(pid) or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", 60,
              "the driver to end when no sweep is left")
+
+
+def test_a_100000_row_history_is_listed_unreadable_and_evaluate_still_works(tmp_path, capsys):
+    root = tmp_path / "runs"
+    run = make_run(root, name="long", epochs=1)
+    row = json.dumps({"epoch": 1, "stage": 0, "train_loss": 1.0, "val_loss": 1.0, "train_acc": 0.5, "val_acc": 0.5})
+    (run.path / "history.jsonl").write_text((row + "\n") * 100_000)
+    [info] = list_runs(root)
+    assert info.status == "unreadable" and "100,000 rows, more than the 1,000 epochs" in info.error
+    t0 = time.monotonic()
+    assert main(["evaluate", str(run.path), "--out", str(tmp_path / "ev")]) == 0  # the figures, without the curves
+    assert time.monotonic() - t0 < 120 and (tmp_path / "ev" / "report.json").is_file()
+    capsys.readouterr()
