@@ -40,7 +40,8 @@ from explorer.io import (
     clean_stale_temp,
     disk_full_guard,
     fault_point,
-    pid_alive,
+    is_live,
+    process_start,
     runs_root,
     safe_name,
     temp_prefix,
@@ -48,7 +49,6 @@ from explorer.io import (
 from explorer.untrusted import CREATED_FORMAT, parse_created, run_strings_problems
 
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
-STALE_S = 180.0  # a heartbeat older than this (on another host, or without a pid) means interrupted
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".safetensors", ".npz", ".pt")
 MiB = 1 << 20
 # What a real run folder needs, per file (the largest registry model, VGG-19 at 26 classes, is ~560 MB of float32
@@ -83,20 +83,16 @@ def versions() -> dict[str, str]:
 
 
 def effective_status(status: dict[str, Any]) -> str:
-    """The status to show: "running" becomes "interrupted" when its process is gone or its heartbeat is
-    stale; a heartbeat in the future (spoofed, or another clock) counts as stale, so does a bad pid."""
+    """The status to show: "running" becomes "interrupted" unless explorer.io.is_live says its worker is live
+    (a recent heartbeat, not in the future, and on this host a live pid that is the process that wrote it)."""
     state = status.get("status", "interrupted")
     if state != "running":
         return state if state in STATUSES else "interrupted"
-    now, beat, pid = time.time(), status.get("heartbeat"), status.get("pid")
-    beat = float(beat) if _is_num(beat) else 0.0
-    if beat > now + FUTURE_SLACK_S:
-        return "interrupted"
-    if _is_int(pid) and 0 < pid < 1 << 31 and status.get("host") == socket.gethostname():
-        return "running" if pid_alive(pid) else "interrupted"
-    return "running" if now - beat < STALE_S else "interrupted"
+    here = status.get("host") == socket.gethostname()
+    live = is_live(status.get("pid") if here else None, status.get("heartbeat"), started=status.get("pid_start"))
+    return "running" if live else "interrupted"
 
-FUTURE_SLACK_S = 60.0  # a heartbeat further ahead of this host's clock than this is spoofed or skewed: stale
+
 OPTIMIZER_ADVICE = ("the run cannot resume from it: restore it from a backup or an export, or train a new run "
                     "with the same settings")
 ADVICE = "restore it from a backup or an export, or delete the run (`python -m explorer runs delete RUN --yes`)"
@@ -445,6 +441,11 @@ class Run:
         except (OSError, UnicodeDecodeError) as exc:
             raise RunFileError(p, f"cannot be read as text ({type(exc).__name__})") from None
         lines = text.splitlines()
+        from explorer.config import MAX_TOTAL_EPOCHS
+
+        rows_n = sum(1 for line in lines if line.strip())
+        if rows_n > MAX_TOTAL_EPOCHS:  # one row per epoch: more than a run can have is a damaged or foreign file
+            raise RunFileError(p, f"{rows_n:,} rows, more than the {MAX_TOTAL_EPOCHS:,} epochs a run can have")
         rows = []
         for i, line in enumerate(lines, 1):
             if not line.strip():
@@ -815,7 +816,8 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
         try:
             atomic_write_json(staging / STATUS, {
-                "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),
+                "status": "running", "error": None, "pid": os.getpid(), "pid_start": process_start(os.getpid()),
+                "host": socket.gethostname(),
                 "heartbeat": time.time(), "epoch": 0, "stage": 0, "phase": "starting",
             })  # fmt: skip
             return Run(_place_run(staging, root_p, base, cfg, keep_name=bool(label)))
@@ -937,11 +939,45 @@ def tag_run(ref: str | Run, add: list[str] | None = None, remove: list[str] | No
     return run
 
 
+RUN_DIRS = {CACHE_DIR, VAL_EPOCHS_DIR, VIEWS_DIR, "evaluation"}  # folders a run folder may hold (evaluate's default)
+RUN_EXTRA = {STOP_FILE, "worker.log"}  # files a run folder may hold besides RUN_FILES
+
+
+def _run_entry(p: Path) -> bool:
+    """True for what the store itself puts into a run folder (its files, pending checkpoint files, temp files)."""
+    name = p.name
+    if p.is_symlink():
+        return False
+    if name.startswith("."):  # atomic writers' temporary files
+        return p.is_file()
+    if p.is_dir():
+        return name in RUN_DIRS
+    return name in RUN_FILES or name in RUN_EXTRA or name in {_pending(n) for n in RUN_FILES}
+
+
+def check_deletable(run: Run, root: str | os.PathLike | None = None) -> None:
+    """Refuse (ValueError naming why) to delete what is not a run of the store: a folder outside the runs
+    root, a link, a hidden name, or a folder holding anything a run folder never holds (a project's src/)."""
+    root_p = runs_root(root).resolve()
+    if run.path.is_symlink():
+        raise ValueError(f"refused: {run.path} is a link, not a run folder of the store; remove the link itself")
+    real = run.path.resolve()
+    if real.parent != root_p or real.name.startswith("."):
+        raise ValueError(f"refused: {run.path} is not a run of the runs folder {root_p}; only runs that "
+                         "`python -m explorer runs list` shows there are deleted (pass --runs for another folder)")
+    foreign = sorted(p.name + ("/" if p.is_dir() else "") for p in real.iterdir() if not _run_entry(p))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(f"refused: {real} holds {shown}, which a run folder never holds; it is not deleted "
+                         "(move what you want to keep out of it, or delete it by hand)")
+
+
 def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: bool = False) -> None:
-    """Delete a run folder; needs confirm=True and refuses a run that is still running."""
+    """Delete a run of the store (check_deletable); needs confirm=True and refuses a run that is still running."""
     run = open_run(ref, root)
     if not confirm:
         raise ValueError(f"deleting run {run.run_id} needs confirmation (confirm=True / --yes)")
+    check_deletable(run, root)
     if run.status["status"] == "running":
         raise ValueError(f"run {run.run_id} is still running; stop it first")
     # Rename first so a half-deleted folder never looks like a run.
@@ -953,9 +989,41 @@ def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: b
 def _inside_run(path: Path) -> Path | None:
     """The run folder that `path` lies in (a folder holding config.json and status.json), if any."""
     for parent in path.resolve().parents:
-        if (parent / CONFIG).is_file() and (parent / STATUS).is_file():
+        if _is_run_folder(parent):
             return parent
     return None
+
+
+def check_output(path: str | os.PathLike, force: bool = False, flag: str = "--out", folder: bool = False,
+                 writes: tuple[str, ...] = (), allow: str | os.PathLike | None = None) -> Path:
+    """The ONE guard of every output path a command writes (returns it as a Path; ValueError -> exit 2): never
+    inside a run folder nor a run folder itself (`allow`: the one folder inside a run that the command owns,
+    evaluate's RUN/evaluation), never over an existing file without force. A file output must not be a folder;
+    a folder output (folder=True) must not be a file, and the names it `writes` there must not exist without force."""
+    p = Path(path)
+    owned = allow is not None and p.resolve() == Path(allow).resolve()
+    owner = None if owned else (_inside_run(p) or (p.resolve() if _is_run_folder(p.resolve()) else None))
+    if owner is not None:
+        raise ValueError(f"refused: {flag} {p} lies inside the run folder {owner}, whose files it would damage; "
+                         "write somewhere else")
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"refused: {flag} {p} is a file, not a folder; give a folder")
+        there = [n for n in writes if (p / n).exists() or (p / n).is_symlink()]
+        if there and not force and not owned:
+            raise ValueError(f"refused: {p} already holds {', '.join(there)}; choose another folder or pass --force "
+                             "to replace")
+        return p
+    if p.is_dir():
+        raise ValueError(f"refused: {flag} {p} is a folder; give a file name such as {p / 'out'}")
+    if (p.exists() or p.is_symlink()) and not force:
+        raise ValueError(f"refused: {flag} {p} already exists; choose another name or pass --force to replace it")
+    return p
+
+
+def _is_run_folder(path: Path) -> bool:
+    """A folder holding config.json and status.json (what _inside_run looks for)."""
+    return (path / CONFIG).is_file() and (path / STATUS).is_file()
 
 
 def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str | os.PathLike | None = None,
@@ -966,13 +1034,7 @@ def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str 
     dest_p = Path(dest) if dest else Path(f"{run.run_id}.zip")
     if dest_p.is_dir():
         dest_p = dest_p / f"{run.run_id}.zip"
-    owner = _inside_run(dest_p)
-    if owner is not None:
-        raise ValueError(f"refused: {dest_p} lies inside the run folder {owner}; export somewhere else")
-    if dest_p.exists() and not force:
-        raise ValueError(f"refused: {dest_p} already exists; choose another name or pass --force to replace it")
-    if dest_p.exists() and not dest_p.is_file():
-        raise ValueError(f"refused: {dest_p} is not a file")
+    check_output(dest_p, force, flag="--output")
     with atomic_path(dest_p) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(RUN_FILES):
             f = run.path / name

@@ -32,7 +32,7 @@ def _result(run_dir: Path) -> dict:
     """What must not depend on a crash: history (less timings), test metrics, every weight tensor."""
     run = open_run(run_dir)
     hist = [{k: v for k, v in h.items() if k not in ("wall", "epoch_time", "val_time", "images_per_s")} for h in run.history()]
-    metrics = {k: v for k, v in (run.metrics() or {}).items() if not k.endswith(("time_s", "per_s"))}
+    metrics = {k: v for k, v in (run.metrics() or {}).items() if not k.endswith(("_s", "per_s"))}  # timings
     weights = {w: load_file(str(run_dir / f"weights_{w}.safetensors")) for w in ("best", "last")}
     return {"history": hist, "metrics": metrics, "weights": weights, "status": run.status["status"]}
 

@@ -145,7 +145,14 @@ def export_run(ref: Any, out: str | os.PathLike, fmt: str = "onnx", which: str =
     if len(images) == 0:
         raise ExportError(f"run {run.run_id} has an empty test split: nothing to verify the export against")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:  # an unwritable folder is said as such before the exporter runs (it would blame the network)
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-probe.{os.getpid()}.tmp"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise ExportError(f"cannot write into {out}: {exc.strerror or exc}; choose a folder you can write to "
+                          "(--out)") from None
     tmp = out / f".{ONNX_FILE}.{os.getpid()}.tmp"
     try:
         with model_lock(model):

@@ -22,7 +22,7 @@ from explorer.names import plural
 if TYPE_CHECKING:
     from explorer.sweep.queue import Sweep
 
-ACTIONS = ("start", "list", "show", "run", "pause", "resume", "cancel", "move", "work")
+ACTIONS = ("start", "list", "show", "run", "pause", "resume", "cancel", "move", "work", "drive-device")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -105,6 +105,9 @@ def _drive(sweep: Sweep, background: bool) -> int:
 def _show(sweep: Sweep) -> None:
     from explorer.sweep.grid import point_text
 
+    problem = sweep.problem()
+    if problem:
+        raise ValueError(f"sweep {sweep.sweep_id} is unreadable: {problem}")
     spec = sweep.spec
     print(f"sweep {sweep.sweep_id} ({spec.get('mode')}, {spec.get('size')} runs): {sweep.state()}")
     for item in sweep.items():
@@ -180,11 +183,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _start(args)
     if args.action == "list":
         for s in list_sweeps(args.runs):
+            problem = s.problem()
+            if problem:
+                print(f"{s.sweep_id:<48} unreadable: {problem}")
+                continue
             c = s.counts()
             print(f"{s.sweep_id:<48} {s.spec.get('mode', '?'):<7} {s.state():<10} "
                   f"{c['completed']} done, {c['failed']} failed, {c['running']} running, "
                   f"{c['pending'] + c['interrupted']} to do")
         return 0
+    if args.action == "drive-device":  # the one background driver of a device (started by start_driver)
+        from explorer.sweep.drive import drive_device
+
+        return drive_device(args.sweep or "cpu")
     if not args.sweep:
         raise ValueError(f"`sweep {args.action}` needs a sweep id; see `python -m explorer sweep list`")
     sweep = open_sweep(args.sweep, args.runs)

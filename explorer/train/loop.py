@@ -463,28 +463,32 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
     is_main = int(os.environ.get("RANK", "0")) == 0
     run = open_run(run_dir) if run_dir is not None else None
     cfg = run.train_config() if run is not None else precheck(cfg)
-    lock = None
+    lock = run_lock = None
     if is_main:
-        root_p = run.path.parent if run is not None else existing_runs_root(root)
+        if run is None:
+            existing_runs_root(root)  # a runs root that is a file: one clear line before anything is taken
         device = _device_key(cfg.device)
-        lock = locks.inherited(device, root_p) or locks.acquire(root_p, device)
+        lock = locks.inherited(device) or locks.acquire(device)
     try:
         if lock is not None and run is not None:
-            lock.describe(run_id=run.run_id, device=lock.device)
+            run_lock = locks.acquire_run(run.path)  # one trainer per run, however its folder was reached
+            run_lock.describe(run_id=run.run_id, path=str(run.path.resolve()))
+            lock.describe(run_id=run.run_id, path=str(run.path.resolve()), device=lock.device)
         fault_point("lock:held")
         prior: dict[str, Any] | None = None
         if run is None:
             run = create_run(cfg, root, name=name, tags=tags, estimate=estimate, sweep=sweep) if is_main else None
             if lock is not None and run is not None:
-                lock.describe(run_id=run.run_id, device=lock.device)
+                lock.describe(run_id=run.run_id, path=str(run.path.resolve()), device=lock.device)
         elif is_main:
             prior, resume = _reopen(run, resume)
         result = fit(cfg, run, resume=resume, callback=_outcome_callback(callback, outcome))
         if prior is not None and prior.get("status") == "completed" and result != "completed":
             run.write_status(**prior)  # a failed resume leaves a finished run as it was
     finally:
-        if lock is not None:
-            lock.release()
+        for held in (run_lock, lock):
+            if held is not None:
+                held.release()
     return run if is_main else None
 
 

@@ -89,5 +89,7 @@ class Reporter:
 
     def running(self, device_label: str, **fields: Any) -> None:
         """The worker is alive and reading its data."""
-        self.status(status="running", pid=os.getpid(), phase="data", device=str(self.device),
+        from explorer.io import process_start
+
+        self.status(status="running", pid=os.getpid(), pid_start=process_start(os.getpid()), phase="data", device=str(self.device),
                     device_label=device_label, world_size=self.world, error=None, **fields)

@@ -188,7 +188,11 @@ def _actions(sweep: Sweep, state: str, key: str) -> None:
 
 
 def sweep_status(sweep: Sweep) -> None:
-    """One sweep: name, state, progress bar, actions and its items."""
+    """One sweep: name, state, progress bar, actions and its items (a damaged one: its file and the reason)."""
+    problem = sweep.problem()
+    if problem:
+        st.warning(f"Sweep {md_code(sweep.sweep_id)} is unreadable: {md_escape(problem)}", icon=":material/error:")
+        return
     state, counts = sweep.state(), sweep.counts()
     total = max(int(sweep.spec.get("size") or 0), sum(counts.values()), 1)
     done = sum(counts[s] for s in DONE_STATES)
