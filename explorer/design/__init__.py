@@ -45,7 +45,7 @@ PREFIX = "design:"
 
 def __getattr__(name: str) -> Any:
     """build_net, first_layer, ResidualBlock, InceptionBlock load torch on first use."""
-    if name in ("build_net", "first_layer", "ResidualBlock", "InceptionBlock"):
+    if name in ("build_net", "build_fitting", "first_layer", "ResidualBlock", "InceptionBlock"):
         from explorer.design import build
 
         return getattr(build, name)

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.design.shapes import CLASSIFIER, check, module_names
+from explorer.design.shapes import CLASSIFIER, Check, check, module_names
 from explorer.design.spec import Design
 
 
@@ -97,10 +97,19 @@ def build_net(design: Design, num_classes: int = 26, in_chans: int = 1) -> nn.Se
     """The design as an untrained nn.Sequential (DesignError naming the layer when it does not fit)."""
     result = check(design, num_classes, in_chans)
     result.raise_for_error()
+    net = build_fitting(result)
+    net.add_module(CLASSIFIER, nn.Linear(result.rows[-1].in_shape[0], num_classes))  # type: ignore[index]
+    return net
+
+
+def build_fitting(result: Check) -> nn.Sequential:
+    """The layers of a checked design up to the first that does not fit (no classifier): what the builder page
+    can count while the design is being fixed."""
     mods: OrderedDict[str, nn.Module] = OrderedDict()
-    for layer, name, row in zip(design.layers, module_names(design), result.rows[1:], strict=False):
+    for layer, name, row in zip(result.design.layers, module_names(result.design), result.rows[1:], strict=False):
+        if row.problem or row.kind == CLASSIFIER:
+            break
         mods[name] = _module(layer, row.in_shape or ())
-    mods[CLASSIFIER] = nn.Linear(result.rows[-1].in_shape[0], num_classes)  # type: ignore[index]
     return nn.Sequential(mods)
 
 

@@ -182,7 +182,7 @@ def _pool(layer: dict[str, Any], shape: tuple[int, int, int]) -> tuple[tuple[int
         return shape, (formula,), f"the {k}x{k} window is larger than the {h + 2 * p}-cell input", \
             f"use a window of at most {h + 2 * p}"
     if not fit.fits:
-        return shape, (formula,), f"{formula} is not a whole number of steps", fit.advice()
+        return shape, (formula,), f"{formula} is not a whole number of steps", fit.advice(max_p=k // 2)
     return (c, fit.out, fit.out), (formula,), "", ""
 
 
@@ -276,7 +276,7 @@ def _classifier(index: int, shape: tuple[int, ...], num_classes: int) -> Row:
     label = f"FC → {num_classes} classes"
     if len(shape) != 1:
         return Row(index, CLASSIFIER, label, CLASSIFIER, shape, None, (),
-                   problem=f"the classifier (a Linear layer) needs a flat vector, but the last layer gives the volume "
+                   problem=f"it is a Linear layer and needs a flat vector, but the last layer gives the volume "
                            f"{shape_text(shape)}", fix="add a Flatten at the end (or an adaptive pool, then Flatten)")
     n = shape[0]
     return Row(index, CLASSIFIER, label, CLASSIFIER, shape, (num_classes,),

@@ -75,12 +75,13 @@ class SizeFit:
         return f"{core}: no whole number of steps; {self._advice()}. PyTorch floors it to {self.out}: the last " \
                f"{self.numerator % self.s} row(s)/column(s) of the padded input are never covered"
 
-    def advice(self) -> str:
-        """What would fit instead ("use P=1 or S=1, or F=4"), for a combination that does not."""
-        return self._advice()
+    def advice(self, max_p: int | None = None) -> str:
+        """What would fit instead ("use P=1 or S=1, or F=4"), for a combination that does not (paddings up to
+        max_p: a pooling window takes at most half its size)."""
+        return self._advice(max_p)
 
-    def _advice(self) -> str:
-        ps = [p for p in range(0, self.f + 1) if p != self.p and (self.w - self.span + 2 * p) >= 0
+    def _advice(self, max_p: int | None = None) -> str:
+        ps = [p for p in range(0, (self.f if max_p is None else max_p) + 1) if p != self.p and (self.w - self.span + 2 * p) >= 0
               and (self.w - self.span + 2 * p) % self.s == 0]
         ss = [s for s in range(1, max(self.s, 4) + 1) if s != self.s and self.numerator % s == 0]
         fs = [f for f in sorted(range(1, self.f + 3), key=lambda f: (abs(f - self.f), f)) if f != self.f
