@@ -209,19 +209,20 @@ def layer_cards(table: DesignTable) -> None:
             st.markdown(f"**Input** · {md_escape(rec['output'])} (W×H×D)")
             continue
         with st.container(border=True, key=f"design_row_{rec['#']}"):
-            head = st.container(horizontal=True, vertical_alignment="center")
+            top = st.container(horizontal=True, vertical_alignment="center", gap="small")
             title = f"**{rec['#']}. {md_escape(rec['layer'])}** → {md_escape(rec['output'])}"
-            head.markdown(title, width="content")
+            top.markdown(title, width="content")
+            head = top.container(horizontal=True, gap="small", width="content")
             if rec["kind"] != "classifier":
                 uid = ids[i]
-                head.button("", key=f"dl_up_{uid}", icon=":material/arrow_upward:", help="move up",
+                head.button("", key=f"dl_up_{uid}", icon=":material/arrow_upward:", help="move up", type="tertiary",
                             on_click=move_layer, args=(i, -1), disabled=i == 0)
-                head.button("", key=f"dl_down_{uid}", icon=":material/arrow_downward:", help="move down",
+                head.button("", key=f"dl_down_{uid}", icon=":material/arrow_downward:", help="move down", type="tertiary",
                             on_click=move_layer, args=(i, 1), disabled=i == len(ids) - 1)
                 if settings(rec["kind"]):
-                    head.button("", key=f"dl_edit_{uid}", icon=":material/edit:", help="edit its settings",
+                    head.button("", key=f"dl_edit_{uid}", icon=":material/edit:", help="edit its settings", type="tertiary",
                                 on_click=toggle_edit, args=(uid,))
-                head.button("", key=f"dl_del_{uid}", icon=":material/delete:", help="remove it",
+                head.button("", key=f"dl_del_{uid}", icon=":material/delete:", help="remove it", type="tertiary",
                             on_click=remove_layer, args=(i,))
             if rec["formula"]:
                 st.caption(md_escape(rec["formula"]))
@@ -252,9 +253,9 @@ def palette() -> None:
 def totals(table: DesignTable) -> None:
     """Parameters, MACs and the output, or what stops the design from being built."""
     with st.container(horizontal=True, gap="medium"):
-        st.metric("Parameters", f"{table.total_params:,}", border=True, width=200)
-        st.metric("MACs", f"{table.total_macs:,}", border=True, width=200)
-        st.metric("Layers", f"{len(draft()['layers'])} + classifier", border=True, width=200)
+        st.metric("Parameters", f"{table.total_params:,}", border=True, width="content")
+        st.metric("MACs", f"{table.total_macs:,}", border=True, width="content")
+        st.metric("Layers + classifier", f"{len(draft()['layers'])} + 1", border=True, width="content")
     err = table.check.error
     if err is not None:
         st.warning(f"Not built yet: {md_escape(err.message)}", icon=":material/construction:")
