@@ -258,7 +258,9 @@ def totals(table: DesignTable) -> None:
         st.metric("Layers + classifier", f"{len(draft()['layers'])} + 1", border=True, width="content")
     err = table.check.error
     if err is not None:
-        st.warning(f"Not built yet: {md_escape(err.message)}", icon=":material/construction:")
+        where = "the classifier" if err.kind == "classifier" else f"layer {err.index} ({md_escape(err.label)})"
+        st.warning(f"Not built yet: {where} cannot follow the layer before it; the reason and a fix are below.",
+                   icon=":material/construction:")
 
 
 def save_panel(design: Design, name_problem: str, table: DesignTable) -> None:
