@@ -27,6 +27,7 @@ else:
         "Architectures": [
             ("app_pages/inspect.py", "Inspect", ":material/search:"),
             ("app_pages/learn.py", "Learn", ":material/school:"),
+            ("app_pages/design.py", "Design", ":material/construction:"),
             ("app_pages/compare_architectures.py", "Compare architectures", ":material/scatter_plot:"),
         ],
         "Data and training": [

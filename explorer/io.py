@@ -18,11 +18,17 @@ from pathlib import Path
 from typing import Any
 
 RUNS_ENV = "EXPLORER_RUNS"
+DATA_ENV = "EXPLORER_DATA"
 
 
 def runs_root(root: str | os.PathLike | None = None) -> Path:
     """The runs root: `root`, else $EXPLORER_RUNS, else ./runs (relative to the current directory)."""
     return Path(root or os.environ.get(RUNS_ENV) or "runs").expanduser()
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: `root`, else $EXPLORER_DATA, else ./data (datasets, caches and the user's designs)."""
+    return Path(root or os.environ.get(DATA_ENV) or "data").expanduser()
 
 
 KILL_ENV, WAIT_ENV = "EXPLORER_TEST_KILL_AT", "EXPLORER_TEST_WAIT_AT"

@@ -56,7 +56,7 @@ MiB = 1 << 20
 # split x its classes in float32). A zip asking for more is refused before anything is unpacked.
 IMPORT_CAPS = {"config.json": 1 * MiB, "status.json": 1 * MiB, "metrics.json": 4 * MiB, "history.jsonl": 8 * MiB,
                "predictions.npz": 512 * MiB, "weights_best.safetensors": 1024 * MiB,
-               "weights_last.safetensors": 1024 * MiB, "optimizer_last.pt": 3072 * MiB}
+               "weights_last.safetensors": 1024 * MiB, "optimizer_last.pt": 3072 * MiB, "design.json": 64 * 1024}
 MAX_IMPORT_BYTES = 4096 * MiB  # the whole folder
 MAX_RATIO = 50.0  # uncompressed/compressed: weights and predictions barely compress, JSON about 5-10x
 RATIO_FROM = 1 * MiB  # files smaller than this are not held to the ratio
@@ -64,8 +64,9 @@ STOP_FILE = "STOP"
 CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS = "config.json", "status.json", "history.jsonl", "metrics.json", "predictions.npz"
 WEIGHTS = {"best": "weights_best.safetensors", "last": "weights_last.safetensors"}
 OPTIMIZER = "optimizer_last.pt"
+DESIGN = "design.json"  # the design a run of a design:NAME model trained (explorer.design), kept with the run
 CACHE_DIR = "cache"  # derived results (trust figures, ...): cache/<name>.json, {"key": ..., "value": ...}
-RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER}
+RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER, DESIGN}
 VAL_EPOCHS_DIR, VIEWS_DIR = "val_epochs", "inside"  # per-epoch validation predictions; stored inside-views
 _VIEW_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,120}")
 
@@ -537,9 +538,7 @@ class Run:
 
     def load_model(self, which: str = "best", device: str = "cpu") -> Any:
         """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
-        from explorer.models import build_from_config
-
-        model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
+        model = self.build_model()
         try:
             model.load_state_dict(self.read_weights(which))
         except RuntimeError as exc:  # size mismatch, missing or unexpected keys
@@ -698,6 +697,28 @@ class Run:
             return None
         return (arrays, meta) if isinstance(meta, dict) else None
 
+    def model_spec(self) -> dict[str, Any] | None:
+        """The design the run trained (design.json, checked like any untrusted file), or None for a built-in model.
+
+        Every rebuild of the run's model passes it on, so the run works after its design is edited or deleted."""
+        path = self.path / DESIGN
+        if not path.is_file():
+            return None
+        from explorer.design import DesignError, read_design_file
+
+        try:
+            return read_design_file(path).to_dict()
+        except DesignError as exc:
+            raise RunFileError(path, str(exc), "restore the run's design.json or delete the run") from None
+
+    def build_model(self) -> Any:
+        """The run's model, untrained (the run's own design for a design:NAME model)."""
+        from explorer.models import build_from_config
+
+        model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False,
+                                     spec=self.model_spec())
+        return model
+
     # ---- checkpoints: one unit of weights_last (+ weights_best) and optimizer_last ------------------
     def check_resumable(self) -> None:
         """Read what a resume needs (config, history, weights headers, optimizer state) through their checks,
@@ -705,9 +726,7 @@ class Run:
         self.history()
         weights = [self.path / n for n in WEIGHTS.values() if (self.path / n).is_file()]
         if weights:
-            from explorer.models import build_from_config
-
-            model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
+            model = self.build_model()
             want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
             for path in weights:
                 _weights_epoch(path)
@@ -813,8 +832,11 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
                "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
                "model": {"name": config.model}, "classes": [], "versions": versions(),
                **({"sweep": sweep} if sweep else {}), **({"estimate": estimate} if estimate else {})}
+        spec = _model_spec(config.model)
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
         try:
+            if spec is not None:
+                atomic_write_json(staging / DESIGN, spec)
             atomic_write_json(staging / STATUS, {
                 "status": "running", "error": None, "pid": os.getpid(), "pid_start": process_start(os.getpid()),
                 "host": socket.gethostname(),
@@ -824,6 +846,16 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+def _model_spec(model: str) -> dict[str, Any] | None:
+    """What the run must keep of its model (a design's JSON); None for a built-in network or an unknown name."""
+    from explorer.models import UnknownModelError, model_spec
+
+    try:
+        return model_spec(model)
+    except UnknownModelError:
+        return None
 
 
 def _place_run(staging: Path, root_p: Path, base: str, cfg: dict[str, Any], keep_name: bool = True,
@@ -1117,6 +1149,13 @@ def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.Pa
                     _unpack_member(zf, info, staging / fname)
                     _verify_file(staging / fname)
                 cfg = _imported_config(staging)
+                if (staging / DESIGN).is_file():
+                    from explorer.design import DesignError, read_design_file
+
+                    try:
+                        read_design_file(staging / DESIGN)
+                    except DesignError as exc:
+                        raise ValueError(f"refused: design.json is not a valid design ({exc})") from None
                 st = staging / STATUS
                 status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
                 if not isinstance(status, dict):

@@ -4,7 +4,7 @@ Package face: re-exports the registry and imports the model modules eagerly (as 
 every entry is registered before any caller can list or build one.
 """
 
-from explorer.models import zoo  # noqa: F401  (model modules register themselves on import)
+from explorer.models import designs, zoo  # noqa: F401  (model modules and sources register themselves on import)
 from explorer.models.from_config import build_from_config
 from explorer.models.inference import (
     eval_mode,
@@ -28,6 +28,8 @@ from explorer.models.registry import (
     letters_input_size,
     list_cards,
     list_models,
+    model_card,
+    model_spec,
     resolve_name,
     weights_dir,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "letters_input_size",
     "list_cards",
     "list_models",
+    "model_card",
+    "model_spec",
     "model_device",
     "model_lock",
     "probabilities",

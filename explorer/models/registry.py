@@ -5,6 +5,10 @@ The registry never imports model modules: they call `register` when imported, an
 
 `build_model(name, num_classes, in_chans, ...)` builds the network for any input;
 `build_letters_model(name)` wraps it with the per-family adaptation to 1x28x28 letters.
+
+A *source* (register_source) adds entries that are not known at import: names under its prefix (the user's
+designs, "design:NAME", explorer/models/designs.py) are listed after the built-in networks and looked up on
+demand; `spec` (a design's data, as a run keeps it) builds the entry a run was trained with.
 """
 
 from __future__ import annotations
@@ -104,6 +108,47 @@ Builder = Callable[..., nn.Module]
 _REGISTRY: dict[str, tuple[ModelCard, Builder]] = {}
 
 
+@dataclass(frozen=True)
+class Source:
+    """Registry entries under a name prefix that come from data (the user's designs), not from code."""
+
+    prefix: str
+    entries: Callable[[], list[tuple[ModelCard, Builder]]]  # every entry, in the source's order
+    lookup: Callable[[str, Any], tuple[ModelCard, Builder]]  # (name, spec or None) -> entry; UnknownModelError
+    spec: Callable[[str], dict[str, Any]]  # the data a run keeps to rebuild the entry (a design's JSON)
+
+
+_SOURCES: dict[str, Source] = {}
+
+
+def register_source(source: Source) -> None:
+    """Add a source of entries under `source.prefix` (e.g. "design:")."""
+    if source.prefix in _SOURCES:
+        raise ValueError(f"source {source.prefix!r} registered twice")
+    _SOURCES[source.prefix] = source
+
+
+def _source(name: str) -> Source | None:
+    return next((src for p, src in _SOURCES.items() if isinstance(name, str) and name.startswith(p)), None)
+
+
+def _entry(name: str, spec: Any = None) -> tuple[ModelCard, Builder]:
+    src = _source(name)
+    if src is not None:
+        return src.lookup(name, spec)
+    return _REGISTRY[resolve_name(name)]
+
+
+def _all_entries() -> list[tuple[ModelCard, Builder]]:
+    return list(_REGISTRY.values()) + [e for src in _SOURCES.values() for e in src.entries()]
+
+
+def model_spec(name: str) -> dict[str, Any] | None:
+    """What a run must keep to rebuild `name` later (a design's JSON); None for a built-in network."""
+    src = _source(name)
+    return None if src is None else src.spec(name)
+
+
 def register(card: ModelCard, builder: Builder) -> None:
     """Add a network to the registry. builder(num_classes, in_chans, small_input, pretrained)."""
     if card.name in _REGISTRY:
@@ -114,19 +159,21 @@ def register(card: ModelCard, builder: Builder) -> None:
 
 
 def list_models(family: str | None = None) -> list[str]:
-    """Names of all registered networks, in lineage order (optionally one family)."""
-    return [n for n, (c, _) in _REGISTRY.items() if family is None or c.family == family]
+    """Names of all registered networks, in lineage order, then the sources' (optionally one family)."""
+    return [c.name for c, _ in _all_entries() if family is None or c.family == family]
 
 
 def list_cards() -> list[ModelCard]:
-    """Cards of all registered networks, in lineage order."""
-    return [c for c, _ in _REGISTRY.values()]
+    """Cards of all registered networks, in lineage order, then the sources' (the user's designs)."""
+    return [c for c, _ in _all_entries()]
 
 
 def resolve_name(name: str) -> str:
     """Return the registry name for `name` (case/dash-insensitive) or raise UnknownModelError."""
     if name in _REGISTRY:
         return name
+    if _source(name) is not None:
+        return _entry(name)[0].name
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     squash = key.replace("_", "")
     for n in _REGISTRY:
@@ -139,9 +186,9 @@ def resolve_name(name: str) -> str:
     )
 
 
-def get_card(name: str) -> ModelCard:
-    """The card of a registered network."""
-    return _REGISTRY[resolve_name(name)][0]
+def get_card(name: str, spec: Any = None) -> ModelCard:
+    """The card of a registered network (`spec`: a source entry's data, as a run keeps it)."""
+    return _entry(name, spec)[0]
 
 
 def _check_dims(num_classes: int, in_chans: int) -> None:
@@ -151,14 +198,15 @@ def _check_dims(num_classes: int, in_chans: int) -> None:
 
 
 def build_model(name: str, num_classes: int = 1000, in_chans: int = 3, pretrained: bool = False,
-                small_input: bool = False) -> nn.Module:
+                small_input: bool = False, spec: Any = None) -> nn.Module:
     """Build a registry network for `in_chans`-channel input and `num_classes` outputs.
 
     pretrained=True loads ImageNet weights from the local torch cache only (never downloads);
     the head is replaced when num_classes != 1000 and the first conv when in_chans != 3.
-    small_input=True swaps in the family's small-input stem (see the card's letters policy).
+    small_input=True swaps in the family's small-input stem (see the card's letters policy);
+    spec: a source entry's data (a run's copy of its design), else the saved one.
     """
-    card, builder = _REGISTRY[resolve_name(name)]
+    card, builder = _entry(name, spec)
     _check_dims(num_classes, in_chans)
     if small_input and card.letters.policy != "stem":
         raise ValueError(f"{card.title} has no small-input stem; its letters policy is {card.letters.policy!r}")
@@ -199,9 +247,11 @@ class LettersAdapter(nn.Module):
 class LettersModel(nn.Module):
     """A registry network adapted to letters: `net(adapter(x))` for x of shape (N, 1, 28, 28)."""
 
-    def __init__(self, name: str, net: nn.Module, adaptation: Adaptation, num_classes: int) -> None:
+    def __init__(self, name: str, net: nn.Module, adaptation: Adaptation, num_classes: int,
+                 card: ModelCard | None = None) -> None:
         super().__init__()
         self.name = name
+        self.card = card  # what the network is (its first_conv and classifier paths): the model carries it
         self.num_classes = num_classes
         self.adaptation = adaptation
         self.adapter = LettersAdapter(adaptation)
@@ -212,18 +262,25 @@ class LettersModel(nn.Module):
         return self.net(self.adapter(x))
 
 
-def build_letters_model(name: str, num_classes: int = 26, pretrained: bool = False) -> LettersModel:
-    """Build a registry network adapted to 1x28x28 letters by its family's stated policy."""
-    card = get_card(name)
+def build_letters_model(name: str, num_classes: int = 26, pretrained: bool = False,
+                        spec: Any = None) -> LettersModel:
+    """Build a registry network adapted to 1x28x28 letters by its family's stated policy (`spec`: see build_model)."""
+    card = get_card(name, spec)
     policy = card.letters
     net = build_model(card.name, num_classes=num_classes, in_chans=policy.input_size[0],
-                      pretrained=pretrained, small_input=policy.policy == "stem")
-    return LettersModel(card.name, net, policy, num_classes)
+                      pretrained=pretrained, small_input=policy.policy == "stem", spec=spec)
+    return LettersModel(card.name, net, policy, num_classes, card)
 
 
-def letters_input_size(name: str) -> tuple[int, int, int]:
+def model_card(model: nn.Module) -> ModelCard:
+    """The card of a built letters model (the one it was built from, even when its design changed since)."""
+    card = getattr(model, "card", None)
+    return card if isinstance(card, ModelCard) else get_card(getattr(model, "name", ""))
+
+
+def letters_input_size(name: str, spec: Any = None) -> tuple[int, int, int]:
     """The tensor size the network itself sees for a letter (after the adapter)."""
-    return get_card(name).letters.input_size
+    return get_card(name, spec).letters.input_size
 
 
 # ---------------------------------------------------------------------------------------------

@@ -250,7 +250,8 @@ def _data_progress(s: Session, t0: float) -> Callable[[int, int], None]:
 def _load_model(s: Session, ckpt: Checkpoint | None) -> None:
     """The model (pretrained, or the checkpoint's weights and loop state) on the device; the run's model record."""
     cfg, classes = s.cfg, list(s.splits.classes)
-    model, s.notes = build_from_config(cfg, len(classes), load_pretrained=ckpt is None)
+    spec = s.run.model_spec() if s.run is not None else None  # a design's copy kept with the run
+    model, s.notes = build_from_config(cfg, len(classes), load_pretrained=ckpt is None, spec=spec)
     if ckpt is not None:
         model.load_state_dict(ckpt.weights)
         s.state.load(ckpt.loop)

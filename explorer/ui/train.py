@@ -28,15 +28,13 @@ from explorer.ui.text import md_code, md_escape
 MAX_STAGES_TEXT = 20_000  # characters of the Stages JSON field
 
 
-@st.cache_data(show_spinner=False)
 def model_names() -> list[str]:
-    """Registry model names."""
+    """Registry model names (the saved designs as they are now: not cached)."""
     from explorer.models import list_models
 
     return list_models()
 
 
-@st.cache_data(show_spinner=False)
 def model_titles() -> dict[str, str]:
     """Registry name -> display name from the model cards (e.g. small_cnn -> "Quick CNN")."""
     from explorer.models import get_card

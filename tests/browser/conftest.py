@@ -39,7 +39,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 @contextlib.contextmanager
 def streamlit_server(runs: Path, data: Path, log_name: str = "server.log") -> Iterator[str]:
     """`streamlit run app.py` on a free port with EXPLORER_RUNS/EXPLORER_DATA set; yields its URL."""
-    env = {**os.environ, "EXPLORER_RUNS": str(runs), "EXPLORER_DATA": str(data), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "EXPLORER_RUNS": str(runs), "EXPLORER_DATA": str(data), "PYTHONPATH": str(ROOT),
+           "EXPLORER_DESIGNS": str(data / "designs")}
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115  (closed below)

@@ -16,7 +16,7 @@ from tests.browser.conftest import go, wait_idle
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["home", "inspect", "learn", "compare_architectures", "data", "train", "results", "explain", "inside", "draw", "compare_runs"]
+PAGES = ["home", "inspect", "learn", "design", "compare_architectures", "data", "train", "results", "explain", "inside", "draw", "compare_runs"]
 
 
 def _no_exception(pg) -> None:
