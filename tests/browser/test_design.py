@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.conftest import go, wait_idle
@@ -21,9 +22,18 @@ COURSE = [("Conv2d", {"Kernel F": "5", "Padding P": "2"}), ("BatchNorm", {}), ("
 
 
 def _choose(pg, where, label: str, option: str) -> None:
-    where.locator("[data-testid=stSelectbox]").filter(has_text=label).first.click()
-    pg.keyboard.type(option)  # the list is long: filter it, as a person types
-    pg.get_by_role("option").filter(has_text=re.compile(f"^{re.escape(option)}$")).first.click()
+    box = where.locator("[data-testid=stSelectbox]").filter(has_text=label).first
+    for attempt in range(3):  # a rerun in flight may redraw the list under the pointer: open it again
+        wait_idle(pg)
+        box.click()
+        pg.keyboard.type(option)  # the list is long: filter it, as a person types
+        try:
+            pg.get_by_role("option").filter(has_text=re.compile(f"^{re.escape(option)}$")).first.click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            pg.keyboard.press("Escape")
     wait_idle(pg)
 
 
