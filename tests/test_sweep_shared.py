@@ -46,8 +46,10 @@ def test_two_workers_finish_a_grid_and_a_killed_workers_point_is_retried(pg_url,
                  "--name", "grid22"]) == 0
     # worker A dies (SIGKILL) after epoch 1 of its second trial; B works on, waits for A's last trial to go
     # stale (no heartbeat for 4 s), and trains the retried copy
-    a = _worker("grid22", pg_url, tmp_path / "runs-a", data, EXPLORER_TEST_KILL_AT="history@1#2")
-    b = _worker("grid22", pg_url, tmp_path / "runs-b", data)
+    # two machines: each its own runs folder and its own machine-wide device locks
+    a = _worker("grid22", pg_url, tmp_path / "runs-a", data, EXPLORER_TEST_KILL_AT="history@1#2",
+                EXPLORER_LOCKS=str(tmp_path / "locks-a"))
+    b = _worker("grid22", pg_url, tmp_path / "runs-b", data, EXPLORER_LOCKS=str(tmp_path / "locks-b"))
     out_a, out_b = a.communicate(timeout=900), b.communicate(timeout=900)
     assert a.returncode == -9, out_a[1][-2000:]
     assert b.returncode == 0, out_b[1][-2000:]

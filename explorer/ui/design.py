@@ -229,7 +229,9 @@ def layer_cards(table: DesignTable) -> None:
             if rec["params"] is not None:
                 st.caption(f"{_fmt(rec['params'])} parameters · {_fmt(rec['macs'])} MACs · so far "
                            f"{_fmt(rec['params_total'])} parameters, {_fmt(rec['macs_total'])} MACs")
-            if rec["problem"]:
+            if rec["problem"] and not _layers():  # an empty design is a start, not a mistake: say what comes next
+                st.info(md_escape(rec["problem"]), icon=":material/add_circle:")
+            elif rec["problem"]:
                 st.error(md_escape(rec["problem"]), icon=":material/block:")
             if rec["kind"] != "classifier" and st.session_state.get(EDITING) == ids[i]:
                 with st.container(horizontal=True, key=f"design_edit_{ids[i]}"):
