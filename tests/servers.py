@@ -1,7 +1,7 @@
 """Real servers for the tests past one machine, started by the tests and bound to 127.0.0.1: a throw-away
 PostgreSQL cluster (Debian's `postgresql`, initdb in a temp folder; as the `postgres` user when the tests
-run as root, which PostgreSQL refuses) and an `mlflow server` process. Each skips with the reason when it
-cannot start."""
+run as root, which PostgreSQL refuses), skipped with the reason when it cannot start; free_port for any
+server a test starts."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,39 +74,3 @@ def postgres() -> Iterator[str]:
         subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True,
                        timeout=60)
         shutil.rmtree(home, ignore_errors=True)
-
-
-@contextmanager
-def mlflow_server(root: Path) -> Iterator[str]:
-    """`mlflow server` on 127.0.0.1 with a sqlite backend and artifacts served from `root`; yields its URL."""
-    mlflow = Path(sys.executable).parent / "mlflow"
-    if not mlflow.exists():
-        pytest.skip("mlflow is not installed in this environment")
-    port = free_port()
-    log = open(root / "mlflow.log", "w")  # noqa: SIM115  (closed below)
-    proc = subprocess.Popen([str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                             "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                             "--artifacts-destination", str(root / "artifacts")],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.skip(f"mlflow server did not start: {(root / 'mlflow.log').read_text()[-1500:]}")
-            time.sleep(0.2)  # polling the health endpoint with a deadline
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

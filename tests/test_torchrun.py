@@ -5,7 +5,6 @@ the recorded validation is the whole split's; a run killed after epoch 1 of 2 pr
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
@@ -13,6 +12,7 @@ import pytest
 
 from explorer.runs import open_run
 from tests.fault_helpers import ROOT, one_run, worker_env
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow  # real torchrun processes: about 10 s a run on 2 idle cores
 
@@ -21,12 +21,6 @@ ARGS = ["train", "--model", "lenet_keras", "--size", "20", "--batch-size", "32",
         "--device", "cpu", "--no-progress", "--lr", "0.05", "--schedule", "cosine"]
 # the band of "the same": gradients of 2 x 16 images are summed over two ranks instead of over one batch of 32
 LOSS_BAND = 1e-4  # relative, on every epoch's training and validation loss
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _torchrun(*extra: str) -> list[str]:
@@ -72,7 +66,7 @@ def test_two_processes_train_what_one_does_with_the_same_global_batch(tmp_path, 
 
 
 def test_two_nodes_on_localhost_train_what_one_does(tmp_path, data, reference):
-    port = _port()
+    port = free_port()
     env = worker_env(EXPLORER_DATA=str(data), GLOO_SOCKET_IFNAME="lo")
     nodes = [subprocess.Popen(_torchrun("--nnodes", "2", "--node-rank", str(r), "--nproc-per-node", "1",
                                         "--master-addr", "127.0.0.1", "--master-port", str(port))

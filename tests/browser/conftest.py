@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -41,7 +36,7 @@ def streamlit_server(runs: Path, data: Path, log_name: str = "server.log") -> It
     """`streamlit run app.py` on a free port with EXPLORER_RUNS/EXPLORER_DATA set; yields its URL."""
     env = {**os.environ, "EXPLORER_RUNS": str(runs), "EXPLORER_DATA": str(data), "PYTHONPATH": str(ROOT),
            "EXPLORER_DESIGNS": str(data / "designs")}
-    port = _free_port()
+    port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
