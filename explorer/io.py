@@ -157,6 +157,17 @@ def is_live(pid: Any, heartbeat: Any, host: Any = None, started: Any = None, sta
     return this_program(pid)
 
 
+def ensure_writable_folder(folder: str | os.PathLike) -> Path:
+    """Make `folder` (and its parents) and prove a file can be created in it (OSError when not): said before a
+    long job writes there, so a read-only folder is not blamed on something else."""
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".write-probe.{os.getpid()}.tmp"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    probe.unlink()
+    return folder
+
+
 def clean_stale_temp(folder: str | os.PathLike) -> list[Path]:
     """Remove temporary files and folders in `folder` left by a process that is gone (their names record
     its pid: see temp_prefix and atomic_path); returns what was removed. Live writers' files stay."""

@@ -149,12 +149,11 @@ def check_folder_store(uri: str | None) -> None:
     target = uri or DEFAULT_URI
     if not _is_folder(target):
         return
+    from explorer.io import ensure_writable_folder
+
     folder = Path(target).expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-probe.{os.getpid()}.tmp"
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        probe.unlink()
+        ensure_writable_folder(folder)
     except OSError as exc:
         raise ValueError(f"cannot write the MLflow store {folder}: {exc.strerror or exc}; choose a folder you can "
                          "write to (--mlflow)") from None
