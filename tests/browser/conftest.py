@@ -131,3 +131,14 @@ def go(pg, url_path: str) -> None:
     wait_idle(pg)
 
 
+
+
+def new_run(root: Path, before: set[str], timeout_s: float = 120) -> Path:
+    """The run folder that appeared under root since `before` (its names) was taken: Start's proof it was heard."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        new = [p for p in root.iterdir() if p.name not in before and (p / "config.json").is_file()]
+        if new:
+            return new[0]
+        assert time.monotonic() < deadline, "Start created no run folder"
+        time.sleep(0.1)  # polling the runs folder with a deadline
