@@ -21,7 +21,7 @@ setup:
 
 ## Refresh requirements.lock from pyproject.toml (hashes included). `make lock ARGS=--upgrade` upgrades every pin.
 lock: setup
-	$(BIN)/pip-compile --quiet --extra dev --extra mlflow --generate-hashes --allow-unsafe --strip-extras \
+	$(BIN)/pip-compile --quiet --extra dev --extra mlflow --extra shared --generate-hashes --allow-unsafe --strip-extras \
 	  --no-emit-index-url --no-emit-find-links $(ARGS) -o requirements.lock pyproject.toml
 
 ## Redraw the example letters in assets/examples/.

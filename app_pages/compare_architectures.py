@@ -6,7 +6,7 @@ import streamlit as st
 from explorer.charts.inspect import accuracy_vs_compute_chart
 from explorer.inspect.lineage import CLASSIC_LINEAGE
 from explorer.models import list_cards
-from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row
+from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row, model_content
 from explorer.ui.layout import wrapping_charts
 from explorer.ui.profile import with_measured_latency
 from explorer.untrusted import csv_safe_frame
@@ -27,7 +27,7 @@ if len(chosen) < 2:
 progress = st.progress(0.0, text="Summarising…")
 rows = []
 for i, name in enumerate(chosen):
-    rows.append(cached_architecture_row(name))
+    rows.append(cached_architecture_row(name, model_content(name)))
     progress.progress((i + 1) / len(chosen), text=f"Summarised {titles[name]}")
 progress.empty()
 df = with_measured_latency(pd.DataFrame(rows))

@@ -5,7 +5,7 @@ playground with the kernel sliding; the CNN course's worked examples."""
 import streamlit as st
 
 from explorer.learn import LearnError
-from explorer.models import get_card
+from explorer.models import model_card
 from explorer.runs import list_runs
 from explorer.ui import learn as ui
 from explorer.ui import learn_playground as pg
@@ -42,7 +42,7 @@ with follow_tab:
             st.error(md_escape(exc))
             tr = None
         if tr is not None:
-            ui.follow_section(net, tr, f"net.{get_card(net.arch).first_conv}")
+            ui.follow_section(net, tr, f"net.{model_card(net.model).first_conv}")
 with play_tab:
     st.caption("A single-channel convolution you can change: the output, the size formula W_out = (W − F + 2P)/S + 1 "
                "with your numbers, the kernel sliding one position per step, then pooling.")

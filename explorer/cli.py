@@ -22,6 +22,7 @@ PROVIDERS = [
     "explorer.models.cli",
     "explorer.inspect.cli",
     "explorer.inspect.profile_cli",
+    "explorer.inspect.design_cli",
     "explorer.data.cli",
     "explorer.train.cli",
     "explorer.sweep.cli",

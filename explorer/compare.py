@@ -69,7 +69,9 @@ class RunData(Run):
         self.macs: int | None = None
         if with_cost:
             try:
-                self.params, self.macs = model_cost(json.dumps(self._config["train"], sort_keys=True), self.num_classes)
+                spec = Run.model_spec(self)
+                self.params, self.macs = model_cost(json.dumps(self._config["train"], sort_keys=True), self.num_classes,
+                                                    json.dumps(spec, sort_keys=True) if spec else "")
             except Exception:  # an unknown/removed model: the cost columns stay empty
                 self.params = (self._config.get("model") or {}).get("params")
 
@@ -109,7 +111,7 @@ class RunData(Run):
 
 
 @lru_cache(maxsize=64)
-def model_cost(train_json: str, num_classes: int) -> tuple[int, int]:
+def model_cost(train_json: str, num_classes: int, spec_json: str = "") -> tuple[int, int]:
     """(parameters, MACs) of the model a TrainConfig describes, on 1x28x28 letters (built on the meta device)."""
     import torch
 
@@ -119,7 +121,8 @@ def model_cost(train_json: str, num_classes: int) -> tuple[int, int]:
 
     cfg = TrainConfig.from_dict(json.loads(train_json))
     with torch.device("meta"):
-        model, _ = build_from_config(cfg, num_classes, load_pretrained=False)
+        model, _ = build_from_config(cfg, num_classes, load_pretrained=False,
+                                     spec=json.loads(spec_json) if spec_json else None)
     s = summarize(model, (1, 28, 28))
     return int(s.params), int(s.macs)
 

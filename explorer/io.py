@@ -18,11 +18,17 @@ from pathlib import Path
 from typing import Any
 
 RUNS_ENV = "EXPLORER_RUNS"
+DATA_ENV = "EXPLORER_DATA"
 
 
 def runs_root(root: str | os.PathLike | None = None) -> Path:
     """The runs root: `root`, else $EXPLORER_RUNS, else ./runs (relative to the current directory)."""
     return Path(root or os.environ.get(RUNS_ENV) or "runs").expanduser()
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: `root`, else $EXPLORER_DATA, else ./data (datasets, caches and the user's designs)."""
+    return Path(root or os.environ.get(DATA_ENV) or "data").expanduser()
 
 
 KILL_ENV, WAIT_ENV = "EXPLORER_TEST_KILL_AT", "EXPLORER_TEST_WAIT_AT"
@@ -100,6 +106,66 @@ def pid_alive(pid: int) -> bool:
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+STALE_S = 180.0  # a heartbeat older than this means gone, where the pid cannot be checked (another host)
+LIVE_STALE_S = 600.0  # ... and on this host even with a live pid (a reused pid, a hung worker); phases without
+# heartbeats (validation, test) of the slowest CPU runs stay under it
+FUTURE_SLACK_S = 60.0  # a heartbeat further ahead of this host's clock than this is spoofed or skewed: stale
+
+
+def process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22), None where the OS does not
+    tell: with the pid it names one process, so a reused pid is a different process."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def this_program(pid: int) -> bool:
+    """False only when /proc/PID/cmdline shows a process that is not Python (our workers and the app are
+    `python -m explorer ...`, the `explorer` script, streamlit or a notebook's Python); True where the OS does not tell."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True
+    words = [os.path.basename(a.decode("utf-8", "replace")) for a in argv[:3] if a]
+    return not words or any("python" in w or "explorer" in w or "streamlit" in w for w in words)
+
+
+def is_live(pid: Any, heartbeat: Any, host: Any = None, started: Any = None, stale_s: float | None = None) -> bool:
+    """THE liveness rule of a job, run or sweep driver recorded in a file (runs list/stop/delete/resume, the
+    page's Stop, sweep drivers, view jobs): live only when its heartbeat is recent (not in the future) AND, on
+    this host, its pid is alive and is the process that wrote it (same start time when recorded, a Python
+    process where /proc tells). A record of another host is judged by its heartbeat (STALE_S) alone."""
+    import socket
+
+    now = time.time()
+    beat = float(heartbeat) if isinstance(heartbeat, int | float) and not isinstance(heartbeat, bool) else None
+    if beat is None or beat != beat or beat > now + FUTURE_SLACK_S:
+        return False
+    ok_pid = isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 1 << 31
+    if not ok_pid or (host is not None and host != socket.gethostname()):
+        return now - beat < (stale_s or STALE_S)
+    if now - beat >= (stale_s or LIVE_STALE_S) or not pid_alive(pid):
+        return False
+    if isinstance(started, int) and not isinstance(started, bool):
+        now_start = process_start(pid)
+        if now_start is not None and now_start != started:
+            return False  # the pid was reused by another process
+    return this_program(pid)
+
+
+def ensure_writable_folder(folder: str | os.PathLike) -> Path:
+    """Make `folder` (and its parents) and prove a file can be created in it (OSError when not): said before a
+    long job writes there, so a read-only folder is not blamed on something else."""
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".write-probe.{os.getpid()}.tmp"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    probe.unlink()
+    return folder
 
 
 def clean_stale_temp(folder: str | os.PathLike) -> list[Path]:

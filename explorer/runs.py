@@ -40,7 +40,8 @@ from explorer.io import (
     clean_stale_temp,
     disk_full_guard,
     fault_point,
-    pid_alive,
+    is_live,
+    process_start,
     runs_root,
     safe_name,
     temp_prefix,
@@ -48,7 +49,6 @@ from explorer.io import (
 from explorer.untrusted import CREATED_FORMAT, parse_created, run_strings_problems
 
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
-STALE_S = 180.0  # a heartbeat older than this (on another host, or without a pid) means interrupted
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".safetensors", ".npz", ".pt")
 MiB = 1 << 20
 # What a real run folder needs, per file (the largest registry model, VGG-19 at 26 classes, is ~560 MB of float32
@@ -56,7 +56,7 @@ MiB = 1 << 20
 # split x its classes in float32). A zip asking for more is refused before anything is unpacked.
 IMPORT_CAPS = {"config.json": 1 * MiB, "status.json": 1 * MiB, "metrics.json": 4 * MiB, "history.jsonl": 8 * MiB,
                "predictions.npz": 512 * MiB, "weights_best.safetensors": 1024 * MiB,
-               "weights_last.safetensors": 1024 * MiB, "optimizer_last.pt": 3072 * MiB}
+               "weights_last.safetensors": 1024 * MiB, "optimizer_last.pt": 3072 * MiB, "design.json": 64 * 1024}
 MAX_IMPORT_BYTES = 4096 * MiB  # the whole folder
 MAX_RATIO = 50.0  # uncompressed/compressed: weights and predictions barely compress, JSON about 5-10x
 RATIO_FROM = 1 * MiB  # files smaller than this are not held to the ratio
@@ -64,8 +64,9 @@ STOP_FILE = "STOP"
 CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS = "config.json", "status.json", "history.jsonl", "metrics.json", "predictions.npz"
 WEIGHTS = {"best": "weights_best.safetensors", "last": "weights_last.safetensors"}
 OPTIMIZER = "optimizer_last.pt"
+DESIGN = "design.json"  # the design a run of a design:NAME model trained (explorer.design), kept with the run
 CACHE_DIR = "cache"  # derived results (trust figures, ...): cache/<name>.json, {"key": ..., "value": ...}
-RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER}
+RUN_FILES = {CONFIG, STATUS, HISTORY, METRICS, PREDICTIONS, *WEIGHTS.values(), OPTIMIZER, DESIGN}
 VAL_EPOCHS_DIR, VIEWS_DIR = "val_epochs", "inside"  # per-epoch validation predictions; stored inside-views
 _VIEW_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,120}")
 
@@ -83,20 +84,16 @@ def versions() -> dict[str, str]:
 
 
 def effective_status(status: dict[str, Any]) -> str:
-    """The status to show: "running" becomes "interrupted" when its process is gone or its heartbeat is
-    stale; a heartbeat in the future (spoofed, or another clock) counts as stale, so does a bad pid."""
+    """The status to show: "running" becomes "interrupted" unless explorer.io.is_live says its worker is live
+    (a recent heartbeat, not in the future, and on this host a live pid that is the process that wrote it)."""
     state = status.get("status", "interrupted")
     if state != "running":
         return state if state in STATUSES else "interrupted"
-    now, beat, pid = time.time(), status.get("heartbeat"), status.get("pid")
-    beat = float(beat) if _is_num(beat) else 0.0
-    if beat > now + FUTURE_SLACK_S:
-        return "interrupted"
-    if _is_int(pid) and 0 < pid < 1 << 31 and status.get("host") == socket.gethostname():
-        return "running" if pid_alive(pid) else "interrupted"
-    return "running" if now - beat < STALE_S else "interrupted"
+    here = status.get("host") == socket.gethostname()
+    live = is_live(status.get("pid") if here else None, status.get("heartbeat"), started=status.get("pid_start"))
+    return "running" if live else "interrupted"
 
-FUTURE_SLACK_S = 60.0  # a heartbeat further ahead of this host's clock than this is spoofed or skewed: stale
+
 OPTIMIZER_ADVICE = ("the run cannot resume from it: restore it from a backup or an export, or train a new run "
                     "with the same settings")
 ADVICE = "restore it from a backup or an export, or delete the run (`python -m explorer runs delete RUN --yes`)"
@@ -445,6 +442,11 @@ class Run:
         except (OSError, UnicodeDecodeError) as exc:
             raise RunFileError(p, f"cannot be read as text ({type(exc).__name__})") from None
         lines = text.splitlines()
+        from explorer.config import MAX_TOTAL_EPOCHS
+
+        rows_n = sum(1 for line in lines if line.strip())
+        if rows_n > MAX_TOTAL_EPOCHS:  # one row per epoch: more than a run can have is a damaged or foreign file
+            raise RunFileError(p, f"{rows_n:,} rows, more than the {MAX_TOTAL_EPOCHS:,} epochs a run can have")
         rows = []
         for i, line in enumerate(lines, 1):
             if not line.strip():
@@ -536,9 +538,7 @@ class Run:
 
     def load_model(self, which: str = "best", device: str = "cpu") -> Any:
         """The trained LettersModel (eval mode) on `device`, weights from safetensors."""
-        from explorer.models import build_from_config
-
-        model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
+        model = self.build_model()
         try:
             model.load_state_dict(self.read_weights(which))
         except RuntimeError as exc:  # size mismatch, missing or unexpected keys
@@ -697,6 +697,28 @@ class Run:
             return None
         return (arrays, meta) if isinstance(meta, dict) else None
 
+    def model_spec(self) -> dict[str, Any] | None:
+        """The design the run trained (design.json, checked like any untrusted file), or None for a built-in model.
+
+        Every rebuild of the run's model passes it on, so the run works after its design is edited or deleted."""
+        path = self.path / DESIGN
+        if not path.is_file():
+            return None
+        from explorer.design import DesignError, read_design_file
+
+        try:
+            return read_design_file(path).to_dict()
+        except DesignError as exc:
+            raise RunFileError(path, str(exc), "restore the run's design.json or delete the run") from None
+
+    def build_model(self) -> Any:
+        """The run's model, untrained (the run's own design for a design:NAME model)."""
+        from explorer.models import build_from_config
+
+        model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False,
+                                     spec=self.model_spec())
+        return model
+
     # ---- checkpoints: one unit of weights_last (+ weights_best) and optimizer_last ------------------
     def check_resumable(self) -> None:
         """Read what a resume needs (config, history, weights headers, optimizer state) through their checks,
@@ -704,9 +726,7 @@ class Run:
         self.history()
         weights = [self.path / n for n in WEIGHTS.values() if (self.path / n).is_file()]
         if weights:
-            from explorer.models import build_from_config
-
-            model, _ = build_from_config(self.train_config(), self.num_classes, load_pretrained=False)
+            model = self.build_model()
             want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
             for path in weights:
                 _weights_epoch(path)
@@ -812,16 +832,30 @@ def create_run(config: Any, root: str | os.PathLike | None = None, name: str | N
                "created": time.strftime(CREATED_FORMAT), "train": {**config.to_dict(), "name": clean}, "data": {},
                "model": {"name": config.model}, "classes": [], "versions": versions(),
                **({"sweep": sweep} if sweep else {}), **({"estimate": estimate} if estimate else {})}
+        spec = _model_spec(config.model)
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix("creating"), dir=root_p))
         try:
+            if spec is not None:
+                atomic_write_json(staging / DESIGN, spec)
             atomic_write_json(staging / STATUS, {
-                "status": "running", "error": None, "pid": os.getpid(), "host": socket.gethostname(),
+                "status": "running", "error": None, "pid": os.getpid(), "pid_start": process_start(os.getpid()),
+                "host": socket.gethostname(),
                 "heartbeat": time.time(), "epoch": 0, "stage": 0, "phase": "starting",
             })  # fmt: skip
             return Run(_place_run(staging, root_p, base, cfg, keep_name=bool(label)))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+def _model_spec(model: str) -> dict[str, Any] | None:
+    """What the run must keep of its model (a design's JSON); None for a built-in network or an unknown name."""
+    from explorer.models import UnknownModelError, model_spec
+
+    try:
+        return model_spec(model)
+    except UnknownModelError:
+        return None
 
 
 def _place_run(staging: Path, root_p: Path, base: str, cfg: dict[str, Any], keep_name: bool = True,
@@ -937,11 +971,45 @@ def tag_run(ref: str | Run, add: list[str] | None = None, remove: list[str] | No
     return run
 
 
+RUN_DIRS = {CACHE_DIR, VAL_EPOCHS_DIR, VIEWS_DIR, "evaluation"}  # folders a run folder may hold (evaluate's default)
+RUN_EXTRA = {STOP_FILE, "worker.log"}  # files a run folder may hold besides RUN_FILES
+
+
+def _run_entry(p: Path) -> bool:
+    """True for what the store itself puts into a run folder (its files, pending checkpoint files, temp files)."""
+    name = p.name
+    if p.is_symlink():
+        return False
+    if name.startswith("."):  # atomic writers' temporary files
+        return p.is_file()
+    if p.is_dir():
+        return name in RUN_DIRS
+    return name in RUN_FILES or name in RUN_EXTRA or name in {_pending(n) for n in RUN_FILES}
+
+
+def check_deletable(run: Run, root: str | os.PathLike | None = None) -> None:
+    """Refuse (ValueError naming why) to delete what is not a run of the store: a folder outside the runs
+    root, a link, a hidden name, or a folder holding anything a run folder never holds (a project's src/)."""
+    root_p = runs_root(root).resolve()
+    if run.path.is_symlink():
+        raise ValueError(f"refused: {run.path} is a link, not a run folder of the store; remove the link itself")
+    real = run.path.resolve()
+    if real.parent != root_p or real.name.startswith("."):
+        raise ValueError(f"refused: {run.path} is not a run of the runs folder {root_p}; only runs that "
+                         "`python -m explorer runs list` shows there are deleted (pass --runs for another folder)")
+    foreign = sorted(p.name + ("/" if p.is_dir() else "") for p in real.iterdir() if not _run_entry(p))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(f"refused: {real} holds {shown}, which a run folder never holds; it is not deleted "
+                         "(move what you want to keep out of it, or delete it by hand)")
+
+
 def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: bool = False) -> None:
-    """Delete a run folder; needs confirm=True and refuses a run that is still running."""
+    """Delete a run of the store (check_deletable); needs confirm=True and refuses a run that is still running."""
     run = open_run(ref, root)
     if not confirm:
         raise ValueError(f"deleting run {run.run_id} needs confirmation (confirm=True / --yes)")
+    check_deletable(run, root)
     if run.status["status"] == "running":
         raise ValueError(f"run {run.run_id} is still running; stop it first")
     # Rename first so a half-deleted folder never looks like a run.
@@ -953,9 +1021,41 @@ def delete_run(ref: str | Run, root: str | os.PathLike | None = None, confirm: b
 def _inside_run(path: Path) -> Path | None:
     """The run folder that `path` lies in (a folder holding config.json and status.json), if any."""
     for parent in path.resolve().parents:
-        if (parent / CONFIG).is_file() and (parent / STATUS).is_file():
+        if _is_run_folder(parent):
             return parent
     return None
+
+
+def check_output(path: str | os.PathLike, force: bool = False, flag: str = "--out", folder: bool = False,
+                 writes: tuple[str, ...] = (), allow: str | os.PathLike | None = None) -> Path:
+    """The ONE guard of every output path a command writes (returns it as a Path; ValueError -> exit 2): never
+    inside a run folder nor a run folder itself (`allow`: the one folder inside a run that the command owns,
+    evaluate's RUN/evaluation), never over an existing file without force. A file output must not be a folder;
+    a folder output (folder=True) must not be a file, and the names it `writes` there must not exist without force."""
+    p = Path(path)
+    owned = allow is not None and p.resolve() == Path(allow).resolve()
+    owner = None if owned else (_inside_run(p) or (p.resolve() if _is_run_folder(p.resolve()) else None))
+    if owner is not None:
+        raise ValueError(f"refused: {flag} {p} lies inside the run folder {owner}, whose files it would damage; "
+                         "write somewhere else")
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"refused: {flag} {p} is a file, not a folder; give a folder")
+        there = [n for n in writes if (p / n).exists() or (p / n).is_symlink()]
+        if there and not force and not owned:
+            raise ValueError(f"refused: {p} already holds {', '.join(there)}; choose another folder or pass --force "
+                             "to replace")
+        return p
+    if p.is_dir():
+        raise ValueError(f"refused: {flag} {p} is a folder; give a file name such as {p / 'out'}")
+    if (p.exists() or p.is_symlink()) and not force:
+        raise ValueError(f"refused: {flag} {p} already exists; choose another name or pass --force to replace it")
+    return p
+
+
+def _is_run_folder(path: Path) -> bool:
+    """A folder holding config.json and status.json (what _inside_run looks for)."""
+    return (path / CONFIG).is_file() and (path / STATUS).is_file()
 
 
 def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str | os.PathLike | None = None,
@@ -966,13 +1066,7 @@ def export_run(ref: str | Run, dest: str | os.PathLike | None = None, root: str 
     dest_p = Path(dest) if dest else Path(f"{run.run_id}.zip")
     if dest_p.is_dir():
         dest_p = dest_p / f"{run.run_id}.zip"
-    owner = _inside_run(dest_p)
-    if owner is not None:
-        raise ValueError(f"refused: {dest_p} lies inside the run folder {owner}; export somewhere else")
-    if dest_p.exists() and not force:
-        raise ValueError(f"refused: {dest_p} already exists; choose another name or pass --force to replace it")
-    if dest_p.exists() and not dest_p.is_file():
-        raise ValueError(f"refused: {dest_p} is not a file")
+    check_output(dest_p, force, flag="--output")
     with atomic_path(dest_p) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(RUN_FILES):
             f = run.path / name
@@ -1055,6 +1149,13 @@ def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.Pa
                     _unpack_member(zf, info, staging / fname)
                     _verify_file(staging / fname)
                 cfg = _imported_config(staging)
+                if (staging / DESIGN).is_file():
+                    from explorer.design import DesignError, read_design_file
+
+                    try:
+                        read_design_file(staging / DESIGN)
+                    except DesignError as exc:
+                        raise ValueError(f"refused: design.json is not a valid design ({exc})") from None
                 st = staging / STATUS
                 status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
                 if not isinstance(status, dict):

@@ -14,6 +14,8 @@ def page_path(name: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory, monkeypatch):
-    """Every test gets its own runs root; the data cache is shared across the session."""
+    """Every test gets its own runs root, designs folder and machine-wide lock folder; the data cache is shared."""
     monkeypatch.setenv("EXPLORER_RUNS", str(tmp_path_factory.mktemp("runs")))
+    monkeypatch.setenv("EXPLORER_LOCKS", str(tmp_path_factory.mktemp("locks")))
+    monkeypatch.setenv("EXPLORER_DESIGNS", str(tmp_path_factory.mktemp("designs")))
     monkeypatch.chdir(ROOT)

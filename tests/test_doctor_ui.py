@@ -24,8 +24,7 @@ def test_estimate_button_shows_one_line(tmp_path, monkeypatch):
     assert " for small_cnn · 1x28x28 input · batch 128 · 468 images x 1 epoch · cpu" in lines[0]  # what it was measured on
     assert "; measured: 5 timed training steps just now (" in lines[0]
     assert not any("started" in s.value for s in at.success)  # estimating does not start a run
-    per_epoch = lines[0].split("), ", 1)[1].split(" per epoch")[0]
-    assert f"Quick CNN · {per_epoch}/epoch" in at.selectbox(key="quick:model").options  # the speed hint
+    assert "Quick CNN" in at.selectbox(key="quick:model").options  # labels never change (the time is the line)
     assert any(e.label.startswith("System check") for e in at.expander)
 
 

@@ -90,7 +90,7 @@ def _interrupted_run(root: Path, name: str) -> str:
 def test_cli_and_job_manager_see_a_held_lock(tmp_path, capsys):
     root = tmp_path / "runs"
     rid = _interrupted_run(root, "r")
-    held = locks.acquire(root, "cpu")
+    held = locks.acquire("cpu")
     try:
         held.describe(run_id="someone-else")
         before = sorted(p.name for p in root.iterdir())
@@ -106,7 +106,7 @@ def test_cli_and_job_manager_see_a_held_lock(tmp_path, capsys):
         assert sorted(p.name for p in root.iterdir()) == before  # nothing created
     finally:
         held.release()
-    assert not locks.is_busy(root, "cpu")
+    assert not locks.is_busy("cpu")
 
 
 def test_three_parallel_starts_one_trains(tmp_path):
@@ -123,7 +123,7 @@ def test_three_parallel_starts_one_trains(tmp_path):
             out, err = p.communicate(timeout=30)
             assert p.returncode == 2 and "device cpu is busy: run " in err and "Traceback" not in err, err
         [winner] = [p for p in procs if p.poll() is None]
-        assert locks.is_busy(root, "cpu")
+        assert locks.is_busy("cpu")
         flag.touch()
         out, err = winner.communicate(timeout=300)
         assert winner.returncode == 0, err
@@ -134,7 +134,7 @@ def test_three_parallel_starts_one_trains(tmp_path):
                 p.kill()
     statuses = sorted(open_run(root / rid).status["status"] for rid in ids)
     assert statuses == ["completed", "interrupted", "interrupted"]
-    assert not locks.is_busy(root, "cpu")
+    assert not locks.is_busy("cpu")
 
 
 def test_job_manager_hands_its_lock_to_the_worker(tmp_path, monkeypatch, capsys):
@@ -147,7 +147,7 @@ def test_job_manager_hands_its_lock_to_the_worker(tmp_path, monkeypatch, capsys)
                                  "data": {"name": "letters-builtin", "size": 10}})
     run = jm.start(cfg, root)
     try:
-        assert locks.is_busy(root, "cpu")  # held by the worker from the first instant (inherited descriptor)
+        assert locks.is_busy("cpu")  # held by the worker from the first instant (inherited descriptor)
         assert jm.busy_on("cpu", root).run_id == run.run_id
         with pytest.raises(JobBusyError):
             jm.start(cfg, root)
@@ -158,4 +158,4 @@ def test_job_manager_hands_its_lock_to_the_worker(tmp_path, monkeypatch, capsys)
     assert jm.wait(run.run_id, timeout=300) == 0
     assert open_run(run.path).status["status"] == "completed"
     assert one_run(root) == run.path.resolve() or one_run(root) == run.path
-    assert not locks.is_busy(root, "cpu")
+    assert not locks.is_busy("cpu")

@@ -137,7 +137,7 @@ def test_start_is_off_while_this_device_is_locked(tmp_path, monkeypatch):
     at = _page(tmp_path, monkeypatch)
     start = next(b for b in at.button if b.label == "Start")
     assert not start.disabled
-    lock = locks.acquire(tmp_path / "runs", "cpu")  # another process's job, as far as the page can tell
+    lock = locks.acquire("cpu")  # another process's job, as far as the page can tell
     try:
         lock.describe(run_id="letters-night-run")
         at.run()

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from explorer.sweep.queue import Sweep, create_sweep, list_sweeps, open_sweep, sweeps_root
+from explorer.sweep.queue import Sweep, SweepFileError, create_sweep, list_sweeps, open_sweep, sweeps_root
 
 POINTS = [{"lr": lr, "seed": 0} for lr in (0.01, 0.02, 0.03, 0.04)]
 
@@ -66,11 +66,15 @@ def test_another_process_sees_the_queue_and_a_dead_drivers_item_is_interrupted(t
     assert s.read()["driver"] is None
 
 
-def test_a_damaged_queue_file_reads_as_its_well_formed_items(tmp_path):
+def test_a_damaged_queue_file_reads_as_its_well_formed_items_and_failed_bad_ones(tmp_path):
     s = _sweep(tmp_path)
     (s.path / "queue.json").write_text(json.dumps({"items": [{"index": 0, "point": {"lr": 0.1}, "state": "pending"},
                                                              "junk", {"index": "1"}, {"index": 2, "point": 5}],
                                                    "paused": False}))
-    assert [i["index"] for i in s.items()] == [0]
+    items = s.items()  # issue 29 item 7: bad items are failed, with the reason, and the queue goes on
+    assert [(i["index"], i["state"]) for i in items] == [(0, "pending"), (3, "failed"), (4, "failed"), (2, "failed")]
+    assert all("a bad queue item" in i["error"] for i in items[1:])
     (s.path / "queue.json").write_text("[1, 2")
-    assert s.items() == [] and s.state() == "done"
+    assert s.state() == "unreadable" and "queue.json: not valid JSON" in s.problem()
+    with pytest.raises(SweepFileError):
+        s.items()

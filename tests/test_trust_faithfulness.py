@@ -68,7 +68,7 @@ def test_cli_trust_writes_the_json_and_refuses_a_running_run(trained, tmp_path, 
     assert main(["trust", str(trained.path), "--images", "3", "--sanity-images", "1", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert set(data["gradcam"]) >= {"deletion_area", "deletion_area_random", "rank_corr_randomised"}
-    assert main(["trust", str(trained.path), "--method", "nope", "--out", str(out)]) == 2
+    assert main(["trust", str(trained.path), "--method", "nope", "--out", str(out), "--force"]) == 2
     assert "unknown method" in capsys.readouterr().err
     status = trained.raw_status
     trained.write_status(status="running", pid=os.getpid())

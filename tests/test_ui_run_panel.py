@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,7 +16,7 @@ from explorer.runs import create_run
 from explorer.ui.progress import clamp01, epoch_fraction
 
 HOST = socket.gethostname()
-ALIVE = {"pid": os.getpid(), "host": HOST}  # this test process: "running" stays running
+ALIVE = {"pid": os.getpid(), "host": HOST, "heartbeat": "now"}  # this test process, beating now: stays running
 DEAD_PID = 2**22 + 12345  # above the default pid_max of 4194304: no such process
 BASE = {"epochs": 3, "steps": 10, "device": "cpu", "device_label": "cpu (2 threads)"}
 
@@ -61,13 +62,15 @@ def _panel(run_path: str) -> None:
 
 
 def _run_with_status(root, status: dict | None) -> str:
-    """A fresh run folder (no history, no metrics) whose status.json is exactly `status` (or absent)."""
+    """A fresh run folder (no history, no metrics) whose status.json is exactly `status` (or absent; a heartbeat
+    "now" is the time of writing)."""
     run = create_run(TrainConfig.from_dict({"model": "small_cnn", "epochs": 3, "data": {"name": "letters-builtin",
                                                                                           "size": 20}}), root)
     path = run.path / "status.json"
     if status is None:
         path.unlink()
     else:
+        status = {**status, "heartbeat": time.time()} if status.get("heartbeat") == "now" else status
         path.write_text(json.dumps(status), "utf-8")  # NaN/Infinity as Python's json writes them
     return str(run.path)
 

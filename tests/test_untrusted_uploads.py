@@ -158,6 +158,6 @@ def test_train_form_deeply_nested_stages_is_a_message():
     at = AppTest.from_file(page_path("train"), default_timeout=120).run()
     at.selectbox(key="recipe").set_value("xception_two_stage").run()
     at.text_area(key="xception_two_stage:stages").set_value("[" * 5000 + "]" * 5000)
-    at.button(key="FormSubmitter:train_form_xception_two_stage-Start").click().run()
+    at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     assert any("nested too deeply" in e.value or "characters" in e.value for e in at.error), [e.value for e in at.error]

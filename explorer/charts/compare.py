@@ -45,7 +45,7 @@ def f1_diff_chart(diff: pd.DataFrame, base: str, width: int = 760, height: int =
     order = list(dict.fromkeys(df["class"]))
     chart = (
         alt.Chart(df).mark_bar()
-        .encode(x=alt.X("class:N", sort=order, title="Class", axis=EVERY_CLASS), y=alt.Y("diff:Q", title="F1 change"),
+        .encode(x=alt.X("class:N", sort=order, title="Class", axis=EVERY_CLASS), y=alt.Y("diff:Q", title="F1 change", axis=alt.Axis(format="+.2f")),
                 color=alt.Color("change:N", scale=alt.Scale(domain=["better", "worse", "same"],
                                                              range=["#2ca02c", "#d62728", "#999999"]), title="",
                                 legend=BELOW),

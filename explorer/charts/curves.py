@@ -16,9 +16,11 @@ import pandas as pd
 
 __all__ = [
     "COLUMNS",
+    "MAX_DRAWN_EPOCHS",
     "PANELS",
     "SPLIT_COLOURS",
     "curve_panels",
+    "drawn_epochs",
     "history_frame",
     "runs_frame",
     "stage_starts",
@@ -42,17 +44,36 @@ SPLIT_COLOURS = {"train": "#2563eb", "validation": "#f97316", "lr": "#888888"}
 X_TITLES = {"epoch": "epoch", "time_s": "wall time since start (s)"}
 
 
+MAX_DRAWN_EPOCHS = 1000  # a figure draws at most this many epochs per run (evenly spaced; first, last, stage starts)
+
+
+def drawn_epochs(ordered: Sequence[Mapping[str, Any]]) -> set[int] | None:
+    """Positions of the history rows a figure draws (None: all): a 100,000-row history is thinned to
+    MAX_DRAWN_EPOCHS evenly spaced rows, keeping the first, the last and each stage's first epoch."""
+    n = len(ordered)
+    if n <= MAX_DRAWN_EPOCHS:
+        return None
+    keep = {int(i) for i in np.linspace(0, n - 1, MAX_DRAWN_EPOCHS - 20).round()}
+    starts = [i for i in range(1, n) if ordered[i].get("stage", 0) != ordered[i - 1].get("stage", 0)]
+    return keep | set(starts[:20])
+
+
 def history_frame(history: Iterable[Mapping[str, Any]], run: str = "") -> pd.DataFrame:
-    """One run's history records as a long table (columns COLUMNS), sorted by epoch; non-finite values dropped.
+    """One run's history records as a long table (columns COLUMNS), sorted by epoch; non-finite values dropped;
+    at most MAX_DRAWN_EPOCHS epochs (drawn_epochs) so a figure of any history stays small.
 
     time_s is wall-clock seconds from the start of training to the end of each epoch (from `wall`
     when recorded, else the sum of `epoch_time`).
     """
     rows = []
     start, elapsed = None, 0.0
-    for h in sorted(history, key=lambda h: h.get("epoch", 0)):
+    ordered = sorted(history, key=lambda h: h.get("epoch", 0))
+    keep = drawn_epochs(ordered)
+    for i, h in enumerate(ordered):
         took = float(h.get("epoch_time") or 0.0)
         elapsed += took
+        if keep is not None and i not in keep:
+            continue
         wall = h.get("wall")
         if wall is not None and start is None:
             start = float(wall) - took

@@ -62,7 +62,7 @@ def disagreement_chart(counts: pd.DataFrame, width: int | str = 760, height: int
     return (
         alt.Chart(counts).mark_bar()
         .encode(x=alt.X("letter:N", sort=order, title="true letter"), xOffset=alt.XOffset("kind:N"),
-                y=alt.Y("count:Q", title="test images"),
+                y=alt.Y("count:Q", title="test images", axis=alt.Axis(format="d", tickMinStep=1)),
                 color=alt.Color("kind:N", title=None, scale=alt.Scale(range=["#1f77b4", "#ff7f0e"])),
                 tooltip=["letter:N", "kind:N", "count:Q"])
         .properties(width=width, height=height, title="Where the runs disagree, per letter")

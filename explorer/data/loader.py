@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,6 +82,7 @@ class DeviceLoader:
         augment: Augment | None = None,
         seed: int = 0,
         drop_last: bool = False,
+        sampler: Any = None,
     ) -> None:
         images = torch.as_tensor(images_u8)
         if images.dtype != torch.uint8:
@@ -102,11 +104,12 @@ class DeviceLoader:
         self.augment = augment if augment is not None and augment.enabled else None
         self.seed = int(seed)
         self.drop_last = drop_last
+        self.sampler = sampler  # e.g. torch's DistributedSampler: this rank's indices, reshuffled by set_epoch
         self.epoch = 0
 
     def __len__(self) -> int:
         """Batches per epoch."""
-        n = len(self.images)
+        n = len(self.sampler) if self.sampler is not None else len(self.images)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     @property
@@ -124,7 +127,10 @@ class DeviceLoader:
         gen.manual_seed(self.seed * 1_000_003 + self.epoch)
         self.epoch += 1
         n = len(self.images)
-        if self.shuffle:
+        if self.sampler is not None:  # this rank's part of the epoch's order (one permutation shared by all ranks)
+            self.sampler.set_epoch(self.epoch - 1)
+            order = torch.as_tensor(list(self.sampler), dtype=torch.long).to(self.device)
+        elif self.shuffle:
             order = torch.randperm(n, generator=gen).to(self.device)
         else:
             order = torch.arange(n, device=self.device)

@@ -13,21 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from explorer.io import DATA_ENV, data_root  # noqa: F401  (the one rule for the data root; re-exported here)
+
 if TYPE_CHECKING:
     import numpy as np
 
     from explorer.data.letterdata import LetterData
 
 DEFAULT_DATASET = "letters-builtin"
-DATA_ENV = "EXPLORER_DATA"
 
 # (split, data root, **options) -> (uint8 (N, 28, 28) upright images, int64 (N,) labels, source)
 Loader = Callable[..., "tuple[np.ndarray, np.ndarray, str]"]
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: `root`, else $EXPLORER_DATA, else ./data."""
-    return Path(root or os.environ.get(DATA_ENV) or "data").expanduser()
 
 
 @dataclass(frozen=True)

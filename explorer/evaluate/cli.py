@@ -82,14 +82,15 @@ def load_evaluation(run: Any, predict: bool = False, recompute: bool = False, de
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the report of run RUN and write its figures (PNG and HTML) and tables."""
     from explorer.devices import device_label, resolve_device
-    from explorer.runs import open_run
+    from explorer.runs import check_output, open_run
 
     device = resolve_device(args.device)
     run = open_run(args.run)
+    own = _run_folder(run) / "evaluation"  # its own folder inside the run: rewritten by every evaluate
+    out = check_output(args.out or own, args.force, folder=True, writes=("report.json", "per_class.csv"), allow=own)
     ev = load_evaluation(run, predict=args.predict, recompute=args.recompute, device=str(device))
     where = f" (predictions recomputed on {device_label(device)}, not saved)" if args.recompute else ""
     print(format_report(ev, title=f"run {_run_id(run)}{where}"))
-    out = Path(args.out) if args.out else _run_folder(run) / "evaluation"
     if not args.no_figures:
         from explorer.evaluate.figures import write_figures, write_tables
 
@@ -124,6 +125,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN", help="run id or run folder")
     p.add_argument("--out", metavar="DIR", help="folder for figures and tables (default RUN/evaluation)")
     p.add_argument("--no-figures", action="store_true", help="only print the report")
+    p.add_argument("--force", action="store_true", help="replace the figures and tables of an earlier --out")
     p.add_argument("--predict", action="store_true",
                    help="if the run has no saved predictions, compute them now from its saved weights")
     p.add_argument("--recompute", action="store_true",

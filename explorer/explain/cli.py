@@ -42,11 +42,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
 
     from explorer.explain.core import explain, to_png
-    from explorer.runs import open_run
+    from explorer.runs import check_output, open_run
 
     out = Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'explain.png'}")
+    check_output(out, args.force)
     if not 1 <= args.scale <= MAX_SCALE:
         raise ValueError(f"--scale must be a whole number from 1 to {MAX_SCALE} (the picture is 28 x scale pixels "
                          f"high), got {args.scale}")
@@ -83,6 +84,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("image", metavar="IMAGE", help="an image file, or test:N for the run's N-th test image")
     p.add_argument("--method", default="gradcam", choices=list(METHOD_NAMES), help="attribution method")
     p.add_argument("--out", required=True, metavar="FILE.png", help="where to write the picture")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--target", help="class to explain (name or index; default: the predicted class)")
     p.add_argument("--contrast", help="explain 'why TARGET and not CONTRAST' (name or index)")
     p.add_argument("--layer", help="layer for Grad-CAM (default: last conv layer with spatial output)")

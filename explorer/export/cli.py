@@ -11,6 +11,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("run", help="run id (or a unique prefix) or run folder")
     e.add_argument("--format", default="onnx", choices=["onnx"])
     e.add_argument("--out", required=True, help="output folder (model.onnx, MODEL_CARD.md, export.json)")
+    e.add_argument("--force", action="store_true", help="replace an earlier export in that folder")
     e.add_argument("--which", default="best", choices=["best", "last"], help="weights to export")
     e.add_argument("--limit", type=int, default=None, help="verify on the first N test images (default: all)")
     e.add_argument("--runs", help="runs root (default $EXPLORER_RUNS or ./runs)")
@@ -34,6 +35,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be 1 or more")
+    from explorer.runs import check_output
+
+    check_output(args.out, args.force, folder=True, writes=("model.onnx", "MODEL_CARD.md", "export.json"))
     r = export_run(args.run, args.out, fmt=args.format, which=args.which, limit=args.limit, root=args.runs)
     print(f"exported {r.run_id} ({r.model}) to {r.path} in {r.export_s:.1f} s")
     print(f"onnxruntime vs torch on {r.images} test images: top-1 identical on {r.top1_agree}, "

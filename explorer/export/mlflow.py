@@ -17,6 +17,9 @@ DEFAULT_EXPERIMENT = "cnn-explorer"
 RUN_ID_TAG = "explorer.run_id"
 INSTALL_HINT = "MLflow is not installed; it is an optional extra: pip install mlflow (or pip install 'cnn-explorer[mlflow]')"
 MAX_PARAM_CHARS = 6000
+CONNECT_TIMEOUT_S = 5.0  # a tracking server that does not accept a connection within this is unreachable
+REQUEST_TIMEOUT_S, REQUEST_RETRIES = 30, 2  # then each HTTP request (MLflow's defaults: 120 s, 7 retries = 252 s)
+PUSH_LOCK_WAIT_S = 120.0  # another push of this machine to the same store: wait for it this long
 
 
 class MlflowMissingError(ImportError):
@@ -116,17 +119,117 @@ def _experiment(client: Any, name: str, uri: str | None) -> str:
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    return client.create_experiment(name, artifact_location=_artifact_location(uri))
+    try:
+        return client.create_experiment(name, artifact_location=_artifact_location(uri))
+    except Exception:  # created meanwhile by another push (RESOURCE_ALREADY_EXISTS): use it
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def check_reachable(uri: str | None) -> None:
+    """For an http(s) tracking URI: ValueError unless its host accepts a connection within CONNECT_TIMEOUT_S."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri or "")
+    if parts.scheme not in ("http", "https"):
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "localhost", port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ValueError(f"cannot reach the MLflow server {uri} within {CONNECT_TIMEOUT_S:g} s "
+                         f"({exc.strerror or type(exc).__name__}); start it (mlflow server ...) or check the URI") from None
+
+
+def check_folder_store(uri: str | None) -> None:
+    """For a local folder store: ValueError unless the folder can be written and its mlflow.db is a file."""
+    target = uri or DEFAULT_URI
+    if not _is_folder(target):
+        return
+    from explorer.io import ensure_writable_folder
+
+    folder = Path(target).expanduser()
+    try:
+        ensure_writable_folder(folder)
+    except OSError as exc:
+        raise ValueError(f"cannot write the MLflow store {folder}: {exc.strerror or exc}; choose a folder you can "
+                         "write to (--mlflow)") from None
+    db = folder / "mlflow.db"
+    if db.exists() and not db.is_file():
+        raise ValueError(f"cannot open the MLflow store {folder}: {db} is not a database file; move it away")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", "") or exc).strip()
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return type(exc).__name__
 
 
 def push_run(ref: Any, uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT,
              root: str | os.PathLike | None = None) -> PushResult:
-    """Log one run (params, metrics with steps, artifacts) unless it is already in the experiment."""
-    from mlflow.entities import Metric, Param
-
+    """Log one run (params, metrics with steps, artifacts) unless it is already in the experiment: one MLflow
+    run per explorer run, also when several pushes run at once (one push per store at a time on this machine,
+    and a check after create that keeps the first). Every failure is one ValueError line (an unreachable server
+    within CONNECT_TIMEOUT_S, a store that cannot be written, ...)."""
+    from explorer import locks
     from explorer.runs import open_run
 
     run = open_run(ref, root)
+    for key, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT_S), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+                                                                             REQUEST_RETRIES)):
+        os.environ.setdefault(key, str(value))  # bounded requests (a user's own setting wins)
+    check_reachable(uri)
+    check_folder_store(uri)
+    try:
+        lock = locks.acquire_named(f"mlflow-{tracking_uri_key(uri)}", wait_s=PUSH_LOCK_WAIT_S)
+    except locks.DeviceBusyError:
+        raise ValueError(f"another push to {uri or DEFAULT_URI} has held it for {PUSH_LOCK_WAIT_S:g} s; "
+                         "try again when it ends") from None
+    import logging
+
+    quiet = logging.getLogger("mlflow")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its retry warnings: the failure is said once, below
+    try:
+        return _push(run, uri, experiment)
+    except (MlflowMissingError, ValueError):
+        raise
+    except Exception as exc:  # mlflow, sqlalchemy, requests, OS: the store failed; one line, not a traceback
+        raise ValueError(f"MLflow push of {run.run_id} to {uri or DEFAULT_URI} failed: {type(exc).__name__}: "
+                         f"{_first_line(exc)}") from None
+    finally:
+        quiet.setLevel(level)
+        lock.release()
+
+
+def tracking_uri_key(uri: str | None) -> str:
+    """A short stable name of a tracking store (for its push lock)."""
+    import hashlib
+
+    target = uri or DEFAULT_URI
+    target = str(Path(target).expanduser().resolve()) if _is_folder(target) else target
+    return hashlib.sha256(target.encode()).hexdigest()[:16]
+
+
+def _dedupe(client: Any, exp_id: str, run_id: str, mine: str) -> str:
+    """After creating `mine`: the one MLflow run that holds `run_id` (the first created); a later twin is deleted."""
+    found = client.search_runs([exp_id], filter_string=f"tags.`{RUN_ID_TAG}` = '{run_id}'", max_results=50)
+    if len(found) <= 1:
+        return mine
+    keep = min(found, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
+    if keep != mine:
+        client.delete_run(mine)
+    return keep
+
+
+def _push(run: Any, uri: str | None, experiment: str) -> PushResult:
+    from mlflow.entities import Metric, Param
+
     client = _client(uri)
     exp_id = _experiment(client, experiment, uri)
     existing = find_pushed(client, exp_id, run.run_id)
@@ -140,6 +243,9 @@ def push_run(ref: Any, uri: str | None = None, experiment: str = DEFAULT_EXPERIM
             **{f"explorer.tag.{t}": "1" for t in cfg.get("tags") or []}}
     mrun = client.create_run(exp_id, tags=tags)
     mid = mrun.info.run_id
+    keep = _dedupe(client, exp_id, run.run_id, mid)  # a push of another machine got there first
+    if keep != mid:
+        return PushResult(run.run_id, keep, False, 0, 0)
     try:
         ts = int(mrun.info.start_time)
         items = list(params.items())

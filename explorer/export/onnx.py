@@ -132,7 +132,7 @@ def verify(model: nn.Module, session: Any, images: np.ndarray) -> tuple[int, flo
 def export_run(ref: Any, out: str | os.PathLike, fmt: str = "onnx", which: str = "best",
                limit: int | None = None, root: str | os.PathLike | None = None) -> ExportReport:
     """Export a saved run to `out`/model.onnx with a model card; fails unless onnxruntime's top-1 equals torch's."""
-    from explorer.io import atomic_write_json, atomic_write_text
+    from explorer.io import atomic_write_json, atomic_write_text, ensure_writable_folder
     from explorer.models.inference import model_lock
     from explorer.run_models import load_run_model
     from explorer.runs import open_run
@@ -145,7 +145,11 @@ def export_run(ref: Any, out: str | os.PathLike, fmt: str = "onnx", which: str =
     if len(images) == 0:
         raise ExportError(f"run {run.run_id} has an empty test split: nothing to verify the export against")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:  # an unwritable folder is said as such before the exporter runs (it would blame the network)
+        ensure_writable_folder(out)
+    except OSError as exc:
+        raise ExportError(f"cannot write into {out}: {exc.strerror or exc}; choose a folder you can write to "
+                          "(--out)") from None
     tmp = out / f".{ONNX_FILE}.{os.getpid()}.tmp"
     try:
         with model_lock(model):

@@ -7,6 +7,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from explorer.devices import DEVICE_HELP
+
+
+def _check_device(name: str | None) -> None:
+    """Refuse a bad --device before any work (explorer.devices.resolve_device: one clear line)."""
+    from explorer.devices import resolve_device
+
+    resolve_device(name or "auto")
+
 
 def _progress(label: str) -> object:
     """A progress callback printing one updating line to stderr."""
@@ -24,10 +33,12 @@ def cmd_inside(args: argparse.Namespace) -> int:
     from explorer.explain.core import to_png
     from explorer.inside.channels import channel_patches, channel_strip, first_filters, run_channels
     from explorer.inside.common import run_model, test_split, usable_run
+    from explorer.runs import check_output
 
+    out = check_output(args.out, args.force, folder=True, writes=("channels.csv", "channel_0000.png"))
+    _check_device(args.device)
     run = usable_run(args.run)
     tops, stored = run_channels(run, args.layer, k=args.k, device=args.device, progress=_progress("channels"))
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     images = test_split(run).images
     filters = first_filters(run_model(run), args.layer)
@@ -49,10 +60,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
     """Write the embedding map as PNG (or HTML/JSON by the file's suffix)."""
     from explorer.charts.inside import embedding_chart
     from explorer.inside.embedding import run_embedding
+    from explorer.runs import check_output
+
+    out = check_output(args.out, args.force)
+    _check_device(args.device)
 
     emb, stored = run_embedding(args.run, args.method, seed=args.seed, device=args.device,
                                 progress=_progress(args.method))
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     chart = embedding_chart(emb.frame(), emb.centroids(), selectable=False)
     if out.suffix.lower() == ".png":
@@ -88,9 +102,12 @@ def _png(emb: object, out: Path) -> None:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Write the robustness table (transform, severity, parameter, accuracy) as CSV."""
     from explorer.inside.robustness import run_robustness
+    from explorer.runs import check_output
+
+    out = check_output(args.out, args.force)
+    _check_device(args.device)
 
     table, stored = run_robustness(args.run, device=args.device, progress=_progress("robustness"))
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
     worst = table[table.severity == 5].sort_values("accuracy").iloc[0]
@@ -106,17 +123,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", required=True, help="a layer with spatial extent, e.g. net.features.4")
     p.add_argument("--k", type=int, default=9, help="top images per channel (default 9)")
     p.add_argument("--out", required=True, help="folder for channel_NNNN.png and channels.csv")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
     p.set_defaults(func=cmd_inside)
     p = sub.add_parser("embed", help="the embedding map of the test split (PCA or t-SNE)")
     p.add_argument("run", help="run id or folder")
     p.add_argument("--method", choices=["pca", "tsne"], default="pca")
     p.add_argument("--seed", type=int, default=0, help="t-SNE seed (default 0)")
     p.add_argument("--out", required=True, help="map.png (matplotlib) or .html/.json (altair)")
-    p.add_argument("--device", default=None)
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
     p.set_defaults(func=cmd_embed)
     p = sub.add_parser("robustness", help="accuracy under growing perturbations, 6 severities each")
     p.add_argument("run", help="run id or folder")
     p.add_argument("--out", required=True, help="curves.csv")
-    p.add_argument("--device", default=None)
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
     p.set_defaults(func=cmd_robustness)

@@ -87,10 +87,11 @@ def run_model(run: Run) -> torch.nn.Module:
 
 
 def pick_device(device: str | None = None) -> torch.device:
-    """`device`, else cuda when available, else cpu."""
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """`device` through explorer.devices.resolve_device (one ValueError for "foo" or "cuda" without a GPU),
+    else cuda when available, else cpu."""
+    from explorer.devices import resolve_device
+
+    return resolve_device(device or "auto")
 
 
 def on_device(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:

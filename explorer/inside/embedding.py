@@ -30,11 +30,11 @@ VERSION = 1
 
 def classifier_module(model: nn.Module) -> nn.Module:
     """The model card's classifier module (its input is the penultimate feature vector)."""
-    from explorer.models import get_card
+    from explorer.models import model_card
 
     net = getattr(model, "net", model)
     name = getattr(model, "name", None) or ""
-    path = get_card(name).classifier if name else ""
+    path = model_card(model).classifier if name else ""
     modules = dict(net.named_modules())
     if path not in modules:
         raise InsideError(f"cannot find the classifier {path!r} of model {name or type(net).__name__}")

@@ -61,9 +61,9 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
 
 def _first_conv(net: Any, tr: Any) -> str:
-    from explorer.models import get_card
+    from explorer.models import model_card
 
-    name = f"net.{get_card(net.arch).first_conv}"
+    name = f"net.{model_card(net.model).first_conv}"
     return name if name in tr.layers else tr.spatial_layers()[0].name
 
 

@@ -5,6 +5,7 @@ the drawing the Draw page keeps), as a float32 (1, 28, 28) tensor in [0, 1]."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,19 +42,22 @@ def untrained(name: str) -> Network:
     """A registry model with freshly initialised weights (seeded, so the numbers are reproducible).
 
     The last few are kept (building VGG takes seconds); run models come from explorer.run_models' cache."""
-    from explorer.models import get_card
+    from explorer.models import get_card, model_spec
 
-    return _untrained(get_card(name).name)  # UnknownModelError (a KeyError) names close matches
+    card = get_card(name)  # UnknownModelError (a KeyError) names close matches
+    spec = model_spec(card.name)  # a design's data: an edited design is built anew
+    return _untrained(card.name, json.dumps(spec, sort_keys=True) if spec else "")
 
 
 @functools.lru_cache(maxsize=4)
-def _untrained(name: str) -> Network:
+def _untrained(name: str, spec_json: str = "") -> Network:
     from explorer.models import build_letters_model, get_card
 
-    card = get_card(name)
+    spec = json.loads(spec_json) if spec_json else None
+    card = get_card(name, spec)
     with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's random state
         torch.manual_seed(UNTRAINED_SEED)
-        model = build_letters_model(card.name).eval()
+        model = build_letters_model(card.name, spec=spec).eval()
     classes = [chr(65 + i) for i in range(getattr(model, "num_classes", 26))]
     return Network(model, card.name, f"{card.title} (untrained, seed {UNTRAINED_SEED})", classes)
 

@@ -8,6 +8,7 @@ first use (PEP 562, explorer.lazy).
 from __future__ import annotations
 
 from explorer.lazy import lazy_names
+from explorer.models import designs  # noqa: F401  (the user's designs register themselves as a source on import)
 from explorer.models.cards import POLICIES, Adaptation, Build, Entry, ModelCard
 from explorer.models.registry import (
     UnknownModelError,
@@ -17,6 +18,8 @@ from explorer.models.registry import (
     letters_input_size,
     list_cards,
     list_models,
+    model_card,
+    model_spec,
     resolve_name,
 )
 
@@ -41,6 +44,8 @@ __all__ = [
     "letters_input_size",
     "list_cards",
     "list_models",
+    "model_card",
+    "model_spec",
     "resolve_name",
     *_LAZY,
 ]

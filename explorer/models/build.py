@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -127,19 +128,24 @@ def _check_dims(num_classes: int, in_chans: int) -> None:
 
 
 def build_model(name: str, num_classes: int = 1000, in_chans: int = 3, pretrained: bool = False,
-                small_input: bool = False) -> nn.Module:
+                small_input: bool = False, spec: Any = None) -> nn.Module:
     """Build a registry network for `in_chans`-channel input and `num_classes` outputs.
 
     pretrained=True loads ImageNet weights from the local torch cache only (never downloads);
     the head is replaced when num_classes != 1000 and the first conv when in_chans != 3.
-    small_input=True swaps in the family's small-input stem (see the card's letters policy).
+    small_input=True swaps in the family's small-input stem (see the card's letters policy);
+    spec: a source entry's data (a run's copy of its design), else the saved one.
     """
-    card, spec = get_entry(name).card, get_entry(name).build
+    entry = get_entry(name, spec)
+    card = entry.card
     _check_dims(num_classes, in_chans)
     if small_input and card.letters.policy != "stem":
         raise ValueError(f"{card.title} has no small-input stem; its letters policy is {card.letters.policy!r}")
-    return BUILDERS[spec.kind](card, spec, num_classes=num_classes, in_chans=in_chans, small_input=small_input,
-                               pretrained=pretrained)
+    if entry.builder is not None:
+        return entry.builder(num_classes=num_classes, in_chans=in_chans, small_input=small_input,
+                             pretrained=pretrained)
+    return BUILDERS[entry.build.kind](card, entry.build, num_classes=num_classes, in_chans=in_chans,
+                                      small_input=small_input, pretrained=pretrained)
 
 
 class LettersAdapter(nn.Module):
@@ -176,9 +182,11 @@ class LettersAdapter(nn.Module):
 class LettersModel(nn.Module):
     """A registry network adapted to letters: `net(adapter(x))` for x of shape (N, 1, 28, 28)."""
 
-    def __init__(self, name: str, net: nn.Module, adaptation: Adaptation, num_classes: int) -> None:
+    def __init__(self, name: str, net: nn.Module, adaptation: Adaptation, num_classes: int,
+                 card: ModelCard | None = None) -> None:
         super().__init__()
         self.name = name
+        self.card = card  # what the network is (its first_conv and classifier paths): the model carries it
         self.num_classes = num_classes
         self.adaptation = adaptation
         self.adapter = LettersAdapter(adaptation)
@@ -189,13 +197,14 @@ class LettersModel(nn.Module):
         return self.net(self.adapter(x))
 
 
-def build_letters_model(name: str, num_classes: int = 26, pretrained: bool = False) -> LettersModel:
-    """Build a registry network adapted to 1x28x28 letters by its family's stated policy."""
-    card = get_card(name)
+def build_letters_model(name: str, num_classes: int = 26, pretrained: bool = False,
+                        spec: Any = None) -> LettersModel:
+    """Build a registry network adapted to 1x28x28 letters by its family's stated policy (`spec`: see build_model)."""
+    card = get_card(name, spec)
     policy = card.letters
     net = build_model(card.name, num_classes=num_classes, in_chans=policy.input_size[0],
-                      pretrained=pretrained, small_input=policy.policy == "stem")
-    return LettersModel(card.name, net, policy, num_classes)
+                      pretrained=pretrained, small_input=policy.policy == "stem", spec=spec)
+    return LettersModel(card.name, net, policy, num_classes, card)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ how its network is built (a `Build`, resolved by explorer.models.build only when
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -89,3 +90,4 @@ class Entry:
 
     card: ModelCard
     build: Build
+    builder: Callable[..., Any] | None = None  # an entry from data (a registry Source) brings its own builder

@@ -4,12 +4,12 @@ trainer)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from torch import nn
 
 from explorer.models.build import LettersModel, build_letters_model
-from explorer.models.registry import WeightsNotFoundError, get_card
+from explorer.models.registry import WeightsNotFoundError, model_card
 
 
 class ModelConfig(Protocol):
@@ -25,7 +25,7 @@ class ModelConfig(Protocol):
 
 def head_name(model: LettersModel) -> str:
     """Name (in model.net) of the classifier head: the model card's `classifier` (as timm's pretrained_cfg)."""
-    return get_card(model.name).classifier
+    return model_card(model).classifier
 
 
 def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
@@ -70,22 +70,24 @@ def he_init(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_from_config(cfg: ModelConfig, num_classes: int, load_pretrained: bool = True) -> tuple[LettersModel, list[str]]:
+def build_from_config(cfg: ModelConfig, num_classes: int, load_pretrained: bool = True,
+                      spec: Any = None) -> tuple[LettersModel, list[str]]:
     """Build the model a config describes; returns (model, notes for the user).
 
-    load_pretrained=False skips the ImageNet weights (when the weights are loaded from a run anyway).
+    load_pretrained=False skips the ImageNet weights (when the weights are loaded from a run anyway);
+    spec: the design a run keeps (Run.model_spec()), so a run rebuilds what it trained.
     """
     notes: list[str] = []
     model = None
     if cfg.pretrained and load_pretrained:
         try:
-            model = build_letters_model(cfg.model, num_classes=num_classes, pretrained=True)
+            model = build_letters_model(cfg.model, num_classes=num_classes, pretrained=True, spec=spec)
             notes.append("ImageNet weights loaded from the local cache.")
         except (WeightsNotFoundError, FileNotFoundError, RuntimeError, ValueError) as exc:
             first = str(exc).split(". ")[0]
             notes.append(f"ImageNet weights are not in the local cache, so {cfg.model} trains FROM SCRATCH ({first}).")
     if model is None:
-        model = build_letters_model(cfg.model, num_classes=num_classes, pretrained=False)
+        model = build_letters_model(cfg.model, num_classes=num_classes, pretrained=False, spec=spec)
         if cfg.init == "he":
             he_init(model)
             notes.append("He (variance-scaled) initialisation.")

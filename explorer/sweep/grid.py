@@ -18,7 +18,7 @@ from explorer.config import SEED_MAX, TrainConfig, check_field
 # fields that are set once per run, not swept (seed has its own "seeds" count)
 NOT_SWEPT = ("name", "device", "data", "stages", "head_hidden", "augment", "seed")
 MAX_VALUES = 1000  # values on one axis
-MAX_POINTS = 1_000_000  # refused above this many points (with the seeds)
+MAX_POINTS = 10_000  # refused above this many points (with the seeds): a bigger queue slows every sweep command
 CONFIRM_POINTS = 1000  # above this many points the user must confirm
 MAX_SEEDS = 100
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -103,6 +103,8 @@ def parse_values(name: str, text: str) -> tuple[str, list[Any]]:
         values = _range(f, text)
     else:
         values = [_scalar(f, v) for v in text.split(",") if v.strip()]
+        if not values:
+            raise ValueError(f"{f.name}={text}: no values; give a list (a,b,c) or a range (lo:hi:n)")
     if len(values) > MAX_VALUES:
         raise ValueError(f"{f.name}: {len(values)} values; at most {MAX_VALUES} on one axis")
     for v in values:
@@ -136,7 +138,8 @@ class Grid:
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or not 1 <= self.seeds <= MAX_SEEDS:
             raise ValueError(f"seeds must be a whole number 1..{MAX_SEEDS}, got {self.seeds!r}")
         if self.size > MAX_POINTS:
-            raise ValueError(f"the grid has {self.size:,} points; at most {MAX_POINTS:,}")
+            raise ValueError(f"the grid has {self.size:,} points; at most {MAX_POINTS:,} in one sweep (fewer values "
+                             "per axis, or an Optuna search: --optuna --trials N)")
 
     @property
     def size(self) -> int:

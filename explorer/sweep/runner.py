@@ -24,6 +24,7 @@ from explorer.train.jobs import JobBusyError, JobManager
 
 Event = Callable[[str, dict[str, Any]], None]
 POLL_S = 1.0  # how often the driver looks at a running job (it waits on the process meanwhile)
+DRIVER_FD_ENV = "EXPLORER_SWEEP_DRIVER_FD"  # the driver lock's descriptor, handed to the device's driver
 BUSY_WAIT_S = 5.0  # while another job holds the device: look again after this long (or when it ends)
 
 
@@ -51,6 +52,7 @@ def _start(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainCo
             name = f"{sweep.spec.get('name') or sweep.sweep_id} #{item['index']}"
             return manager.start(cfg, sweep.root, name=name, tags=sweep_tags(sweep, item["point"]), sweep=meta)
         except JobBusyError:
+            sweep.beat()
             q = sweep.read()
             if q["paused"] or q["cancelled"]:
                 raise Held() from None
@@ -85,6 +87,7 @@ def _follow(sweep: Sweep, manager: JobManager, run: Run, on_epoch: Callable[[lis
 
     pruned, seen = False, 0
     while True:
+        sweep.beat()
         t0 = time.monotonic()
         code = manager.wait(run.run_id, POLL_S)
         if code is None and time.monotonic() - t0 < POLL_S / 2:  # not our worker (a previous driver's)
@@ -141,7 +144,7 @@ def run_item(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: Train
         run = _adopt(sweep, item) or _start(sweep, manager, item, cfg)
     except Held:
         return "pending", None
-    except (ValueError, KeyError, FileNotFoundError, JobBusyError) as exc:
+    except (ValueError, KeyError, TypeError, FileNotFoundError, JobBusyError) as exc:
         sweep.mark(index, state="failed", error=str(exc.args[0] if exc.args else exc))
         on_event("item_end", {"index": index, "state": "failed", "error": str(exc)})
         return "failed", None
@@ -157,26 +160,83 @@ def run_item(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: Train
 def grid_loop(sweep: Sweep, manager: JobManager, on_event: Event) -> None:
     base = _base(sweep)
     while True:
+        sweep.beat()
         q = sweep.read()
         if q["paused"] or q["cancelled"]:
             return
         item = _next_item(sweep)
         if item is None:
             return
-        run_item(sweep, manager, item, point_config(base, item["point"]), on_event)
+        try:
+            cfg = point_config(base, item["point"])
+        except (ValueError, KeyError, TypeError) as exc:  # a point read back from disk that is no config
+            sweep.mark(item["index"], state="failed", error=f"bad point: {exc.args[0] if exc.args else exc}")
+            on_event("item_end", {"index": item["index"], "state": "failed", "error": str(exc)})
+            continue
+        run_item(sweep, manager, item, cfg, on_event)
+
+
+def sweep_device(sweep: Sweep) -> str:
+    """The device key ("cpu", "cuda:0") a sweep's runs train on (its base config's device)."""
+    from explorer.train.jobs import resolved_device
+
+    return resolved_device(str(sweep.spec["base"].get("device") or "auto"))
+
+
+def driver_lock_name(device: str) -> str:
+    """The machine-wide lock held by the one sweep driver of `device`."""
+    return f"sweep-driver-{device.replace(':', '-')}"
+
+
+def requests_dir(device: str) -> Path:
+    """The folder of sweeps waiting for `device`'s driver (one small file per sweep, in the machine's lock folder)."""
+    from explorer import locks
+
+    return locks.locks_dir() / f"sweep-requests-{device.replace(':', '-')}"
+
+
+def request_file(sweep: Sweep, device: str) -> Path:
+    """The request file of one sweep (by its resolved folder: asking twice is one request)."""
+    import hashlib
+
+    return requests_dir(device) / f"{hashlib.sha256(str(sweep.path.resolve()).encode()).hexdigest()[:20]}.json"
 
 
 def start_driver(sweep: Sweep) -> int:
-    """Start `python -m explorer sweep run <id>` as a background process (own session); returns its pid."""
+    """Queue the sweep for its device's ONE driver process and start that driver when none is live (a background
+    `python -m explorer sweep drive-device DEVICE`, own session); returns the driver's pid. Waiting sweeps wait
+    in that driver's queue (oldest request first), not in a process each."""
+    import time
+
+    from explorer import locks
+    from explorer.io import atomic_write_json
     from explorer.train.jobs import worker_env
 
-    cmd = [sys.executable, "-m", "explorer", "sweep", "run", sweep.sweep_id, "--runs", str(sweep.root)]
-    log = open(sweep.path / "driver.log", "ab")  # noqa: SIM115  (handed to the child)
+    device = sweep_device(sweep)
+    req = request_file(sweep, device)
+    req.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not req.exists():
+        atomic_write_json(req, {"path": str(sweep.path.resolve()), "at": time.time()})
+
+    def requested(q: dict[str, Any]) -> None:  # so a reboot (which may clear the request) still resumes it
+        if not q.get("driver"):
+            q["driver"] = {"host": socket.gethostname(), "requested": device, "since": time.time()}
+    sweep.update(requested)
+    try:  # taken here and handed to the child: two starts at once never make two drivers
+        lock = locks.acquire_named(driver_lock_name(device), wait_s=0)
+    except locks.DeviceBusyError:
+        holder = locks.named_holder(driver_lock_name(device)) or {}
+        return int(holder["pid"]) if isinstance(holder.get("pid"), int) else 0
+    cmd = [sys.executable, "-m", "explorer", "sweep", "drive-device", device]
+    log = open(requests_dir(device).with_suffix(".log"), "ab")  # noqa: SIM115  (handed to the child)
     try:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=os.getcwd(), env=worker_env())
+                                start_new_session=True, cwd=os.getcwd(), pass_fds=(lock.fd,),
+                                env={**worker_env(), DRIVER_FD_ENV: str(lock.fd)})
+        lock.describe(pid=proc.pid, device=device)
     finally:
         log.close()
+        lock.release()  # the driver holds its inherited copy until it ends
     return proc.pid
 
 
@@ -184,7 +244,8 @@ def orphaned(sweep: Sweep) -> bool:
     """True for a queue whose driver on this host died mid-work (a crash, a kill, a reboot): its record is
     still there, its process is gone, and work is left that nobody paused or cancelled."""
     driver = sweep.read().get("driver") or {}  # "waiting" below already means no live driver works it
-    return bool(driver.get("pid")) and driver.get("host") == socket.gethostname() and sweep.state() == "waiting"
+    return (bool(driver.get("pid") or driver.get("requested")) and driver.get("host") == socket.gethostname()
+            and sweep.state() == "waiting")
 
 
 def resume_orphaned(root: str | os.PathLike | None = None) -> list[str]:

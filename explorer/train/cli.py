@@ -46,6 +46,9 @@ def _progress_callback(enabled: bool) -> Any:
     return cb
 
 
+MAX_CONFIG_BYTES = 1 << 20  # --config files above 1 MiB are refused before parsing
+
+
 def read_config_file(path: str) -> TrainConfig:
     """A TrainConfig from a JSON file given with --config; ValueError naming the file and what is wrong."""
     p = Path(path)
@@ -53,7 +56,12 @@ def read_config_file(path: str) -> TrainConfig:
         raise ValueError(f"--config {p} is a folder; give a JSON file of training settings (a run's config.json "
                          "holds one under \"train\")")
     try:
-        data = json.loads(p.read_text("utf-8"))
+        with open(p, "rb") as fh:  # read at most the cap (+1 byte to tell): /dev/zero or a huge file is refused
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ValueError(f"--config {p} is larger than {MAX_CONFIG_BYTES // 1024} KiB; a training config is a "
+                             "small JSON object (a run's config.json holds one under \"train\")")
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"--config {p}: no such file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from explorer import locks
 from explorer.config import TrainConfig
+from explorer.io import process_start
 from explorer.runs import Run, create_run, list_runs, open_run, runs_root
 
 
@@ -51,18 +52,21 @@ class JobManager:
         """The run training on `device` ("cpu" or "cuda:N") by the device's lock, if any (the lock's holder
         record names it; a Run of the root's runs when that record is missing)."""
         device = _same_device_key(device)
-        if not locks.is_busy(runs_root(root), device):
+        if not locks.is_busy(device):
             return None
-        run_id = locks.holder(runs_root(root), device).get("run_id")
+        who = locks.holder(device)
+        run_id, path = who.get("run_id"), who.get("path")
         try:
+            if isinstance(path, str) and path:
+                return open_run(path)  # the lock is the machine's: its run may be in another runs root
             return open_run(str(run_id), root) if run_id else (self.active(root) or [None])[0]
         except (FileNotFoundError, ValueError):
             return None
 
-    def _device_lock(self, device: str, root: str | os.PathLike | None) -> locks.DeviceLock:
+    def _device_lock(self, device: str) -> locks.DeviceLock:
         """Take the device's lock for a worker about to start; JobBusyError with the reason when it is taken."""
         try:
-            return locks.acquire(runs_root(root), device)
+            return locks.acquire(device)
         except locks.DeviceBusyError as exc:
             raise JobBusyError(str(exc)) from None
 
@@ -75,7 +79,7 @@ class JobManager:
         precheck(config)
         device = resolved_device(config.device)
         with self._lock:
-            lock = self._device_lock(device, root)
+            lock = self._device_lock(device)
             try:
                 run = create_run(config, root, name=name, tags=tags, sweep=sweep, estimate=estimate)
                 self._spawn(run, lock)
@@ -90,7 +94,7 @@ class JobManager:
             raise JobBusyError(f"run {run.run_id} is already running")
         device = resolved_device(run.train_config().device)
         with self._lock:
-            lock = self._device_lock(device, run.path.parent)
+            lock = self._device_lock(device)
             try:
                 self._spawn(run, lock, resume=True)
             finally:
@@ -102,7 +106,7 @@ class JobManager:
         cmd = [sys.executable, "-m", "explorer", "train", "--run-dir", str(run.path.resolve()), "--no-progress"]
         if resume:
             cmd.append("--resume")
-        lock.describe(run_id=run.run_id, device=lock.device)
+        lock.describe(run_id=run.run_id, path=str(run.path.resolve()), device=lock.device)
         env = {**worker_env(), locks.FD_ENV: str(lock.fd)}
         log = open(run.path / "worker.log", "ab")  # noqa: SIM115  (handed to the child)
         try:
@@ -112,7 +116,7 @@ class JobManager:
         finally:
             log.close()
         if not resume:
-            run.write_status(pid=proc.pid)
+            run.write_status(pid=proc.pid, pid_start=process_start(proc.pid))
         self._procs[run.run_id] = proc
 
     def stop(self, ref: str | Run, root: str | os.PathLike | None = None) -> Run:

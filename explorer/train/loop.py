@@ -69,6 +69,7 @@ def precheck(cfg: TrainConfig) -> TrainConfig:
             model, _ = build_from_config(cfg, 26, load_pretrained=False)
         cfg.validate(num_trainable_layers=len(param_layers(model)))
     cfg.validate(train_size=expected_train_size(cfg))
+    ddp.per_rank_batch(cfg.batch_size, ddp.world_size())  # under torchrun the batch is global: it must split
     return cfg
 
 
@@ -221,9 +222,11 @@ def _load_data(s: Session) -> None:
     s.splits = make_splits(DataSpec.from_dict(cfg.data), progress=_data_progress(s, t0))
     s.data_s = time.time() - t0
     cfg.validate(train_size=len(s.splits.train))
-    x_train, y_train = ddp.shard(s.splits.train.images, s.splits.train.labels, s.dist)
+    train = s.splits.train
     augment = Augment.from_dict(cfg.augment) if cfg.augment else None
-    s.loader = DeviceLoader(x_train, y_train, cfg.batch_size, s.device, shuffle=True, augment=augment, seed=cfg.seed)
+    s.loader = DeviceLoader(train.images, train.labels, ddp.per_rank_batch(cfg.batch_size, s.dist.world), s.device,
+                            shuffle=True, augment=augment, seed=cfg.seed,
+                            sampler=ddp.sampler(len(train.labels), s.dist, cfg.seed))
 
 
 def _data_progress(s: Session, t0: float) -> Callable[[int, int], None]:
@@ -247,7 +250,8 @@ def _data_progress(s: Session, t0: float) -> Callable[[int, int], None]:
 def _load_model(s: Session, ckpt: Checkpoint | None) -> None:
     """The model (pretrained, or the checkpoint's weights and loop state) on the device; the run's model record."""
     cfg, classes = s.cfg, list(s.splits.classes)
-    model, s.notes = build_from_config(cfg, len(classes), load_pretrained=ckpt is None)
+    spec = s.run.model_spec() if s.run is not None else None  # a design's copy kept with the run
+    model, s.notes = build_from_config(cfg, len(classes), load_pretrained=ckpt is None, spec=spec)
     if ckpt is not None:
         model.load_state_dict(ckpt.weights)
         s.state.load(ckpt.loop)
@@ -289,13 +293,11 @@ def _run_stage(s: Session, si: int, stage: Stage, ckpt: Checkpoint | None) -> No
         train_loss, train_acc, seen, epoch_time = train_epoch(s, net, opt, stage)
         s.report.status(phase="eval", epoch=epoch, step=len(s.loader))
         t_val = time.time()
-        val_x, val_y = s.splits.val.images, s.splits.val.labels
+        val_y = s.splits.val.labels
         if len(val_y):
-            val_loss, val_acc, val_prob = validate(model, val_x, val_y, s.device, amp=s.amp,
-                                                   channels_last=cfg.channels_last)
+            val_loss, val_acc, pred, prob = _validate_split(s, model)
             if s.run is not None and s.dist.is_main:  # compact: predicted class and its probability
-                top = val_prob.max(1)
-                s.run.write_val_epoch(epoch, val_y.cpu().numpy(), top.indices.numpy(), top.values.numpy())
+                s.run.write_val_epoch(epoch, val_y.cpu().numpy(), pred.numpy(), prob.numpy())
         else:
             val_loss, val_acc = train_loss, train_acc
         row = {"epoch": epoch, "stage": si, "stage_name": stage.name, "train_loss": train_loss,
@@ -308,6 +310,31 @@ def _run_stage(s: Session, si: int, stage: Stage, ckpt: Checkpoint | None) -> No
         if _end_epoch(s, opt, stage, row):
             s.report.status(note=f"early stopping in stage {si + 1} after epoch {epoch}")
             break
+
+
+def _validate_split(s: Session, model: nn.Module) -> tuple[float, float, torch.Tensor, torch.Tensor]:
+    """The whole validation split's (loss, accuracy, predicted class, its probability); under torchrun each
+    rank validates a strided part with rank 0's buffers and the sums are reduced (the same numbers on every
+    rank, so every rank makes the same early-stopping choice)."""
+    x, y = s.splits.val.images, s.splits.val.labels
+    if not s.dist.enabled:
+        loss, acc, prob = validate(model, x, y, s.device, amp=s.amp, channels_last=s.cfg.channels_last)
+        top = prob.max(1)
+        return loss, acc, top.indices, top.values
+    ddp.same_buffers(model, s.dist)
+    idx = torch.arange(len(y))[s.dist.rank :: s.dist.world]
+    loss, acc, prob = validate(model, x[idx], y[idx], s.device, amp=s.amp, channels_last=s.cfg.channels_last)
+    n = len(idx)
+    if n:
+        top = prob.max(1)
+        mine = (idx, top.indices, top.values)
+    else:  # fewer validation images than ranks: this one has none
+        mine = (idx, torch.zeros(0, dtype=torch.long), torch.zeros(0))
+    loss_sum, correct, count = ddp.reduce_sums([loss * n, round(acc * n) if n else 0, n], s.dist, s.device)
+    pred, conf = torch.zeros(len(y), dtype=torch.long), torch.zeros(len(y))
+    for part_idx, part_pred, part_conf in ddp.gather(mine, s.dist):  # type: ignore[misc]
+        pred[part_idx], conf[part_idx] = part_pred, part_conf
+    return loss_sum / max(1.0, count), correct / max(1.0, count), pred, conf
 
 
 def train_epoch(s: Session, net: nn.Module, opt: torch.optim.Optimizer, stage: Stage) -> tuple[float, float, int, float]:
@@ -349,7 +376,8 @@ def train_epoch(s: Session, net: nn.Module, opt: torch.optim.Optimizer, stage: S
         torch.cuda.synchronize(device)
     epoch_time = time.time() - t0
     s.state.train_time += epoch_time
-    return float(loss_sum) / max(1, seen), float(correct) / max(1, seen), seen, epoch_time
+    total_loss, total_correct, total_seen = ddp.reduce_sums([float(loss_sum), float(correct), seen], s.dist, device)
+    return total_loss / max(1, total_seen), total_correct / max(1, total_seen), seen, epoch_time
 
 
 def _check(s: Session, loss_sum: torch.Tensor, epoch: int, step: int, lr: float) -> None:
@@ -399,7 +427,8 @@ def _test(s: Session) -> None:
         "train_time_s": state.train_time, "wall_time_s": time.time() - s.t_start, "data_s": s.data_s,
         "startup_s": _startup_seconds(run, s.t_start),
         "images_per_s": float(np.mean([h["images_per_s"] for h in hist])) if hist else None,
-        "device": device_label(s.device), "world_size": s.dist.world,
+        "device": device_label(s.device), "world_size": s.dist.world, "backend": ddp.backend(),
+        "batch_per_rank": s.loader.batch_size,
     })  # fmt: skip
     s.report.status(status="completed", phase="done", test_acc=test_acc, eta_s=0)
 
@@ -424,7 +453,7 @@ def sync_history(run: Run) -> None:
 def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str | os.PathLike | None = None,
           resume: bool = False, callback: Callback | None = None, name: str | None = None,
           tags: list[str] | None = None, outcome: dict[str, Any] | None = None,
-          estimate: dict[str, Any] | None = None) -> Run | None:
+          estimate: dict[str, Any] | None = None, sweep: dict[str, Any] | None = None) -> Run | None:
     """Run a training job end to end under its device's lock: create (or reopen) the run folder on rank 0
     and fit. Returns the Run (None on non-zero DDP ranks); `outcome` receives {"status", "error"} even when
     status.json could not be written. ValueError for a config refused before start, DeviceBusyError when
@@ -435,28 +464,32 @@ def train(cfg: TrainConfig, root: str | os.PathLike | None = None, run_dir: str 
     is_main = int(os.environ.get("RANK", "0")) == 0
     run = open_run(run_dir) if run_dir is not None else None
     cfg = run.train_config() if run is not None else precheck(cfg)
-    lock = None
+    lock = run_lock = None
     if is_main:
-        root_p = run.path.parent if run is not None else existing_runs_root(root)
+        if run is None:
+            existing_runs_root(root)  # a runs root that is a file: one clear line before anything is taken
         device = _device_key(cfg.device)
-        lock = locks.inherited(device, root_p) or locks.acquire(root_p, device)
+        lock = locks.inherited(device) or locks.acquire(device)
     try:
         if lock is not None and run is not None:
-            lock.describe(run_id=run.run_id, device=lock.device)
+            run_lock = locks.acquire_run(run.path)  # one trainer per run, however its folder was reached
+            run_lock.describe(run_id=run.run_id, path=str(run.path.resolve()))
+            lock.describe(run_id=run.run_id, path=str(run.path.resolve()), device=lock.device)
         fault_point("lock:held")
         prior: dict[str, Any] | None = None
         if run is None:
-            run = create_run(cfg, root, name=name, tags=tags, estimate=estimate) if is_main else None
+            run = create_run(cfg, root, name=name, tags=tags, estimate=estimate, sweep=sweep) if is_main else None
             if lock is not None and run is not None:
-                lock.describe(run_id=run.run_id, device=lock.device)
+                lock.describe(run_id=run.run_id, path=str(run.path.resolve()), device=lock.device)
         elif is_main:
             prior, resume = _reopen(run, resume)
         result = fit(cfg, run, resume=resume, callback=_outcome_callback(callback, outcome))
         if prior is not None and prior.get("status") == "completed" and result != "completed":
             run.write_status(**prior)  # a failed resume leaves a finished run as it was
     finally:
-        if lock is not None:
-            lock.release()
+        for held in (run_lock, lock):
+            if held is not None:
+                held.release()
     return run if is_main else None
 
 

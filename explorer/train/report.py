@@ -52,7 +52,8 @@ class Reporter:
         self.total_epochs, self.steps, self.batch_size = total_epochs, steps, batch_size
         self.status(phase="train", epochs=total_epochs, steps=steps, **fields)
         self.emit("start", {"epochs": total_epochs, "steps": steps, "notes": fields.get("notes"),
-                            "device": self.fields.get("device_label")})
+                            "device": self.fields.get("device_label"),
+                            "run_id": self.run.run_id if self.run is not None else None})
 
     def epoch_started(self, epoch: int, stage: int, stage_name: str) -> None:
         """An epoch starts: its clock starts and the next heartbeat is due in a second."""
@@ -88,5 +89,7 @@ class Reporter:
 
     def running(self, device_label: str, **fields: Any) -> None:
         """The worker is alive and reading its data."""
-        self.status(status="running", pid=os.getpid(), phase="data", device=str(self.device),
+        from explorer.io import process_start
+
+        self.status(status="running", pid=os.getpid(), pid_start=process_start(os.getpid()), phase="data", device=str(self.device),
                     device_label=device_label, world_size=self.world, error=None, **fields)

@@ -16,7 +16,10 @@ def _progress(done: int, total: int, text: str) -> None:
 
 def _label_issues(args: argparse.Namespace) -> int:
     """Rank every image by how likely its label is wrong; write the CSV in rank order."""
+    from explorer.runs import check_output
     from explorer.trust.labels import LabelIssueSpec, find_issues, flip_recall
+
+    check_output(args.out, args.force)
 
     spec = LabelIssueSpec(dataset=args.dataset, model=args.model, folds=args.folds, size=args.size, seed=args.seed,
                           epochs=args.epochs, inject_flips=args.inject_flips, root=args.data_root)
@@ -35,15 +38,22 @@ def _label_issues(args: argparse.Namespace) -> int:
 
 def _trust(args: argparse.Namespace) -> int:
     """Deletion areas (vs random) and sanity-check rank correlations of a run's explanations, as JSON."""
-    from explorer.runs import open_run
+    from explorer.runs import check_output, open_run
     from explorer.trust.report import trust_report
 
+    if args.out:
+        check_output(args.out, args.force)
+    if args.sanity_images < 1:
+        raise ValueError(f"--sanity-images must be 1 or more (at most --images are used), got {args.sanity_images}: "
+                         "the randomisation check needs at least one image")
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     out = trust_report(open_run(args.run), methods, images=args.images, seed=args.seed, steps=args.steps,
                        sanity_images=args.sanity_images, progress=_progress, use_cache=not args.no_cache)
     text = json.dumps(out, indent=2)
     if args.out:
-        Path(args.out).write_text(text + "\n", "utf-8")
+        from explorer.io import atomic_write_text
+
+        atomic_write_text(Path(args.out), text + "\n")
     for m, f in out.items():
         flag = "  FLAGGED: the map hardly depends on the weights" if f["flagged"] else ""
         print(f"{m}: deletion area {f['deletion_area']:.3f} (random order {f['deletion_area_random']:.3f}); "
@@ -53,9 +63,11 @@ def _trust(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     """Pair two runs' test predictions image by image; print the counts, write one row per image."""
-    from explorer.runs import open_run
+    from explorer.runs import check_output, open_run
     from explorer.trust.disagree import A_ONLY, B_ONLY, COLUMNS, disagreement
 
+    if args.images:
+        check_output(args.images, args.force, flag="--images")
     d = disagreement(open_run(args.run_a), open_run(args.run_b))
     print(f"{d.n:,} paired test images: accuracy A {d.accuracy('a'):.4f}, B {d.accuracy('b'):.4f}; "
           f"{A_ONLY}: {len(d.rows(A_ONLY)):,}; {B_ONLY}: {len(d.rows(B_ONLY)):,}")
@@ -80,6 +92,7 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--data-root", default=None, help="data folder (default $EXPLORER_DATA or ./data)")
     p.add_argument("--no-cache", action="store_true", help="recompute even when cached probabilities exist")
     p.add_argument("--out", required=True, help="CSV to write (rank order)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(func=_label_issues)
 
     p = subparsers.add_parser("trust", help="faithfulness (deletion) and sanity-check figures of a run's explanations")
@@ -91,6 +104,7 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cache", action="store_true", help="recompute even when the run has cached figures")
     p.add_argument("--out", default=None, help="JSON file to write")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(func=_trust)
 
     p = subparsers.add_parser("compare", help="two runs image by image: where one is right and the other wrong")
@@ -98,4 +112,5 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("run_b", help="run id or folder (B)")
     p.add_argument("--images", default=None, metavar="CSV",
                    help="write one row per test image: index, true, pred_a, prob_a, pred_b, prob_b")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(func=_compare)

@@ -28,8 +28,8 @@ FLOPS_NOTE = (
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def cached_summary(name: str, letters: bool, size: tuple[int, int, int], num_classes: int,
-                   batch_size: int) -> Summary:
-    """Summarise once per (model, input, classes, batch); reruns and page switches reuse it."""
+                   batch_size: int, content: str = "") -> Summary:
+    """Summarise once per (model, input, classes, batch, content: a design's JSON, so an edit is seen)."""
     if letters:
         with torch.device("meta"):
             model = build_letters_model(name, num_classes=num_classes)
@@ -192,15 +192,28 @@ def summary_or_error(name: str, letters: bool, size: tuple[int, int, int], class
     """Cached summary, or None after showing a clear error with the fix."""
     try:
         with st.spinner("Summarising…"):
-            return cached_summary(name, letters, size, classes, batch)
+            return cached_summary(name, letters, size, classes, batch, model_content(name))
     except (InspectError, ValueError) as exc:
         st.error(f"{exc}")
         return None
 
 
+def model_content(name: str) -> str:
+    """A cache key for what a model name builds: "" for a built-in network, a design's JSON for design:NAME."""
+    import json
+
+    from explorer.models import model_spec
+
+    try:
+        spec = model_spec(name)
+    except KeyError:
+        return ""
+    return json.dumps(spec, sort_keys=True) if spec else ""
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
-def cached_architecture_row(name: str) -> dict:
-    """One comparison row, computed once per model."""
+def cached_architecture_row(name: str, content: str = "") -> dict:
+    """One comparison row, computed once per model (and per content of a design)."""
     from explorer.inspect.lineage import architecture_row
 
     return architecture_row(name)

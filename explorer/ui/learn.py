@@ -124,12 +124,12 @@ def current_trace(net: Network, x: np.ndarray) -> Trace:
 
 def first_filters(net: Network | None) -> np.ndarray | None:
     """The network's first convolution's kernels on its first input channel (K, kh, kw), for the playground."""
-    from explorer.models import get_card
+    from explorer.models import model_card
 
     if net is None:
         return None
     try:
-        w = net.model.get_submodule(f"net.{get_card(net.arch).first_conv}").weight
+        w = net.model.get_submodule(f"net.{model_card(net.model).first_conv}").weight
     except AttributeError:
         return None
     return w.detach().float().cpu().numpy()[:16, 0]

@@ -28,6 +28,7 @@ from explorer.sweep.optuna_search import parse_space
 from explorer.sweep.queue import DONE_STATES, Sweep, list_sweeps
 from explorer.sweep.runner import resume_orphaned, start_driver
 from explorer.ui.progress import clamp01
+from explorer.ui.sweep_shared import shared_sweep_panel
 from explorer.ui.text import md_code, md_escape
 
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
@@ -187,7 +188,11 @@ def _actions(sweep: Sweep, state: str, key: str) -> None:
 
 
 def sweep_status(sweep: Sweep) -> None:
-    """One sweep: name, state, progress bar, actions and its items."""
+    """One sweep: name, state, progress bar, actions and its items (a damaged one: its file and the reason)."""
+    problem = sweep.problem()
+    if problem:
+        st.warning(f"Sweep {md_code(sweep.sweep_id)} is unreadable: {md_escape(problem)}", icon=":material/error:")
+        return
     state, counts = sweep.state(), sweep.counts()
     total = max(int(sweep.spec.get("size") or 0), sum(counts.values()), 1)
     done = sum(counts[s] for s in DONE_STATES)
@@ -247,3 +252,4 @@ def sweep_panel(cfg: TrainConfig | None, root: str) -> None:
     queue_panel(root)
     with st.expander("New sweep: a grid or an Optuna search over the settings above"):
         sweep_form(cfg, root)
+    shared_sweep_panel()

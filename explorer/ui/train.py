@@ -28,15 +28,13 @@ from explorer.ui.text import md_code, md_escape
 MAX_STAGES_TEXT = 20_000  # characters of the Stages JSON field
 
 
-@st.cache_data(show_spinner=False)
 def model_names() -> list[str]:
-    """Registry model names."""
+    """Registry model names (the saved designs as they are now: not cached)."""
     from explorer.models import list_models
 
     return list_models()
 
 
-@st.cache_data(show_spinner=False)
 def model_titles() -> dict[str, str]:
     """Registry name -> display name from the model cards (e.g. small_cnn -> "Quick CNN")."""
     from explorer.models import get_card
@@ -266,10 +264,10 @@ def recipe_picker() -> str:
 def busy_text(root: str) -> str | None:
     """Why Start is off (this device's lock is held, and by which run), or None when the device is free."""
     device = device_key()
-    if not locks.lock_path(root, device).exists() or not locks.is_busy(root, device):
+    if not locks.lock_path(device).exists() or not locks.is_busy(device):
         return None  # (no lock file: never held; the page does not create one)
     run = job_manager().busy_on(device, root)
-    who = str(locks.holder(root, device).get("run_id") or "")[:80]
+    who = str(locks.holder(device).get("run_id") or "")[:80]
     title = run_title(run) if run is not None else ""
     what = (f"run **{md_escape(title or who)}**{f' ({md_code(who)})' if title and who else ''} is training on it"
             if title or who else "another job is training on it")
@@ -401,8 +399,15 @@ def live_panel(root: str) -> None:
         if last.status["status"] == "completed":
             next_steps()
         if last.status["status"] in ("interrupted", "stopped") and st.button("Resume", key=f"resume_{last.run_id}"):
-            jobs.resume(last.run_id, root)
-            st.rerun(scope="fragment")
+            try:
+                jobs.resume(last.run_id, root)
+            except (ValueError, OSError, locks.DeviceBusyError) as exc:  # e.g. an imported run made on a GPU
+                st.session_state[f"resume_error_{last.run_id}"] = f"Cannot resume {last.run_id}: {exc}"
+            else:
+                st.session_state.pop(f"resume_error_{last.run_id}", None)
+                st.rerun(scope="fragment")
+        if err := st.session_state.get(f"resume_error_{last.run_id}"):
+            st.error(md_escape(err), icon=":material/error:")
 
     _live()
 

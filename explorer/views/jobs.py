@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from explorer.io import atomic_write_json, fault_point, pid_alive
+from explorer.io import atomic_write_json, fault_point, pid_alive, this_program
 from explorer.runs import runs_root
 
 JOBS_DIR = ".jobs"  # under the runs root; names starting with "." are never runs
@@ -63,7 +63,7 @@ def job_dir(kind: str, params: dict[str, Any], root: str | os.PathLike | None = 
 
 
 def _alive(pid: Any) -> bool:
-    return isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and pid_alive(pid)
+    return isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and pid_alive(pid) and this_program(pid)
 
 
 def _num(v: Any) -> float | None:

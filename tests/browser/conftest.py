@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -39,8 +34,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 @contextlib.contextmanager
 def streamlit_server(runs: Path, data: Path, log_name: str = "server.log") -> Iterator[str]:
     """`streamlit run app.py` on a free port with EXPLORER_RUNS/EXPLORER_DATA set; yields its URL."""
-    env = {**os.environ, "EXPLORER_RUNS": str(runs), "EXPLORER_DATA": str(data), "PYTHONPATH": str(ROOT)}
-    port = _free_port()
+    env = {**os.environ, "EXPLORER_RUNS": str(runs), "EXPLORER_DATA": str(data), "PYTHONPATH": str(ROOT),
+           "EXPLORER_DESIGNS": str(data / "designs")}
+    port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -135,3 +131,14 @@ def go(pg, url_path: str) -> None:
     wait_idle(pg)
 
 
+
+
+def new_run(root: Path, before: set[str], timeout_s: float = 120) -> Path:
+    """The run folder that appeared under root since `before` (its names) was taken: Start's proof it was heard."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        new = [p for p in root.iterdir() if p.name not in before and (p / "config.json").is_file()]
+        if new:
+            return new[0]
+        assert time.monotonic() < deadline, "Start created no run folder"
+        time.sleep(0.1)  # polling the runs folder with a deadline

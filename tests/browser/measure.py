@@ -5,6 +5,7 @@ images and captions, sideways scrolling). Each function returns a list of proble
 from __future__ import annotations
 
 MIN_PLOT_HEIGHT = 150  # px: below this a curve reads as a flat strip
+MIN_CELL = 14  # px: a grid of cells (a 3x3 kernel, a pooled map) reads by its cells, each at least this big
 
 # One entry per visible chart: the height and width of each plot area (the background of each view cell:
 # a single view's frame, each panel of a concat or facet), the labels drawn outside the SVG's box, the legend
@@ -27,7 +28,16 @@ CHARTS = """() => [...document.querySelectorAll('[data-testid=stMain] [data-test
         return b.width > 0 && (b.left < r.left - 4 || b.top < r.top - 4 || b.right > r.right + 4 || b.bottom > r.bottom + 4); })
       .map(t => t.textContent);
     const title = (svg.querySelector('.role-title-text text') || {}).textContent || '';
-    return {key, svg: true, title, width: Math.round(r.width), height: Math.round(r.height), cells, outside,
+    // a grid of equal cells (a kernel, a pooled map, a confusion matrix): only rect and text marks, every rect
+    // the same height; it reads by the size of its cells, not by the height of its plot
+    const marks = [...svg.querySelectorAll('g.role-mark')].filter(g => !g.closest('.role-legend, .role-axis, .role-title'));
+    const rects = [...svg.querySelectorAll('g.mark-rect.role-mark path')].filter(p => !p.closest('.role-legend'))
+      .map(p => p.getBoundingClientRect()).filter(b => b.width > 0 && b.height > 0);
+    const heights = rects.map(b => b.height);
+    const grid = rects.length > 1 && marks.every(g => g.matches('.mark-rect, .mark-text'))
+      && Math.max(...heights) - Math.min(...heights) <= 1.5;
+    const cell = grid ? Math.round(Math.min(...heights, ...rects.map(b => b.width))) : 0;
+    return {key, svg: true, title, grid, cell, width: Math.round(r.width), height: Math.round(r.height), cells, outside,
             legend: texts('.role-legend-label text').map(t => t.textContent),
             axis: [...svg.querySelectorAll('.role-axis')].map(a => [...a.querySelectorAll('.role-axis-label text')].map(t => t.textContent))};
   })"""
@@ -80,7 +90,10 @@ def chart_problems(view: str, charts: list[dict]) -> list[str]:
         if not c["cells"]:
             out.append(f"{name}: no plot area found")
         low = [h for _, h in c["cells"] if h < MIN_PLOT_HEIGHT]
-        if low:
+        if low and c.get("grid"):  # a small grid (a 3x3 kernel) is fine when each cell is readable
+            if c["cell"] < MIN_CELL:
+                out.append(f"{name}: a {min(low)} px grid of {c['cell']} px cells (< {MIN_CELL})")
+        elif low:
             out.append(f"{name}: plot area {min(low)} px tall (< {MIN_PLOT_HEIGHT})")
         if c["outside"]:
             out.append(f"{name}: labels outside the figure: {c['outside'][:3]}")

@@ -1,6 +1,6 @@
 """Layout in Chromium, on a runs folder of several kinds (runs of two models, one-epoch runs with long names
 alike, a sweep with a failed run, stored inside views), at 1400x1000 and at 800x1000: every page and every tab
-of a page is opened, and in each view every visible chart has plot areas at least 150 px tall with its labels
+of a page is opened, and in each view every visible chart has plot areas at least 150 px tall (a small grid of cells, a 3x3 kernel: cells at least 14 px) with its labels
 inside the drawn SVG, legends that keep run names apart, whole-number tick labels (no "1.000000"), all 26
 letters on a confusion matrix's axes; no button label is cut, no chip clipped, no image overlaps another
 element, nothing scrolls sideways. Also: the Draw page keeps a drawing when the user visits another page and

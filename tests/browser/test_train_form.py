@@ -13,19 +13,10 @@ import pytest
 from playwright.sync_api import expect
 
 from explorer.runs import open_run
-from tests.browser.conftest import go, wait_idle
+from tests.browser.conftest import go, new_run, wait_idle
 
 pytestmark = pytest.mark.browser
 
-
-def _new_run(root: Path, before: set[str], timeout_s: float = 120) -> Path:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        new = [p for p in root.iterdir() if p.name not in before and (p / "config.json").is_file()]
-        if new:
-            return new[0]
-        assert time.monotonic() < deadline, "Start created no run folder"
-        time.sleep(0.1)  # polling the runs folder with a deadline
 
 
 def test_estimate_then_start_trains_the_model_the_form_shows(page, server):
@@ -47,7 +38,7 @@ def test_estimate_then_start_trains_the_model_the_form_shows(page, server):
     root = Path(server["runs"])
     before = {p.name for p in root.iterdir()}
     form.get_by_role("button", name="Start").click()
-    run = open_run(_new_run(root, before))
+    run = open_run(new_run(root, before))
     try:
         train = json.loads((run.path / "config.json").read_text())["train"]
         assert (train["model"], train["epochs"], train["data"]["size"]) == ("lenet5", 2, 20), train

@@ -1,0 +1,76 @@
+"""Real servers for the tests past one machine, started by the tests and bound to 127.0.0.1: a throw-away
+PostgreSQL cluster (Debian's `postgresql`, initdb in a temp folder; as the `postgres` user when the tests
+run as root, which PostgreSQL refuses), skipped with the reason when it cannot start; free_port for any
+server a test starts."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+PG_USER, PG_PASSWORD, PG_DB = "explorer", "s3cret-pw", "sweeps"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server on 127.0.0.1 with password authentication; yields the database URL."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does): shared-sweep tests "
+                    "skipped")
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg is not installed (it is in the lock's dev extra)")
+    as_user: list[str] = []
+    home = Path(tempfile.mkdtemp(prefix="explorer-pg-"))  # under /tmp itself: the postgres user can reach it
+    if os.getuid() == 0:
+        if not shutil.which("runuser"):
+            pytest.skip("running as root without runuser: PostgreSQL refuses to run as root")
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(home, "postgres", "postgres")
+    data, pw, port = home / "data", home / "pw", free_port()
+    pw.write_text(PG_PASSWORD)
+    if as_user:
+        shutil.chown(pw, "postgres", "postgres")
+    env = {**os.environ, "LC_ALL": "C"}
+    try:
+        subprocess.run([*as_user, initdb, "-D", str(data), "-U", PG_USER, f"--pwfile={pw}", "-A", "scram-sha-256",
+                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True, env=env, timeout=120)
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-l", str(home / "log"), "-w", "-t", "60", "-o",
+                        f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
+                        "start"], check=True, capture_output=True, env=env, timeout=120)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        log = (home / "log").read_text(errors="replace")[-1500:] if (home / "log").exists() else ""
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.skip(f"PostgreSQL did not start: {getattr(exc, 'stderr', b'') or b''!r} {log}")
+    try:
+        with psycopg.connect(host="127.0.0.1", port=port, user=PG_USER, password=PG_PASSWORD, dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {PG_DB}")
+        yield f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{port}/{PG_DB}"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True,
+                       timeout=60)
+        shutil.rmtree(home, ignore_errors=True)
