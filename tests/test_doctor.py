@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from explorer.cli import main
-from explorer.doctor.core import Check, Report, compile_check, format_report, why_no_gpu
+from explorer.doctor.core import Check, DoctorReport, compile_check, format_report, why_no_gpu
 
 NAMES = ["train fp32", "train bf16", "train fp16 (GradScaler)", "train channels_last", "train torch.compile",
          "evaluate", "predict", "Grad-CAM"]
@@ -58,7 +58,7 @@ def test_no_gpu_sentence_says_why(cpu_report):
 
 def test_text_report_and_failed_verdict(cpu_report):
     _, data = cpu_report
-    report = Report(data["versions"], data["devices"], data["gpu_note"], [Check(**c) for c in data["checks"]])
+    report = DoctorReport(data["versions"], data["devices"], data["gpu_note"], [Check(**c) for c in data["checks"]])
     text = format_report(report)
     assert "OK: every path" in text and "train channels_last" in text
     report.checks.append(Check("cpu", "evaluate", "fail", note="RuntimeError: boom"))

@@ -222,8 +222,12 @@ def test_feature_maps_filters_topk(tiny, image):
     assert fm.mean[fm.order[0]] >= fm.mean[fm.order[-1]]
     assert fm.ordered(3).shape == (3, 14, 14)
     assert feature_maps(tiny, image).layer == "conv2"
-    name, w = first_layer_filters(tiny)
+    name, w = first_layer_filters(tiny, "conv1")
     assert name == "conv1" and w.shape == (4, 1, 3, 3)
+    with pytest.raises(ExplainError, match="carries no model card.*conv1, conv2, conv3"):
+        first_layer_filters(tiny)  # the first conv is the card's, never guessed
+    with pytest.raises(ExplainError, match="not a 2-D convolution"):
+        first_layer_filters(tiny, "bn1")
     top = top_k(tiny, image, k=5, classes=["A", "B", "C"])
     assert len(top) == 3 and top[0][2] >= top[1][2] >= top[2][2]
     assert sum(p for _, _, p in top) == pytest.approx(1.0, abs=1e-5)

@@ -35,3 +35,23 @@ def test_gradcam_every_family(name):
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
     assert inplace == [getattr(m, "inplace", None) for m in model.modules()]
     assert not any(m._forward_hooks or m._backward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+def test_first_layer_filters_from_the_card():
+    """The filters shown are those of the conv the model card names (`first_conv`), in the letters model's net."""
+    from dataclasses import replace
+
+    from explorer.explain import ExplainError, card_layer, first_layer_filters
+    from explorer.models import model_card
+
+    model = registry.build_letters_model("lenet5", num_classes=26)
+    card = model_card(model)
+    name, w = first_layer_filters(model)
+    assert name == f"net.{card.first_conv}" and w.shape == tuple(model.net.get_submodule(card.first_conv).weight.shape)
+    assert card_layer(model, "classifier") == f"net.{card.classifier}"
+    model.card = replace(card, first_conv="")
+    with pytest.raises(ExplainError, match="names no first_conv"):
+        first_layer_filters(model)
+    model.card = replace(card, first_conv="no.such")
+    with pytest.raises(ExplainError, match="no layer named 'net.no.such'"):
+        first_layer_filters(model)

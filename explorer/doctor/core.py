@@ -52,7 +52,7 @@ class Check:
 
 
 @dataclass
-class Report:
+class DoctorReport:
     """Everything the doctor found."""
 
     versions: dict[str, Any]
@@ -419,13 +419,13 @@ def resolve_devices(devices: list[str] | None) -> list[torch.device]:
 
 
 def run_doctor(devices: list[str] | None = None, model: str = "small_cnn",
-               compile_timeout: float = DEFAULT_COMPILE_TIMEOUT_S, progress: Progress | None = None) -> Report:
+               compile_timeout: float = DEFAULT_COMPILE_TIMEOUT_S, progress: Progress | None = None) -> DoctorReport:
     """Versions, devices and every check on every device; `progress(fraction, label)` before each step."""
     from explorer.models import resolve_name
 
     model = resolve_name(model)
     devs = resolve_devices(devices)
-    report = Report(versions(), list_devices(), why_no_gpu())
+    report = DoctorReport(versions(), list_devices(), why_no_gpu())
     plan = [(dev, label, fn) for dev in devs for label, fn in device_steps(dev, model, compile_timeout)]
     for i, (dev, label, fn) in enumerate(plan):
         if progress is not None:
@@ -444,7 +444,7 @@ def _fmt(v: float | None) -> str:
     return f"{v:,.0f}" if v >= 10 else f"{v:.2g}"
 
 
-def format_report(report: Report) -> str:
+def format_report(report: DoctorReport) -> str:
     """The report as plain text: versions, devices, the no-GPU sentence, one line per check, the verdict."""
     v = report.versions
     lines = [f"torch {v['torch']} · torchvision {v['torchvision']} · CUDA build {v['cuda_build'] or 'none'} · "

@@ -13,7 +13,7 @@ _METRICS = [
     "Confusion",
     "Curves",
     "Evaluation",
-    "Report",
+    "MetricsReport",
     "calibration",
     "class_names",
     "confusion",

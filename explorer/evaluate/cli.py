@@ -104,7 +104,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def seed_table_text(rows: list[tuple[str, Any]]) -> str:
-    """Return the seed result table beside the given (label, Report) rows, as text."""
+    """Return the seed result table beside the given (label, MetricsReport) rows, as text."""
     import pandas as pd
 
     from explorer.metrics import seed_result_table

@@ -1,6 +1,6 @@
 """The attribution methods' names, in the order every list shows them (no torch: the CLI's --method choices).
 
-explorer.explain.core.METHODS maps each to its Attribution class (whose `name` it is) and refuses to load
+explorer.explain.attributions.METHODS maps each to its Attribution class (whose `name` it is) and refuses to load
 if the two disagree, so this table cannot drift from the classes.
 """
 
