@@ -1,6 +1,6 @@
 """Compare runs with many runs: a generated runs folder of 200 runs (two grid sweeps and manual runs).
 
-Measured: the many-runs table and its analyses (runs_frame, best per sweep, effects, group-by,
+Measured: the many-runs table and its analyses (runs_table_frame, best per sweep, effects, group-by,
 parallel coordinates and both charts as Vega-Lite), and the Compare runs page itself in AppTest
 (fresh cache, imports warmed on another folder). Baseline in the same run: `list_runs`, the
 runs list every page already reads. Goal: the page renders in under 2 s with 200 runs.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from explorer.charts.sweep import effect_chart, parallel_coordinates
 from explorer.runs import list_runs
-from explorer.runs_table import effects, group_stats, mark_best, parallel_frame, runs_frame, varying
+from explorer.runs_table import effects, group_stats, mark_best, parallel_frame, runs_table_frame, varying
 from tests.sweep_fixtures import make_sweep_runs
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "compare_runs.py")
@@ -41,7 +41,7 @@ def best_of(fn: Callable[[], object], repeats: int) -> float:
 
 def analyses(root: str) -> None:
     """Everything the many-runs panel computes, charts included."""
-    df = runs_frame(root)
+    df = runs_table_frame(root)
     mark_best(df)
     moving = varying(df[df["test_acc"].notna()])
     eff = effects(df, "test_acc", moving)

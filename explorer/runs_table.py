@@ -102,7 +102,7 @@ def run_row(run: Run) -> dict[str, Any]:
     return row
 
 
-def runs_frame(root: str | os.PathLike | None = None) -> pd.DataFrame:
+def runs_table_frame(root: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every readable run under the root as one row (unreadable folders are skipped), newest first."""
     rows = []
     for path in run_dirs(root):

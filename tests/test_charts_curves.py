@@ -8,8 +8,8 @@ import pytest
 from explorer.charts.curves import (
     COLUMNS,
     curve_panels,
+    histories_frame,
     history_frame,
-    runs_frame,
     stage_starts,
     training_curves,
 )
@@ -66,7 +66,7 @@ def test_one_run_panels_plot_each_metric_coloured_by_split():
 
 
 def test_several_runs_colour_by_run_and_dash_by_split():
-    frame = runs_frame({"a": HISTORY, "b": HISTORY[:2], "empty": []})
+    frame = histories_frame({"a": HISTORY, "b": HISTORY[:2], "empty": []})
     assert set(frame["run"]) == {"a", "b"} and len(frame) == 23
     panels = curve_panels(frame, x="time_s")
     assert [type(p) for p in panels] == [alt.Chart, alt.Chart]  # no stage rules across runs

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from explorer.cli import main
-from explorer.export.onnx import ExportError, export_onnx_file, export_run, onnx_probabilities, onnx_session
+from explorer.export.onnx import ExportError, export_onnx, export_onnx_file, onnx_probabilities, onnx_session
 from tests.run_fixtures import make_run
 
 
@@ -58,7 +58,7 @@ def test_unexportable_op_is_named(tmp_path):
 def test_export_errors_are_clear(tmp_path):
     run = make_run(tmp_path / "runs")
     with pytest.raises(ExportError, match="only format is onnx"):
-        export_run(run, tmp_path / "o", fmt="tflite")
+        export_onnx(run, tmp_path / "o", fmt="tflite")
     assert main(["export", "nope", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "o")]) == 2
 
 

@@ -62,7 +62,7 @@ def test_output_flags_never_write_over_run_files(tmp_path, capsys):
     before = {p.name: p.read_bytes() for p in b.path.iterdir() if p.is_file()}
     cases = [
         ["trust", str(a.path), "--images", "2", "--sanity-images", "1", "--out", str(b.path / "config.json")],
-        ["compare", str(a.path), str(a.path), "--images", str(b.path / "status.json")],
+        ["disagree", str(a.path), str(a.path), "--out", str(b.path / "status.json")],
         ["explain", str(a.path), "test:0", "--out", str(b.path / "weights_best.safetensors")],
         ["robustness", str(a.path), "--out", str(b.path / "history.jsonl")],
         ["embed", str(a.path), "--out", str(b.path / "cache" / "map.png")],
@@ -80,9 +80,9 @@ def test_output_flags_never_write_over_run_files(tmp_path, capsys):
     # an existing file is replaced only with --force
     out = tmp_path / "pairs.csv"
     out.write_text("keep me")
-    assert main(["compare", str(a.path), str(b.path), "--images", str(out)]) == 2
+    assert main(["disagree", str(a.path), str(b.path), "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err and out.read_text() == "keep me"
-    assert main(["compare", str(a.path), str(b.path), "--images", str(out), "--force"]) == 0
+    assert main(["disagree", str(a.path), str(b.path), "--out", str(out), "--force"]) == 0
     assert out.read_text().startswith("index,true")
     # evaluate's own folder inside the run is its output, rewritten by every evaluate
     assert main(["evaluate", str(a.path), "--no-figures"]) == 0

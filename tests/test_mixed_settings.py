@@ -20,7 +20,7 @@ from explorer.runs_table import (
     filter_runs,
     group_stats,
     parallel_frame,
-    runs_frame,
+    runs_table_frame,
     value_text,
     values_of,
     varying,
@@ -37,7 +37,7 @@ def mixed(tmp_path_factory):
                         name="digits-run")
     digits.write_metrics({"test_acc": 0.5})
     digits.write_status(status="completed", pid=None)
-    return root, runs, runs_frame(root)
+    return root, runs, runs_table_frame(root)
 
 
 def _row(df: pd.DataFrame, path) -> pd.Series:

@@ -9,8 +9,9 @@ from dataclasses import replace
 
 from streamlit.testing.v1 import AppTest
 
+from explorer.names import format_duration
 from explorer.runs import open_run
-from explorer.sweep.estimate import duration_text, grid_seconds
+from explorer.sweep.estimate import grid_seconds
 from explorer.train.recipes import RECIPES
 from explorer.ui.jobs import job_manager
 from tests.conftest import page_path
@@ -141,6 +142,6 @@ def test_sweep_panel_plans_from_the_form_at_once(tmp_path, monkeypatch):
     quick = RECIPES["quick"]
     now = quick.replace(epochs=1, data=replace(quick.data, size=10), nesterov=quick.nesterov)
     seconds, _ = grid_seconds(now, [{"lr": 0.01}, {"lr": 0.05}], str(root))
-    assert f"about **{duration_text(seconds)}**" in line, line  # 1 epoch of 260 images, not 3 of 26,000
+    assert f"about **{format_duration(seconds)}**" in line, line  # 1 epoch of 260 images, not 3 of 26,000
     old, _ = grid_seconds(quick.replace(data=replace(quick.data, size=1000)), [{"lr": 0.01}, {"lr": 0.05}], str(root))
-    assert duration_text(old) != duration_text(seconds)
+    assert format_duration(old) != format_duration(seconds)

@@ -14,7 +14,7 @@ from explorer.runs_table import (
     group_stats,
     mark_best,
     parallel_frame,
-    runs_frame,
+    runs_table_frame,
     varying,
 )
 from tests.sweep_fixtures import fake_acc, make_grid_sweep
@@ -24,7 +24,7 @@ from tests.sweep_fixtures import fake_acc, make_grid_sweep
 def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("many")
     sweep = make_grid_sweep(root, {"lr": [0.01, 0.03, 0.1], "transfer": ["scratch", "finetune"]}, 2, "grid")
-    return root, sweep, runs_frame(root)
+    return root, sweep, runs_table_frame(root)
 
 
 def test_every_run_is_a_row_with_its_sweep_and_point(folder):
@@ -87,6 +87,6 @@ def test_unreadable_values_do_not_break_the_table(tmp_path):
 
     run = create_run(BASE, tmp_path, name="<b>odd</b>")
     run.update_config(sweep="not a dict", tags=["x"])
-    df = runs_frame(tmp_path)
+    df = runs_table_frame(tmp_path)
     assert len(df) == 1 and df["sweep"].iloc[0] == "" and pd.isna(df["test_acc"].iloc[0])
     assert effects(df).empty

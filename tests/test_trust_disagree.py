@@ -30,7 +30,7 @@ def test_counts_add_up_to_the_accuracy_difference() -> None:
 def test_cli_writes_one_row_per_test_image(tmp_path, capsys) -> None:
     a, b = make_run(name="cli-a", seed=0), make_run(name="cli-b", seed=2)
     out = tmp_path / "images.csv"
-    assert main(["compare", str(a.path), str(b.path), "--images", str(out)]) == 0
+    assert main(["disagree", str(a.path), str(b.path), "--out", str(out)]) == 0
     df = pd.read_csv(out)
     assert list(df.columns) == ["index", "true", "pred_a", "prob_a", "pred_b", "prob_b"]
     assert len(df) == 104 and df["index"].tolist() == list(range(104))
@@ -44,7 +44,7 @@ def test_different_class_sets_are_refused(capsys) -> None:
     b = make_run(name="cls-b", classes=list("ABCDEFGHIJ"))
     with pytest.raises(ValueError, match="different class sets"):
         disagreement(a, b)
-    assert main(["compare", str(a.path), str(b.path)]) == 2
+    assert main(["disagree", str(a.path), str(b.path)]) == 2
     err = capsys.readouterr().err
     assert "different class sets" in err and "Traceback" not in err
 

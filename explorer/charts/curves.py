@@ -22,7 +22,7 @@ __all__ = [
     "curve_panels",
     "drawn_epochs",
     "history_frame",
-    "runs_frame",
+    "histories_frame",
     "stage_starts",
     "training_curves",
 ]
@@ -88,11 +88,16 @@ def history_frame(history: Iterable[Mapping[str, Any]], run: str = "") -> pd.Dat
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def runs_frame(histories: Mapping[str, Iterable[Mapping[str, Any]]]) -> pd.DataFrame:
-    """history_frame of several runs (label -> history records) in one table."""
+def histories_frame(histories: Mapping[str, Iterable[Mapping[str, Any]]]) -> pd.DataFrame:
+    """history_frame of several runs (label -> history records) in one long table (one row per run, epoch, metric)."""
     frames = [history_frame(h, run=label) for label, h in histories.items()]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+# explorer/compare.py (being restructured beside this change) still imports the former name; drop this
+# line when it imports histories_frame.
+runs_frame = histories_frame
 
 
 def stage_starts(frame: pd.DataFrame) -> pd.DataFrame:

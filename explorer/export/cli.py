@@ -31,14 +31,14 @@ def extend_parsers(groups: dict[str, argparse._SubParsersAction]) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export and print the verification."""
-    from explorer.export.onnx import export_run
+    from explorer.export.onnx import export_onnx
 
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be 1 or more")
     from explorer.runs import check_output
 
     check_output(args.out, args.force, folder=True, writes=("model.onnx", "MODEL_CARD.md", "export.json"))
-    r = export_run(args.run, args.out, fmt=args.format, which=args.which, limit=args.limit, root=args.runs)
+    r = export_onnx(args.run, args.out, fmt=args.format, which=args.which, limit=args.limit, root=args.runs)
     print(f"exported {r.run_id} ({r.model}) to {r.path} in {r.export_s:.1f} s")
     print(f"onnxruntime vs torch on {r.images} test images: top-1 identical on {r.top1_agree}, "
           f"max probability difference {r.max_prob_diff:.3g}")

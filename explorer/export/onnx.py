@@ -129,7 +129,7 @@ def verify(model: nn.Module, session: Any, images: np.ndarray) -> tuple[int, flo
     return agree, float(np.abs(p_onnx - p_torch).max()), t_torch, t_onnx
 
 
-def export_run(ref: Any, out: str | os.PathLike, fmt: str = "onnx", which: str = "best",
+def export_onnx(ref: Any, out: str | os.PathLike, fmt: str = "onnx", which: str = "best",
                limit: int | None = None, root: str | os.PathLike | None = None) -> ExportReport:
     """Export a saved run to `out`/model.onnx with a model card; fails unless onnxruntime's top-1 equals torch's."""
     from explorer.io import atomic_write_json, atomic_write_text, ensure_writable_folder

@@ -53,8 +53,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _start(args: argparse.Namespace) -> int:
+    from explorer.names import format_duration
     from explorer.sweep import Grid, new_grid_sweep, new_optuna_sweep, parse_grid
-    from explorer.sweep.estimate import duration_text, sweep_seconds
+    from explorer.sweep.estimate import sweep_seconds
     from explorer.sweep.grid import CONFIRM_POINTS
     from explorer.sweep.optuna_search import parse_space
     from explorer.train.cli import config_from_args
@@ -71,7 +72,7 @@ def _start(args: argparse.Namespace) -> int:
 
         configs = [c for _, c in grid_configs(base, grid)]
         seconds, notes = sweep_seconds(configs, args.runs)
-        print(f"grid: {plural(grid.size, 'run')}, about {duration_text(seconds)} ({'; '.join(notes)})")
+        print(f"grid: {plural(grid.size, 'run')}, about {format_duration(seconds)} ({'; '.join(notes)})")
         if grid.size > CONFIRM_POINTS and not args.yes and not _ask(grid.size, seconds):
             print("not started")
             return 1

@@ -11,9 +11,6 @@ from explorer.config import TrainConfig
 from explorer.names import format_duration
 from explorer.train.estimate import RunEstimate, estimate_run
 
-duration_text = format_duration  # the one duration format (explorer.names)
-
-
 DURATION_FIELDS = ("model", "batch_size", "epochs", "stages", "data", "amp", "channels_last", "compile", "augment",
                    "device")
 

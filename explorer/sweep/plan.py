@@ -23,9 +23,9 @@ def grid_configs(base: TrainConfig, grid: Grid) -> list[tuple[dict[str, Any], Tr
 
 def confirm_text(size: int, seconds: float | None) -> str:
     """The question asked before a huge sweep starts."""
-    from explorer.sweep.estimate import duration_text
+    from explorer.names import format_duration
 
-    when = f" and would take about {duration_text(seconds)} on this machine" if seconds is not None else ""
+    when = f" and would take about {format_duration(seconds)} on this machine" if seconds is not None else ""
     return f"This sweep has {plural(size, 'run')}{when}. Confirm to start it."
 
 

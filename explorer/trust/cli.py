@@ -1,4 +1,5 @@
-"""CLI: `label-issues` (likely label errors), `trust` (faithfulness and sanity figures), `compare` (runs image by image)."""
+"""CLI: `label-issues` (likely label errors), `trust` (faithfulness and sanity figures), `disagree` (two runs image by
+image: explorer.trust.disagree; `--out` writes the images they disagree on)."""
 
 from __future__ import annotations
 
@@ -61,25 +62,25 @@ def _trust(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace) -> int:
+def _disagree(args: argparse.Namespace) -> int:
     """Pair two runs' test predictions image by image; print the counts, write one row per image."""
     from explorer.runs import check_output, open_run
     from explorer.trust.disagree import A_ONLY, B_ONLY, COLUMNS, disagreement
 
-    if args.images:
-        check_output(args.images, args.force, flag="--images")
+    if args.out:
+        check_output(args.out, args.force)
     d = disagreement(open_run(args.run_a), open_run(args.run_b))
     print(f"{d.n:,} paired test images: accuracy A {d.accuracy('a'):.4f}, B {d.accuracy('b'):.4f}; "
           f"{A_ONLY}: {len(d.rows(A_ONLY)):,}; {B_ONLY}: {len(d.rows(B_ONLY)):,}")
-    if args.images:
-        Path(args.images).parent.mkdir(parents=True, exist_ok=True)
-        d.table[COLUMNS].to_csv(args.images, index=False)
-        print(f"wrote {args.images}")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        d.table[COLUMNS].to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
     return 0
 
 
 def add_parsers(subparsers: Any) -> None:
-    """Register label-issues, trust and compare."""
+    """Register label-issues, trust and disagree."""
     p = subparsers.add_parser("label-issues", help="rank images by how likely their label is wrong (cleanlab, k-fold)")
     p.add_argument("dataset", help="dataset name, e.g. letters-builtin")
     p.add_argument("--model", default="lenet_keras", help="registry model trained per fold (default lenet_keras)")
@@ -107,10 +108,10 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(func=_trust)
 
-    p = subparsers.add_parser("compare", help="two runs image by image: where one is right and the other wrong")
+    p = subparsers.add_parser("disagree", help="two runs image by image: where one is right and the other wrong")
     p.add_argument("run_a", help="run id or folder (A)")
     p.add_argument("run_b", help="run id or folder (B)")
-    p.add_argument("--images", default=None, metavar="CSV",
+    p.add_argument("--out", default=None, metavar="CSV",
                    help="write one row per test image: index, true, pred_a, prob_a, pred_b, prob_b")
     p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.set_defaults(func=_compare)
+    p.set_defaults(func=_disagree)

@@ -106,12 +106,13 @@ def shown_estimate(cfg: TrainConfig | None) -> dict[str, Any] | None:
 def estimate_text(est: dict[str, Any]) -> str:
     """"the whole run about 12m 40s (10m 08s to 22m 48s), 4m 10s per epoch, for lenet5 · 1x32x32 input · batch 64
     · 23,400 images x 2 epochs · cpu (2 threads); measured: 5 timed training steps just now (...)"."""
-    from explorer.train.estimate import RunEstimate, fmt_duration
+    from explorer.names import format_duration
+    from explorer.train.estimate import RunEstimate
 
     e = RunEstimate.from_dict(est)
     if e is None:
         return "no estimate"
-    return (f"the whole run {e.text()}, {fmt_duration(e.epoch_seconds)} per epoch, for {e.settings_text()}; "
+    return (f"the whole run {e.text()}, {format_duration(e.epoch_seconds)} per epoch, for {e.settings_text()}; "
             f"{e.how}")
 
 

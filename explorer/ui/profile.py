@@ -65,14 +65,14 @@ def with_measured_latency(df: pd.DataFrame) -> pd.DataFrame:
 def export_panel(run: Any) -> None:
     """Results page: export the run to ONNX (verified by onnxruntime) and push it to MLflow."""
     from explorer.export.mlflow import INSTALL_HINT, mlflow_available
-    from explorer.export.onnx import ExportError, export_run
+    from explorer.export.onnx import ExportError, export_onnx
 
     with st.expander("Export: ONNX file and MLflow", icon=":material/ios_share:"):
         out = st.text_input("Output folder", str(Path("exports") / run.run_id), key=f"export_out_{run.run_id}")
         if st.button("Export to ONNX", key=f"export_onnx_{run.run_id}"):
             try:
                 with st.spinner("Exporting and checking with onnxruntime on the test split..."):
-                    r = export_run(run, out)
+                    r = export_onnx(run, out)
                 st.success(f"Wrote {r.path}: top-1 identical to torch on {r.top1_agree}/{r.images} test images, "
                            f"max probability difference {r.max_prob_diff:.3g}; model card beside it.")
             except (ExportError, FileNotFoundError, ValueError) as exc:

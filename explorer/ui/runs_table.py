@@ -24,7 +24,7 @@ from explorer.runs_table import (
     group_stats,
     mark_best,
     parallel_frame,
-    runs_frame,
+    runs_table_frame,
     setting_columns,
     values_of,
     varying,
@@ -45,8 +45,8 @@ def folder_stamp(root: str) -> tuple[tuple[str, int], ...]:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def cached_frame(root: str, stamp: tuple[tuple[str, int], ...]) -> pd.DataFrame:
-    """runs_frame, cached until a run folder changes."""
-    return runs_frame(root)
+    """runs_table_frame, cached until a run folder changes."""
+    return runs_table_frame(root)
 
 
 def _short(col: str) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.config import TrainConfig, field_label
-from explorer.names import plural
+from explorer.names import format_duration, plural
 from explorer.sweep import (
     CONFIRM_POINTS,
     Grid,
@@ -22,7 +22,7 @@ from explorer.sweep import (
     new_optuna_sweep,
     parse_values,
 )
-from explorer.sweep.estimate import duration_text, grid_seconds
+from explorer.sweep.estimate import grid_seconds
 from explorer.sweep.grid import field_kind, point_text, sweepable_fields
 from explorer.sweep.optuna_search import parse_space
 from explorer.sweep.queue import DONE_STATES, Sweep, list_sweeps
@@ -80,7 +80,7 @@ def _grid_part(cfg: TrainConfig, texts: dict[str, str], root: str) -> tuple[Grid
         with st.spinner("Estimating the time per epoch..."):
             points = tuple(tuple(sorted(p.items())) for p in grid.points(cfg.seed))
             seconds, notes = _estimate(cfg.to_dict(), points, root)
-        st.markdown(f"**{plural(grid.size, 'run')}** · about **{duration_text(seconds)}** of training")
+        st.markdown(f"**{plural(grid.size, 'run')}** · about **{format_duration(seconds)}** of training")
         st.caption(md_escape("; ".join(notes)))
     else:
         st.markdown(f"**{plural(grid.size, 'run')}** (too many to estimate point by point)")
@@ -92,7 +92,7 @@ def _confirmed(grid: Grid, seconds: float | None, texts: dict[str, str]) -> bool
     if grid.size <= CONFIRM_POINTS:
         return True
     key = "sweep_confirm_" + hashlib.sha1(repr((sorted(texts.items()), grid.seeds)).encode()).hexdigest()[:12]
-    when = f", about {duration_text(seconds)}" if seconds is not None else ""
+    when = f", about {format_duration(seconds)}" if seconds is not None else ""
     st.warning(f"This grid has {grid.size:,} runs{when}. Tick the box to confirm.")
     return bool(st.checkbox(f"Yes, queue all {grid.size:,} runs", key=key))
 
@@ -138,7 +138,7 @@ def _optuna_part(cfg: TrainConfig, texts: dict[str, str], root: str, name: str) 
         return
     with st.spinner("Estimating the time per epoch..."):
         seconds, notes = _estimate(cfg.to_dict(), tuple(() for _ in range(trials)), root)
-    st.markdown(f"**{plural(trials, 'trial')}** · at most about **{duration_text(seconds)}** of training (pruning cuts it)")
+    st.markdown(f"**{plural(trials, 'trial')}** · at most about **{format_duration(seconds)}** of training (pruning cuts it)")
     st.caption(md_escape("; ".join(notes)))
     if st.button("Start search", type="primary", key="sweep_start_optuna"):
         _launch(lambda: new_optuna_sweep(cfg, space, trials, seed, root, name))

@@ -278,21 +278,16 @@ def busy_text(root: str) -> str | None:
 def estimate_hint(cfg: TrainConfig | None, pressed: bool) -> None:
     """The per-epoch estimate line under the form; every estimate made in this session is listed by model, so
     models can be compared (beside the form, never in the model list: see model_option)."""
-    from explorer.train.estimate import fmt_duration
     from explorer.ui.doctor import estimate_line
 
     est = estimate_line(cfg, pressed)
     hints = st.session_state.setdefault("speed_hints", {})
     if cfg is not None and est is not None:
-        hints[cfg.model] = fmt_duration(est["epoch_seconds"])
+        hints[cfg.model] = format_duration(est["epoch_seconds"])
     if hints and (est is None or len(hints) > 1):  # (the line above already says this config's time)
         st.caption("Measured per epoch on this device: " + " · ".join(
             f"{md_escape(model_option(m))} {md_escape(h)}" for m, h in hints.items()))
 
-
-def _fmt_s(value: Any) -> str:
-    """Seconds as "3m 55s" (explorer.names.format_duration, the one time format)."""
-    return format_duration(value)
 
 
 def _title(titles: dict[str, str], value: Any) -> Any:
