@@ -5,10 +5,10 @@ import streamlit as st
 
 from explorer.charts.inspect import accuracy_vs_compute_chart
 from explorer.inspect.lineage import CLASSIC_LINEAGE
+from explorer.inspect.notes import FLOPS_NOTE, model_content
 from explorer.models import list_cards
-from explorer.ui.inspect import FLOPS_NOTE, cached_architecture_row, model_content
-from explorer.ui.layout import wrapping_charts
-from explorer.ui.profile import with_measured_latency
+from explorer.ui.compare_architectures import cached_architecture_row, with_measured_latency
+from explorer.ui.layout import render_wrapping_charts
 from explorer.untrusted import csv_safe_frame
 
 st.title("Compare architectures")
@@ -44,7 +44,7 @@ st.dataframe(
     },
 )
 missing = df[df["top1"].isna()]["title"].tolist()
-wrapping_charts(accuracy_vs_compute_chart(df), key="arch_acc_vs_cost")
+render_wrapping_charts(accuracy_vs_compute_chart(df), key="arch_acc_vs_cost")
 if missing:
     st.caption(f"Not plotted (no published ImageNet accuracy): {', '.join(missing)}.")
 st.info(FLOPS_NOTE)

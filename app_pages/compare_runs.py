@@ -3,10 +3,10 @@
 import streamlit as st
 
 from explorer.compare import build_comparison
-from explorer.ui import compare as ui
+from explorer.ui import compare_runs as ui
 from explorer.ui import trust as trust_ui
-from explorer.ui.inside import compare_overlays
-from explorer.ui.runs_table import many_runs_panel
+from explorer.ui.compare_runs_table import render_many_runs
+from explorer.ui.inside import render_compare_overlays
 
 st.title("⚖️ Compare runs")
 st.caption("Pick two or more saved runs. Settings that differ are highlighted, equal ones collapsed; "
@@ -14,22 +14,22 @@ st.caption("Pick two or more saved runs. Settings that differ are highlighted, e
 
 runs = ui.pick_runs()
 if not runs:
-    many_runs_panel()  # every run: table, filters, sweeps, effects
+    render_many_runs()  # every run: table, filters, sweeps, effects
     st.stop()
 
-ui.offer_evaluation(runs)
+ui.render_evaluate_offer(runs)
 comp = build_comparison(runs)
-ui.export_buttons(comp)
-ui.show_notes(comp.notes)
-ui.show_tables(comp)
-ui.section("curves", comp.notes, ui.show_curves, comp.runs)
-ui.section("per_class", comp.notes, ui.show_per_class, comp)
-ui.section("confusion", comp.notes, ui.show_confusion, comp)
-ui.section("roc", comp.notes, ui.show_roc, comp.runs)
-ui.section("cost", comp.notes, ui.show_cost, comp)
+ui.render_export_buttons(comp)
+ui.render_notes(comp.notes)
+ui.render_tables(comp)
+ui.render_section("curves", comp.notes, ui.render_curves, comp.runs)
+ui.render_section("per_class", comp.notes, ui.render_per_class, comp)
+ui.render_section("confusion", comp.notes, ui.render_confusion, comp)
+ui.render_section("roc", comp.notes, ui.render_roc, comp.runs)
+ui.render_section("cost", comp.notes, ui.render_cost, comp)
 with st.expander("Robustness curves and embedding maps", expanded=False):
-    compare_overlays([r.path for r in comp.runs], [r.label for r in comp.runs])
+    render_compare_overlays([r.path for r in comp.runs], [r.label for r in comp.runs])
 
-trust_ui.disagreement_section(comp.runs)
+trust_ui.render_disagreement(comp.runs)
 
-many_runs_panel()
+render_many_runs()

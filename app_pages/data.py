@@ -11,8 +11,8 @@ from explorer.data import view as dv
 from explorer.data.confine import OutsideDataRootError, not_here_message, path_under_root
 from explorer.ui import data as ui
 from explorer.ui import trust as trust_ui
-from explorer.ui.layout import show_chart
-from explorer.ui.text import md_code, md_escape
+from explorer.ui.layout import render_chart
+from explorer.untrusted import md_code, md_escape
 
 st.title("Data")
 infos = {i.name: i for i in list_datasets()}
@@ -73,7 +73,7 @@ tab_bal, tab_samples, tab_mean, tab_model, tab_issues = st.tabs(
     ["Class balance", "Samples", "Mean images", "What the model sees", "Label issues"])
 with tab_bal:
     counts = dv.class_counts({p: getattr(splits, p).labels for p in ("train", "val", "test")}, splits.classes)
-    show_chart(class_balance_chart(counts))
+    render_chart(class_balance_chart(counts))
     table = counts.pivot(index="class", columns="split", values="count").reindex(splits.classes)
     st.dataframe(table[[c for c in ("train", "val", "test") if c in table]], key="data_counts")
 with tab_samples:
@@ -106,8 +106,8 @@ with tab_model:
     gen = torch.Generator().manual_seed(int(aug_seed))
     x = augment_batch(x0, aug, gen)
     with st.container(horizontal=True, gap="medium"):  # side by side when they fit
-        show_chart(pixel_heatmap(x0[0, 0].numpy(), f"Stored sample #{idx} (uint8/255)"))
-        show_chart(pixel_heatmap(x[0, 0].numpy(), "After augmentation: x (1×28×28)"))
+        render_chart(pixel_heatmap(x0[0, 0].numpy(), f"Stored sample #{idx} (uint8/255)"))
+        render_chart(pixel_heatmap(x[0, 0].numpy(), "After augmentation: x (1×28×28)"))
     with st.expander("Pixel values of x"):
         st.dataframe(dv.styled_pixels(x[0, 0].numpy()), key="data_pixels")
     names = dv.model_names()
@@ -123,10 +123,10 @@ with tab_model:
                     f"min {net_in.min():.3f}, max {net_in.max():.3f}, mean {net_in.mean():.3f}.")  # fmt: skip
         chan = net_in[0, 0].numpy()
         if h * w <= 96 * 96:
-            show_chart(pixel_heatmap(chan, f"{model} input, channel 0 of {c}", size=364, scheme="viridis"))
+            render_chart(pixel_heatmap(chan, f"{model} input, channel 0 of {c}", size=364, scheme="viridis"))
         else:
             st.image(dv.to_display(chan), caption=f"{model} input, channel 0 of {c} (full size, {h}×{w})")
         with st.expander(f"Pixel values of {model}'s input, channel 0"):
             st.dataframe(dv.styled_pixels(chan) if h * w <= 96 * 96 else chan, key="data_model_pixels")
 with tab_issues:
-    trust_ui.label_issues_tab(spec)
+    trust_ui.render_label_issues_tab(spec)

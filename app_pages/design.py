@@ -12,11 +12,11 @@ st.caption("Add layers from the palette; every layer shows its output with the c
            "so far. The classifier at the end always has one output per class of the dataset. Save it, and it is "
            "a model like the others: Inspect, Train, Draw and every page list it.")
 
-ui.start_row()
+ui.render_start_row()
 _, classes = ui.dataset_picker()
 design, name_problem = ui.current_design()
 table = ui.cached_table(json.dumps(design.to_dict(), sort_keys=True), classes)
-ui.totals(table)
-ui.layer_cards(table)
-ui.palette()
-ui.save_panel(design, name_problem, table)
+ui.render_design_totals(table)
+ui.render_layer_cards(table)
+ui.render_palette()
+ui.render_save(design, name_problem, table)

@@ -7,16 +7,15 @@ from explorer.predict import runs_for_prediction
 from explorer.runs import open_run
 from explorer.ui import draw as ui
 from explorer.ui.examples import pick_example
-from explorer.ui.profile import onnx_answer
 
 st.title("✍️ Draw a letter")
 st.caption("Draw with the mouse or a finger. After every stroke the drawing goes through the same "
            "preprocessing as the datasets (EMNIST's crop, centre, blur and 28×28 downsampling), then to the model.")
 
 runs, bad = runs_for_prediction()
-ui.show_unreadable(bad)
+ui.render_unreadable(bad)
 if not runs:
-    ui.offer_quick_training()
+    ui.render_quick_training_offer()
     st.stop()
 
 chosen = ui.pick_runs(runs)
@@ -60,11 +59,11 @@ with right:
     st.session_state["last_drawing"] = x.numpy()  # float (1, 28, 28) for the Explain page
     a, b = st.columns([3, 2])
     with a:
-        ui.show_prediction(pred, run_title(main))
-        onnx_answer(main.path, x, classes, pred.latency_ms)
+        ui.render_prediction(pred, run_title(main))
+        ui.render_onnx_answer(main.path, x, classes, pred.latency_ms)
     with b:
-        ui.show_tensor(x)
-        ui.show_gradcam(model, x, pred)
+        ui.render_tensor(x)
+        ui.render_gradcam(model, x, pred)
     if len(chosen) > 1:
         st.subheader("Which model reads your handwriting best?")
-        ui.side_by_side(chosen, x)
+        ui.render_side_by_side(chosen, x)

@@ -7,14 +7,14 @@ from explorer.explain import METHODS, ExplainError, conv_layers, default_target_
 from explorer.ui import explain as ui
 from explorer.ui import trust as trust_ui
 from explorer.ui.layout import tiles
-from explorer.ui.run_picker import pick_run, run_caption
-from explorer.ui.text import md_escape
+from explorer.ui.run_picker import pick_run, render_run_caption
+from explorer.untrusted import md_escape
 
 st.title("Explain")
 run = pick_run("explain_run")
 if run is None:
     st.stop()
-run_caption(run)
+render_run_caption(run)
 classes = list(run.config.get("classes") or [])
 model, problem = ui.model_or_error(run)
 if problem:
@@ -25,7 +25,7 @@ if picked is None:
     st.stop()
 x, described = picked
 if model is None:
-    ui.show_image(x, described, scale=4)
+    ui.render_image(x, described, scale=4)
     st.info("The explanations need the run's weights; pick another run or retrain this one.")
     st.stop()
 if not classes:
@@ -37,7 +37,7 @@ predicted = ranked[0][0]
 row = st.container(horizontal=True, gap="medium")  # image, answer, top-5: wrapping on a narrow window
 left, mid, right = row.container(width=180), row.container(width=170), row.container(width=340)
 with left:
-    ui.show_image(x, f"{described}, as the model sees it (28×28)")
+    ui.render_image(x, f"{described}, as the model sees it (28×28)")
 with mid:
     st.metric("Predicted", md_escape(classes[predicted]))
     st.caption(f"with probability {ranked[0][2]:.2%}")
@@ -72,13 +72,13 @@ spatial = [i.name for i in layers if i.spatial]
 if layer in spatial:
     cols = tiles(3, 290)  # three overlays in a row at 1400 px, one per row on a narrow window
     with cols[0]:
-        ui.explanation_panel(run, stamp, x, "gradcam", predicted, layer, None, classes,
+        ui.render_explanation(run, stamp, x, "gradcam", predicted, layer, None, classes,
                              title="Grad-CAM, predicted class")
     with cols[1]:
-        ui.explanation_panel(run, stamp, x, "gradcam", chosen, layer, contrast, classes,
+        ui.render_explanation(run, stamp, x, "gradcam", chosen, layer, contrast, classes,
                              title="Grad-CAM, chosen class")
     with cols[2]:
-        ui.explanation_panel(run, stamp, x, "guided_gradcam", chosen, layer, contrast, classes)
+        ui.render_explanation(run, stamp, x, "guided_gradcam", chosen, layer, contrast, classes)
 else:
     st.warning(f"Layer {md_escape(layer)} outputs {shapes[layer]}: Grad-CAM has nothing to localise there. Choose a layer "
                f"with spatial output, e.g. {', '.join(spatial[-3:]) or '(none in this model)'}.")
@@ -91,15 +91,15 @@ st.caption(f"All for class {md_escape(classes[chosen])}" + (f" against {md_escap
            + ": saliency = |∂logit/∂pixel|; Integrated Gradients from a black image (32 steps); occlusion = drop "
            "of the logit when a 4×4 patch is blacked out.")
 methods = [m for m in METHODS if layer in spatial or not METHODS[m].uses_layer]
-ui.method_panels(run, stamp, x, methods, target=chosen, layer=layer, contrast=contrast, classes=classes)
+ui.render_methods(run, stamp, x, methods, target=chosen, layer=layer, contrast=contrast, classes=classes)
 
-trust_ui.sanity_panel(model, x, methods, chosen, key=f"explain_sanity_{run.run_id}")
+trust_ui.render_sanity(model, x, methods, chosen, key=f"explain_sanity_{run.run_id}")
 
 st.subheader("Feature maps and filters")
 f1, f2 = st.columns([3, 2])
 with f1:
     fm_layer = st.selectbox("Layer", names, key=f"explain_fm_layer_{run.run_id}", format_func=lambda n: f"{n} ({shapes[n]})")
-    ui.feature_map_grid(model, x, fm_layer)
+    ui.render_feature_maps(model, x, fm_layer)
 with f2:
     st.markdown("**Learned filters of the first conv layer**")
-    ui.first_filters(model)
+    ui.render_first_filters(model)

@@ -11,7 +11,7 @@ st.markdown("Learn how convolutional networks work by training one on handwritte
             "what your own runs learned.")
 
 runs = ui.saved_runs()
-ui.state_panel(runs)
+ui.render_state(runs)
 slot = ui.path_steps(runs)
-ui.explore_more()
-ui.quick_step(slot, runs)  # last: it may time a few training steps first
+ui.render_explore_more()
+ui.render_quick_step(slot, runs)  # last: it may time a few training steps first

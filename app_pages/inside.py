@@ -3,13 +3,13 @@
 import streamlit as st
 
 from explorer.ui import inside as ui
-from explorer.ui.run_picker import pick_run, run_caption
+from explorer.ui.run_picker import pick_run, render_run_caption
 
 st.title("Look inside")
 run = pick_run("inside_run")
 if run is None:
     st.stop()
-run_caption(run)
+render_run_caption(run)
 if run.status.get("status") == "running":
     st.info("This run is still training: its weights change every epoch. Look inside it once it has finished "
             "or been stopped.")
@@ -17,6 +17,6 @@ if run.status.get("status") == "running":
 
 channels, embedding = st.tabs(["What each channel looks for", "Embedding map"])
 with channels:
-    ui.channels_view(run)
+    ui.render_channels(run)
 with embedding:
-    ui.embedding_view(run)
+    ui.render_embedding(run)

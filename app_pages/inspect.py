@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from explorer.inspect.notes import FLOPS_NOTE
 from explorer.ui.inspect import (
-    FLOPS_NOTE,
     input_picker,
     model_picker,
     render_arithmetic,
@@ -11,10 +11,10 @@ from explorer.ui.inspect import (
     render_charts,
     render_diagram,
     render_layers,
+    render_measured,
     render_totals,
     summary_or_error,
 )
-from explorer.ui.profile import measured_view
 
 st.title("Inspect an architecture")
 card = model_picker()
@@ -38,4 +38,4 @@ if summary is not None:
     with arith_tab:
         render_arithmetic(summary)
     with measured_tab:
-        measured_view(card.name, letters, size, classes)
+        render_measured(card.name, letters, size, classes)

@@ -9,7 +9,7 @@ from explorer.models import model_card
 from explorer.runs import list_runs
 from explorer.ui import learn as ui
 from explorer.ui import learn_playground as pg
-from explorer.ui.text import md_escape
+from explorer.untrusted import md_escape
 
 st.title("Learn")
 st.caption("How every number of a convolutional network comes about, step by step, on your own letter: pick a "
@@ -28,7 +28,7 @@ with top.container(width=400):
     if net is not None:
         picked = ui.pick_input(net)
     if picked is not None:
-        ui.show_input(*picked)
+        ui.render_input(*picked)
 
 follow_tab, play_tab, course_tab = st.tabs(["Follow one number", "Convolution & pooling playground",
                                             "Course examples"])
@@ -42,11 +42,11 @@ with follow_tab:
             st.error(md_escape(exc))
             tr = None
         if tr is not None:
-            ui.follow_section(net, tr, f"net.{model_card(net.model).first_conv}")
+            ui.render_follow_and_overview(net, tr, f"net.{model_card(net.model).first_conv}")
 with play_tab:
     st.caption("A single-channel convolution you can change: the output, the size formula W_out = (W − F + 2P)/S + 1 "
                "with your numbers, the kernel sliding one position per step, then pooling.")
-    pg.playground(None if picked is None else picked[0], ui.first_filters(net))
+    pg.render_playground(None if picked is None else picked[0], ui.first_filters(net))
 with course_tab:
     st.caption("The CNN course's worked examples, computed here; each shows the document's numbers beside ours.")
-    pg.course_examples(None if picked is None else picked[0])
+    pg.render_course_examples(None if picked is None else picked[0])

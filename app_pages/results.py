@@ -9,30 +9,29 @@ from explorer.evaluate import worst_classes
 from explorer.runs import list_runs
 from explorer.ui import inside as inside_ui
 from explorer.ui import results as ui
-from explorer.ui.curves import show_training_curves
-from explorer.ui.layout import show_chart
-from explorer.ui.profile import export_panel
-from explorer.ui.run_picker import pick_run, run_caption
-from explorer.ui.text import md_escape
+from explorer.ui.curves import render_training_curves
+from explorer.ui.layout import render_chart
+from explorer.ui.run_picker import pick_run, render_run_caption
+from explorer.untrusted import md_escape
 
 st.title("Results")
 run = pick_run("results_run")
 if run is None:
     st.stop()
-run_caption(run)
+render_run_caption(run)
 history = run.history()
 ev = ui.evaluation_or_offer(run)
 if ev is None:
     if history:
         st.subheader("Training curves so far")
-        show_training_curves(history_frame(history), "results_curves_partial")
+        render_training_curves(history_frame(history), "results_curves_partial")
     st.stop()
 
 names = ev.report.classes
 preds = run.predictions()
-ui.summary_metrics(ev, run.metrics())
-ui.estimate_caption(run)  # the estimate shown before the run against its real time
-export_panel(run)
+ui.render_summary_metrics(ev, run.metrics())
+ui.render_estimate_caption(run)  # the estimate shown before the run against its real time
+ui.render_export(run)
 
 tabs = st.tabs(["Confusion matrix", "Most confused pairs", "ROC / PR", "Per-class report", "Training curves",
                 "Calibration", "Mistakes", "Published results", "Confusion over epochs", "Robustness"])
@@ -42,14 +41,14 @@ with tabs[0]:
     row = st.container(horizontal=True, gap="medium")  # the examples beside the matrix, or under it when narrow
     left, right = row.container(width=640), row.container(width="stretch")
     with left:
-        show_chart(charts.confusion_heatmap(ev.confusion, normalized=norm == "row-normalised", size=520)
+        render_chart(charts.confusion_heatmap(ev.confusion, normalized=norm == "row-normalised", size=520)
                    .properties(width="container"),
                    on_select="rerun", selection_mode=charts.CONFUSION_SELECTION, key="results_cm")
         st.caption("Rows: true class; columns: predicted class. Click a cell to see its misclassified images.")
     with right:
         data = ui.test_set(run)
         if data is not None:
-            ui.cell_examples(ev, preds.y_true, preds.y_prob, data[0], *cell, top=16)
+            ui.render_cell_examples(ev, preds.y_true, preds.y_prob, data[0], *cell, top=16)
 
 with tabs[1]:
     if ev.pairs.empty:
@@ -63,15 +62,15 @@ with tabs[1]:
         data = ui.test_set(run)
         if data is not None:
             for t, p in ((row["a_index"], row["b_index"]), (row["b_index"], row["a_index"])):
-                ui.cell_examples(ev, preds.y_true, preds.y_prob, data[0], int(t), int(p), top=8)
+                ui.render_cell_examples(ev, preds.y_true, preds.y_prob, data[0], int(t), int(p), top=8)
 
 with tabs[2]:
     worst = worst_classes(ev.report.per_class, 2)
     picked = st.multiselect("Classes (micro and macro averages always shown)", names, default=worst,
                             key="results_curve_classes", wrap=True)
     with st.container(horizontal=True, gap="medium"):  # side by side when they fit, one under the other when not
-        show_chart(charts.roc_chart(ev.roc, picked, width=340, height=300), key="results_roc")
-        show_chart(charts.pr_chart(ev.pr, picked, width=340, height=300), key="results_pr")
+        render_chart(charts.roc_chart(ev.roc, picked, width=340, height=300), key="results_roc")
+        render_chart(charts.pr_chart(ev.pr, picked, width=340, height=300), key="results_pr")
     for note in ev.roc.notes + ev.pr.notes:
         st.caption(md_escape(note))
     st.dataframe(charts.curve_areas(ev), hide_index=True, key="results_auc",
@@ -80,7 +79,7 @@ with tabs[2]:
 
 with tabs[3]:
     metric = st.radio("Bars", ["f1", "precision", "recall"], horizontal=True, key="results_bar_metric")
-    show_chart(charts.per_class_chart(ev.report.per_class, metric=metric, worst=5, width="container"),
+    render_chart(charts.per_class_chart(ev.report.per_class, metric=metric, worst=5, width="container"),
                key="results_per_class_chart")
     st.caption("Click a column header to sort. The 5 classes with the lowest F1 are shaded red.")
     st.dataframe(charts.per_class_table(ev.report.per_class, worst=5), hide_index=True, key="results_per_class",
@@ -88,14 +87,14 @@ with tabs[3]:
 
 with tabs[4]:
     if history:
-        show_training_curves(history_frame(history), "results_curves")
+        render_training_curves(history_frame(history), "results_curves")
     else:
         st.info("This run has no training history (history.jsonl is empty or missing).")
 
 with tabs[5]:
     cal = ev.calibration
     c1, c2 = st.columns([2, 1])
-    show_chart(charts.calibration_chart(cal), key="results_calibration", where=c1)
+    render_chart(charts.calibration_chart(cal), key="results_calibration", where=c1)
     c2.metric("Expected calibration error (ECE)", f"{cal.ece:.4f}")
     c2.metric("Maximum calibration error (MCE)", f"{cal.mce:.4f}")
     c2.caption(f"ECE = Σ_b |B_b|/N · |accuracy(B_b) − confidence(B_b)| over {cal.n_bins} equal-width bins of "
@@ -104,16 +103,16 @@ with tabs[5]:
 with tabs[6]:
     data = ui.test_set(run)
     if data is not None:
-        ui.mistakes_gallery(names, preds.y_true, preds.y_prob, data[0], top=48)
+        ui.render_mistakes_gallery(names, preds.y_true, preds.y_prob, data[0], top=48)
 
 with tabs[7]:
     average = st.radio("Precision / recall / F1 average", ["macro", "weighted"], horizontal=True,
                        key="results_seed_average")
     table = ui.seed_table_from_runs(list_runs(), average=average)
-    ui.published_results(table)
+    ui.render_published_results(table)
 
 with tabs[8]:
-    inside_ui.epochs_tab(run)
+    inside_ui.render_epochs_tab(run)
 
 with tabs[9]:
-    inside_ui.robustness_tab(run)
+    inside_ui.render_robustness_tab(run)

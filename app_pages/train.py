@@ -4,20 +4,20 @@ import streamlit as st
 
 from explorer.runs import runs_root
 from explorer.train.jobs import JobBusyError
-from explorer.ui import doctor as ui_doctor
 from explorer.ui import train as ui
+from explorer.ui import train_doctor as ui_doctor
 from explorer.ui.jobs import job_manager
-from explorer.ui.manage_runs import manage_runs_panel
-from explorer.ui.quick import estimate_caption
-from explorer.ui.sweep import sweep_panel
-from explorer.ui.text import md_escape
+from explorer.ui.quick import render_estimate_caption
+from explorer.ui.sweep import render_sweep
+from explorer.ui.train_manage_runs import render_manage_runs
+from explorer.untrusted import md_escape
 
 st.title("Train")
 root = str(runs_root())
 st.caption(f"Device: **{ui.device_text()}** · runs are saved under `{root}` (set EXPLORER_RUNS to change)")
 
 st.subheader("Job", anchor="job")
-ui.live_panel(root)
+ui.render_live(root)
 
 st.subheader("New run")
 recipe = ui.recipe_picker()
@@ -26,8 +26,8 @@ if st.session_state.pop("train_started", None):
     st.success("Training started: follow it in the [job panel above](#job). It keeps running if you switch "
                "pages or reload.", icon=":material/arrow_upward:")
 if cfg is not None:
-    estimate_caption(cfg, root)  # the recorded time of the same settings here, when a finished run has it
-ui.estimate_hint(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
+    render_estimate_caption(cfg, root)  # the recorded time of the same settings here, when a finished run has it
+ui.render_estimate_hint(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
 if start and cfg is not None:
     try:
         from explorer.train.loop import precheck
@@ -41,7 +41,7 @@ if start and cfg is not None:
     except (ValueError, KeyError, FileNotFoundError) as exc:
         st.error(f"Cannot start: {md_escape(exc.args[0] if exc.args else exc)}")
 
-sweep_panel(cfg, root)
-manage_runs_panel(root)
+render_sweep(cfg, root)
+render_manage_runs(root)
 
-ui_doctor.system_check_panel()
+ui_doctor.render_system_check()

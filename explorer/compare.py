@@ -376,7 +376,7 @@ METRIC_ROWS = [("model", "model"), ("dataset", "dataset"), ("classes", "classes"
                 ("params", "parameters"), ("macs", "MACs (1x28x28)"), ("test_images", "test images")]  # fmt: skip
 
 
-def side_by_side(comp: Comparison) -> pd.DataFrame:
+def render_side_by_side(comp: Comparison) -> pd.DataFrame:
     """One table: rows (section, item), one column per run: metrics, differing settings, per-class F1."""
     rows: list[dict[str, Any]] = []
     m = comp.metrics.set_index("run")
@@ -404,7 +404,7 @@ def to_csv(comp: Comparison) -> str:
     """The comparison as CSV text: section, item, one column per run (metrics, differing settings, per-class F1);
     text cells that a spreadsheet would run as a formula (= + - @ tab CR) start with a quote."""
     buf = io.StringIO()
-    csv_safe_frame(side_by_side(comp)).to_csv(buf, index=False)
+    csv_safe_frame(render_side_by_side(comp)).to_csv(buf, index=False)
     return buf.getvalue()
 
 
@@ -427,7 +427,7 @@ def to_markdown(comp: Comparison) -> str:
     """The comparison as a Markdown report: metrics, differing settings, equal settings, F1 changes, notes."""
     parts = [f"# Comparison of {len(comp.runs)} runs", ""]
     parts += [f"- **{md_text(lab)}**: {md_code(r.run_id)} ({md_text(r.model_name)} on {md_text(r.dataset)})" for lab, r in zip(comp.labels, comp.runs, strict=True)]
-    table = side_by_side(comp)
+    table = render_side_by_side(comp)
     parts += ["", "## Final metrics", "", _md_table(table[table.section == "metric"].drop(columns="section"))]
     diff = table[table.section == "config (differs)"].drop(columns="section")
     parts += ["", "## Settings that differ", ""]

@@ -1,4 +1,4 @@
-"""Charts keep a readable plot area (issue 23, item 3): explorer.ui.layout.show_chart is the one way a page shows
+"""Charts keep a readable plot area (issue 23, item 3): explorer.ui.layout.render_chart is the one way a page shows
 an altair chart, and it makes width and height the PLOT's (Streamlit's default autosize "fit" made them the whole
 figure's, so axes, title and legend squashed the plot to a strip: 110 px deletion curves drew flat lines, a 320 px
 scatter with its legend below was 15 px tall). Checked on the specs the pages send (AppTest), and on the charts."""
@@ -82,7 +82,7 @@ def test_sizing_rule():
 
 
 def test_only_the_layout_module_calls_altair_chart():
-    """One owner of how a chart is shown: every other caller goes through show_chart / wrapping_charts."""
+    """One owner of how a chart is shown: every other caller goes through render_chart / render_wrapping_charts."""
     offenders = []
     for path in [*ROOT.glob("explorer/ui/*.py"), *ROOT.glob("app_pages/*.py")]:
         if path.name == "layout.py":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from explorer.ui.doctor import gpu_memory_text
+from explorer.ui.train_doctor import gpu_memory_text
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "train.py")
 

@@ -16,9 +16,9 @@ from explorer.inspect.lineage import architecture_row
 from explorer.metrics import seed_result_table
 from explorer.models import get_card, list_models
 from explorer.names import plural
+from explorer.progress import epoch_text
 from explorer.runs import create_run
 from explorer.train.recipes import DESCRIPTIONS, TITLES
-from explorer.ui.progress import epoch_text
 from tests.conftest import page_path
 from tests.mixed_runs import make_mixed_runs
 
@@ -100,9 +100,9 @@ def test_one_point_sweep_says_1_run(tmp_path, monkeypatch):
 
 def _panel(run_path: str) -> None:
     from explorer.runs import open_run
-    from explorer.ui.train import run_panel
+    from explorer.ui.train import render_run
 
-    run_panel(open_run(run_path))
+    render_run(open_run(run_path))
 
 
 @pytest.mark.parametrize("device,mem,shown", [("cpu", None, None), ("cuda:0", 812.0, "812 MiB")])

@@ -24,14 +24,14 @@ def _form_script() -> None:
 
     from explorer.runs import runs_root
     from explorer.ui import train as ui
-    from explorer.ui.sweep import sweep_panel
+    from explorer.ui.sweep import render_sweep
 
     recipe = ui.recipe_picker()
     cfg, _, start = ui.config_form(recipe)
-    ui.estimate_hint(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
+    ui.render_estimate_hint(cfg, pressed=bool(st.session_state.get(f"{recipe}:estimate")))
     if start and cfg is not None:
         st.session_state["submitted"] = cfg.to_dict()
-    sweep_panel(cfg, str(runs_root()))
+    render_sweep(cfg, str(runs_root()))
 
 
 def _button(at: AppTest, label: str):

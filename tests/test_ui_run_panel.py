@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.config import TrainConfig
+from explorer.progress import clamp01, epoch_fraction
 from explorer.runs import create_run
-from explorer.ui.progress import clamp01, epoch_fraction
 
 HOST = socket.gethostname()
 ALIVE = {"pid": os.getpid(), "host": HOST, "heartbeat": "now"}  # this test process, beating now: stays running
@@ -56,9 +56,9 @@ STATES: dict[str, dict | None] = {
 def _panel(run_path: str) -> None:
     """The script under test: the run panel of one run folder."""
     from explorer.runs import open_run
-    from explorer.ui.train import run_panel
+    from explorer.ui.train import render_run
 
-    run_panel(open_run(run_path))
+    render_run(open_run(run_path))
 
 
 def _run_with_status(root, status: dict | None) -> str:

@@ -50,8 +50,9 @@ _LAYER_CACHE: weakref.WeakKeyDictionary[nn.Module, dict[tuple, list[LayerInfo]]]
 
 
 def _is_conv(m: nn.Module) -> bool:
-    """True for 2-D convolutions by type: nn.Conv2d and its subclasses (timm's too), nn.ConvTranspose2d."""
-    return isinstance(m, nn.Conv2d | nn.ConvTranspose2d)
+    """True for 2-D convolutions by type: nn.Conv2d and its subclasses (timm's too), nn.ConvTranspose2d, and a
+    module that declares itself one (`is_conv2d = True`, as LeNet-5's sparse C3); never by a class's name."""
+    return isinstance(m, nn.Conv2d | nn.ConvTranspose2d) or getattr(type(m), "is_conv2d", False) is True
 
 
 def conv_layers(model: nn.Module, input_size: Sequence[int] = (1, 28, 28)) -> list[LayerInfo]:
@@ -148,6 +149,6 @@ def first_layer_filters(model: nn.Module, layer: str | None = None) -> tuple[str
     name = layer if layer is not None else card_layer(model, "first_conv")
     module = get_layer(model, name)
     weight = getattr(module, "weight", None)
-    if not _is_conv(module) or not isinstance(weight, torch.Tensor) or weight.ndim != 4:
+    if not isinstance(module, nn.Conv2d | nn.ConvTranspose2d) or not isinstance(weight, torch.Tensor) or weight.ndim != 4:
         raise ExplainError(f"layer {name!r} of {type(model).__name__} is a {type(module).__name__}, not a 2-D convolution")
     return name, weight.detach().float().cpu().numpy().copy()

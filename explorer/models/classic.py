@@ -36,6 +36,8 @@ class SparseConv2d(nn.Module):
     """C3: a 5x5 convolution where each output map sees only the input maps of a connection
     table; each output map has its own (len(inputs) x 5 x 5) kernel and one bias."""
 
+    is_conv2d = True  # a 2-D convolution that is no nn.Conv2d: explain lists it with the conv layers by this flag
+
     def __init__(self, table: tuple[tuple[int, ...], ...] = C3_TABLE, kernel_size: int = 5) -> None:
         super().__init__()
         self.table = table

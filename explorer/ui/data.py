@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer.data import DataSpec, Splits, make_splits, preprocess
 from explorer.data import view as dv
-from explorer.ui.progress import clamp01
+from explorer.progress import clamp01
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -85,7 +85,7 @@ def mean_grid(spec_json: str, ncols: int = 13) -> np.ndarray:
     return dv.montage(means, ncols, scale=3)
 
 
-def show_image_error(exc: Exception) -> None:
+def render_image_error(exc: Exception) -> None:
     """Show a bad-input error (ImageError, BlankImageError) as a message, never a traceback."""
     if isinstance(exc, preprocess.BlankImageError):
         st.info(str(exc))

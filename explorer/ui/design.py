@@ -32,8 +32,8 @@ from explorer.design import (
 )
 from explorer.design.spec import INPUT_SIDES
 from explorer.inspect.design import DesignTable, design_table
-from explorer.ui.run_picker import page_link_if_exists
-from explorer.ui.text import md_escape
+from explorer.ui.run_picker import render_page_link
+from explorer.untrusted import md_escape
 
 DRAFT, IDS, EDITING, NEXT_ID = "design_draft", "design_ids", "design_editing", "design_next_id"
 STARTER_TITLES = {"course-cnn": "The course's design (28 → 28 → 14 → 14 → 7)", "lenet5-1998": "LeNet-5 (1998 paper)",
@@ -163,7 +163,7 @@ def dataset_picker() -> tuple[str, int]:
     return name, len(get_dataset_card(name).classes)
 
 
-def start_row() -> None:
+def render_start_row() -> None:
     """Start from a starter or a saved design; the name, input side and notes."""
     saved = [f"saved: {d.name}" for d in list_designs()]
     options = [NEW, *starter_names(), *saved]
@@ -199,7 +199,7 @@ def _fmt(v: Any) -> str:
     return "—" if v is None else f"{v:,}"
 
 
-def layer_cards(table: DesignTable) -> None:
+def render_layer_cards(table: DesignTable) -> None:
     """One card per row: label, output, formula, params, MACs, totals; move/edit/remove; the open editor."""
     records = table.records()
     ids = st.session_state[IDS]
@@ -245,14 +245,14 @@ def layer_cards(table: DesignTable) -> None:
                    + md_escape(", ".join(layer_title(x["type"]) for x in later)))
 
 
-def palette() -> None:
+def render_palette() -> None:
     """Add a layer from the palette at the end."""
     with st.container(horizontal=True, vertical_alignment="bottom", key="design_palette"):
         st.selectbox("Add a layer", list(LAYERS), key="design_add_kind", format_func=layer_title, width=240)
         st.button("Add", key="design_add", icon=":material/add:", on_click=_add_chosen)
 
 
-def totals(table: DesignTable) -> None:
+def render_design_totals(table: DesignTable) -> None:
     """Parameters, MACs and the output, or what stops the design from being built."""
     with st.container(horizontal=True, gap="medium"):
         st.metric("Parameters", f"{table.total_params:,}", border=True, width="content")
@@ -265,7 +265,7 @@ def totals(table: DesignTable) -> None:
                    icon=":material/construction:")
 
 
-def save_panel(design: Design, name_problem: str, table: DesignTable) -> None:
+def render_save(design: Design, name_problem: str, table: DesignTable) -> None:
     """Save (then train it), export as a file, import a file, delete a saved design."""
     if name_problem:
         st.error(md_escape(name_problem))
@@ -282,8 +282,8 @@ def save_panel(design: Design, name_problem: str, table: DesignTable) -> None:
                       "page." if table.ok else " It becomes a model once every layer fits."))
     if st.session_state.get("design_saved") == design.name and table.ok:
         with st.container(horizontal=True):
-            page_link_if_exists("train", "Train it", ":material/model_training:")
-            page_link_if_exists("inspect", "Inspect it", ":material/search:")
+            render_page_link("train", "Train it", ":material/model_training:")
+            render_page_link("inspect", "Inspect it", ":material/search:")
     with st.expander("Import or delete"):
         st.file_uploader("Import a design file (.json)", type=["json"], key="design_upload")
         st.button("Load the file", key="design_import", on_click=_import_upload)

@@ -3,7 +3,9 @@ offer to train the quick model when no run exists yet."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,11 +24,11 @@ from explorer.predict import (
     predict_from_image,
     predict_image,
 )
+from explorer.progress import epoch_fraction, epoch_text, number
 from explorer.runs import RunInfo, open_run, runs_root
 from explorer.ui.jobs import job_manager
-from explorer.ui.layout import show_chart
-from explorer.ui.progress import epoch_fraction, epoch_text, number
-from explorer.ui.text import md_code, md_escape
+from explorer.ui.layout import render_chart
+from explorer.untrusted import md_code, md_escape
 
 CANVAS_SIZE = 280
 HINT = "✍️ Draw a letter on the canvas — the prediction appears after every stroke."
@@ -59,7 +61,7 @@ def restore_on_return(widget_key: str = "draw_stroke") -> None:
         st.session_state[INITIAL] = st.session_state.get(SAVED)
 
 
-def offer_quick_training(key: str = "draw_train_quick") -> None:
+def render_quick_training_offer(key: str = "draw_train_quick") -> None:
     """No saved run yet: a button that trains the quick default model in the background, with progress."""
     from explorer.train import DESCRIPTIONS
     from explorer.ui.quick import quick_button
@@ -86,7 +88,7 @@ def _training_progress() -> None:
                 + (f", {format_duration(eta)} left" if eta > 0 else ""))
 
 
-def show_unreadable(bad: dict[str, str]) -> None:
+def render_unreadable(bad: dict[str, str]) -> None:
     """List runs whose weights cannot be read, with the reason."""
     if bad:
         with st.expander(f"{plural(len(bad), 'run')} unreadable", icon=":material/warning:", expanded=False):
@@ -179,22 +181,22 @@ def upload_image(data: bytes) -> Any:
         return None
 
 
-def show_tensor(x: torch.Tensor) -> None:
+def render_tensor(x: torch.Tensor) -> None:
     """The exact 28x28 tensor the model sees, enlarged without smoothing."""
     img = (x[0].numpy() * 255).round().astype(np.uint8).repeat(6, 0).repeat(6, 1)
     st.image(img, caption="What the model sees: 1×28×28 in [0, 1]", width=150)
 
 
-def show_prediction(pred: Prediction, name: str) -> None:
+def render_prediction(pred: Prediction, name: str) -> None:
     """Top letter and probability as text, and the top-5 as bars."""
     st.markdown(f"**{md_escape(name)}** reads:")
     with st.container(key="draw-top"):  # class st-key-draw-top: the browser tests find the answer here
         st.markdown(f"## {md_escape(format_top(pred))}")  # text only: class names come from the run
     st.caption(f"{pred.latency_ms:.1f} ms (preprocess + forward + softmax, CPU)")
-    show_chart(topk_chart(pred.frame(), width="container"))  # fits its column
+    render_chart(topk_chart(pred.frame(), width="container"))  # fits its column
 
 
-def show_gradcam(model: Any, x: torch.Tensor, pred: Prediction) -> None:
+def render_gradcam(model: Any, x: torch.Tensor, pred: Prediction) -> None:
     """Grad-CAM of the top prediction over the 28x28 drawing."""
     from explorer.explain import ExplainError, explain, overlay
 
@@ -204,12 +206,12 @@ def show_gradcam(model: Any, x: torch.Tensor, pred: Prediction) -> None:
         st.caption(f"No Grad-CAM for this model: {md_escape(exc)}")
         return
     st.image(overlay(x, ex.heatmap, scale=6), caption=f"Grad-CAM for {md_escape(pred.top[0])} (layer {md_escape(ex.layer)})", width=150)
-    from explorer.ui.trust import deletion_figure
+    from explorer.ui.trust import render_deletion_figure
 
-    deletion_figure(model, x, ex, key="draw_deletion")
+    render_deletion_figure(model, x, ex, key="draw_deletion")
 
 
-def side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:
+def render_side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:
     """Each chosen run's answer to the same tensor, side by side (the best top probability marked)."""
     cols = st.columns(len(infos))
     answers = []
@@ -226,3 +228,31 @@ def side_by_side(infos: Sequence[RunInfo], x: torch.Tensor) -> None:
             star = " :material/star: best" if p == max(tops) and len(infos) > 1 else ""
             st.markdown(f"### {md_escape(format_top(pred))}{star}")
             st.caption(" · ".join(f"{md_escape(c)} {q:.0%}" for c, q in zip(pred.letters[1:4], pred.top_probs[1:4], strict=False)))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _onnx_session(path: str, mtime_ns: int) -> Any:
+    from explorer.export.onnx import onnx_session
+
+    return onnx_session(path)
+
+
+def render_onnx_answer(run_path: str, x: torch.Tensor, classes: list[str] | None, torch_ms: float) -> None:
+    """Draw page: if the run was exported (exports/<run id>/model.onnx), its answer and latency beside torch's."""
+    from explorer.export.onnx import ONNX_FILE
+
+    path = Path("exports") / Path(run_path).name / ONNX_FILE
+    if not path.is_file():
+        st.caption("Export this run on the Results page to compare with onnxruntime here.")
+        return
+    from explorer.export.onnx import onnx_probabilities
+
+    sess = _onnx_session(str(path), path.stat().st_mtime_ns)
+    img = x.reshape(1, 1, 28, 28).numpy().astype(np.float32)
+    t0 = time.perf_counter()
+    p = onnx_probabilities(sess, img)[0]
+    ms = (time.perf_counter() - t0) * 1e3
+    top = int(p.argmax())
+    label = classes[top] if classes and top < len(classes) else str(top)
+    st.caption(f"ONNX (onnxruntime): **{label}** {p[top]:.0%} in {ms:.2f} ms · torch {torch_ms:.1f} ms "
+               "(torch includes preprocessing)")

@@ -25,8 +25,8 @@ from explorer.explain import (
 )
 from explorer.explain.view import feature_grid
 from explorer.ui.layout import tiles
-from explorer.ui.run_picker import file_stamp, page_link_if_exists
-from explorer.ui.text import md_escape
+from explorer.ui.run_picker import file_stamp, render_page_link
+from explorer.untrusted import md_escape
 
 SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing", "Example letter")
 
@@ -115,7 +115,7 @@ def _drawing_input() -> tuple[np.ndarray, str] | None:
     drawing = st.session_state.get("last_drawing")
     if drawing is None:
         st.info("No drawing yet: draw a letter on the Draw page first.")
-        page_link_if_exists("draw", "Go to the Draw page", ":material/draw:")
+        render_page_link("draw", "Go to the Draw page", ":material/draw:")
         return None
     return as_image(drawing), "your last drawing"
 
@@ -127,7 +127,7 @@ def _mistake_input(run: Any, classes: list[str], images: Any, labels: Any) -> tu
     preds = run.predictions()
     if preds is None:
         st.info("This run has no saved test predictions; evaluate it on the Results page first.")
-        page_link_if_exists("results", "Go to the Results page", ":material/monitoring:")
+        render_page_link("results", "Go to the Results page", ":material/monitoring:")
         return None
     idx = mistakes(preds.y_true, preds.y_prob)
     if len(idx) == 0:
@@ -186,13 +186,13 @@ def layer_options(model: Any) -> list[str]:
     return [f"{i.name} ({'×'.join(map(str, i.out_shape))})" for i in conv_layers(model)]
 
 
-def show_image(x: np.ndarray, caption: str, scale: int = 6) -> None:
+def render_image(x: np.ndarray, caption: str, scale: int = 6) -> None:
     """Show a (1, 28, 28) [0, 1] image enlarged (nearest neighbour) with a caption."""
     img = (np.clip(x[0], 0, 1) * 255).round().astype(np.uint8)
     st.image(img.repeat(scale, axis=0).repeat(scale, axis=1), caption=md_escape(caption), width=28 * scale)
 
 
-def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target: int | None = None,
+def render_explanation(run: Any, stamp: float, x: np.ndarray, method: str, target: int | None = None,
                       layer: str | None = None, contrast: int | None = None,
                       classes: Sequence[str] | None = None, title: str | None = None, scale: int = 6) -> None:
     """One overlay of one method; an ExplainError (e.g. a layer with no spatial extent) is a message, not a crash."""
@@ -211,23 +211,23 @@ def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target
     for note in ex.notes:
         st.caption(md_escape(note))
     from explorer.run_models import load_run_model
-    from explorer.ui.trust import deletion_figure
+    from explorer.ui.trust import render_deletion_figure
 
-    deletion_figure(load_run_model(run), x, ex, key=f"deletion_{title or method}_{target}_{contrast}_{run.run_id}")
+    render_deletion_figure(load_run_model(run), x, ex, key=f"deletion_{title or method}_{target}_{contrast}_{run.run_id}")
 
 
-def method_panels(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] = tuple(METHODS),
+def render_methods(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] = tuple(METHODS),
                   target: int | None = None, layer: str | None = None, contrast: int | None = None,
                   classes: Sequence[str] | None = None, scale: int = 5) -> None:
     """One overlay per attribution method side by side, for the same image and class."""
     for col, method in zip(tiles(len(methods), METHOD_WIDTH), methods, strict=True):
         with col:
             uses_layer = METHODS[method].uses_layer
-            explanation_panel(run, stamp, x, method, target, layer if uses_layer else None, contrast, classes,
+            render_explanation(run, stamp, x, method, target, layer if uses_layer else None, contrast, classes,
                               scale=scale)
 
 
-def feature_map_grid(model: Any, x: Any, layer: str, limit: int = 64, ncols: int = 8) -> None:
+def render_feature_maps(model: Any, x: Any, layer: str, limit: int = 64, ncols: int = 8) -> None:
     """Show a layer's channels for this image, the most active first."""
     try:
         fm = feature_maps(model, x, layer)
@@ -241,7 +241,7 @@ def feature_map_grid(model: Any, x: Any, layer: str, limit: int = 64, ncols: int
                      f"(each scaled to its own min..max)")
 
 
-def first_filters(model: Any, ncols: int = 8) -> None:
+def render_first_filters(model: Any, ncols: int = 8) -> None:
     """Show the first conv layer's learned filters (mean over input channels)."""
     try:
         name, w = first_layer_filters(model)
@@ -268,6 +268,6 @@ def weights_stamp(run: Any) -> float:
         return 0.0
 
 
-__all__ = ["SOURCES", "as_image", "cached_explanation", "explanation_panel",
-           "feature_map_grid", "first_filters", "heatmap_rgb", "image_from_upload", "layer_options",
-           "method_panels", "model_or_error", "pick_input", "show_image", "top_k_frame", "weights_stamp"]
+__all__ = ["SOURCES", "as_image", "cached_explanation", "render_explanation",
+           "render_feature_maps", "render_first_filters", "heatmap_rgb", "image_from_upload", "layer_options",
+           "render_methods", "model_or_error", "pick_input", "render_image", "top_k_frame", "weights_stamp"]

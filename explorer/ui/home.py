@@ -8,9 +8,9 @@ import streamlit as st
 
 from explorer.names import format_duration, plural, run_title
 from explorer.pin import default_run
+from explorer.progress import epoch_fraction, epoch_text, number
 from explorer.runs import RunInfo, list_runs, runs_root
-from explorer.ui.progress import epoch_fraction, epoch_text, number
-from explorer.ui.run_picker import page_link_if_exists
+from explorer.ui.run_picker import render_page_link
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
@@ -28,7 +28,7 @@ def saved_runs() -> list[RunInfo]:
         return []
 
 
-def state_panel(runs: list[RunInfo]) -> None:
+def render_state(runs: list[RunInfo]) -> None:
     """Runs saved, the job running now (with its progress) and the device, as metrics that wrap."""
     from explorer.ui.sweep import resume_after_restart
     from explorer.ui.train import device_text
@@ -43,7 +43,7 @@ def state_panel(runs: list[RunInfo]) -> None:
 
 
 @st.fragment(run_every=1.0)
-def job_progress() -> None:
+def render_job_progress() -> None:
     """Progress of the job training now (polled every second); reruns the page when it ends."""
     from explorer.ui.jobs import job_manager
 
@@ -60,10 +60,10 @@ def job_progress() -> None:
     st.progress(epoch_fraction(status, epochs),
                 text=f"Training {run_title(run)}: {status.get('phase') or 'starting'}, "
                      f"{epoch_text(status, epochs)}, {eta} left")
-    page_link_if_exists("train", "Watch it on the Train page", ":material/model_training:")
+    render_page_link("train", "Watch it on the Train page", ":material/model_training:")
 
 
-def step(number_: int, title: str, done: bool) -> None:
+def render_step(number_: int, title: str, done: bool) -> None:
     """A numbered step heading, ticked when done."""
     mark = " :material/check_circle:" if done else ""
     st.markdown(f"#### {number_}. {title}{mark}")
@@ -72,11 +72,11 @@ def step(number_: int, title: str, done: bool) -> None:
 def path_steps(runs: list[RunInfo]) -> DeltaGenerator:
     """The newcomer's path: 1) train the quick model, 2) draw a letter, 3) see why; returns step 1's slot.
 
-    Step 1's button (with its measured time) goes into the slot last, with `quick_step`, so the rest shows first.
+    Step 1's button (with its measured time) goes into the slot last, with `render_quick_step`, so the rest shows first.
     """
     completed = [r for r in runs if r.status == "completed"]
     with st.container(border=True):
-        step(1, "Train the quick model", bool(completed))
+        render_step(1, "Train the quick model", bool(completed))
         st.write("A small CNN learns the 26 letters from the built-in dataset (no download).")
         slot = st.empty()
         if completed:
@@ -85,35 +85,35 @@ def path_steps(runs: list[RunInfo]) -> DeltaGenerator:
                      else "")
             st.caption(f"You already have {plural(len(completed), 'trained run')}{opens}.")
     with st.container(border=True):
-        step(2, "Draw a letter", False)
+        render_step(2, "Draw a letter", False)
         st.write("Draw with the mouse; every saved model reads it after each stroke.")
-        page_link_if_exists("draw", "Draw a letter", ":material/draw:")
+        render_page_link("draw", "Draw a letter", ":material/draw:")
     with st.container(border=True):
-        step(3, "See why", False)
+        render_step(3, "See why", False)
         st.write("Where the model goes wrong (confusion matrix, mistakes) and what it looks at (Grad-CAM).")
         with st.container(horizontal=True):
-            page_link_if_exists("results", "Results", ":material/monitoring:")
-            page_link_if_exists("explain", "Explain", ":material/local_fire_department:")
+            render_page_link("results", "Results", ":material/monitoring:")
+            render_page_link("explain", "Explain", ":material/local_fire_department:")
     return slot
 
 
-def quick_step(slot: DeltaGenerator, runs: list[RunInfo]) -> None:
+def render_quick_step(slot: DeltaGenerator, runs: list[RunInfo]) -> None:
     """Fill step 1: the running job's progress, or the quick-model button with its estimated time here."""
     from explorer.ui.quick import quick_button
 
     with slot.container():
         if any(r.status == "running" for r in runs):
-            job_progress()
+            render_job_progress()
         else:
             quick_button("home_train_quick")
 
 
-def explore_more() -> None:
+def render_explore_more() -> None:
     """Links onward: architectures, data, training your own, comparing runs."""
     st.markdown("#### Then explore")
     with st.container(horizontal=True):
-        page_link_if_exists("inspect", "Inspect an architecture", ":material/search:")
-        page_link_if_exists("compare_architectures", "Compare architectures", ":material/scatter_plot:")
-        page_link_if_exists("data", "Look at the data", ":material/text_fields:")
-        page_link_if_exists("train", "Train other models", ":material/model_training:")
-        page_link_if_exists("compare_runs", "Compare runs", ":material/compare:")
+        render_page_link("inspect", "Inspect an architecture", ":material/search:")
+        render_page_link("compare_architectures", "Compare architectures", ":material/scatter_plot:")
+        render_page_link("data", "Look at the data", ":material/text_fields:")
+        render_page_link("train", "Train other models", ":material/model_training:")
+        render_page_link("compare_runs", "Compare runs", ":material/compare:")

@@ -13,9 +13,9 @@ import streamlit as st
 
 from explorer.charts import inside as charts
 from explorer.inside.common import InsideError
-from explorer.ui.layout import show_chart, wrapping_charts
-from explorer.ui.text import md_escape
-from explorer.ui.view_jobs import background_view, follow_jobs, start_job_quietly
+from explorer.ui.layout import render_chart, render_wrapping_charts
+from explorer.ui.view_jobs import render_background_view, render_followed_jobs, start_job_quietly
+from explorer.untrusted import md_escape
 
 PAGE_SIZE = 12
 
@@ -38,7 +38,7 @@ def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------- channels
-def channels_view(run: Any) -> None:
+def render_channels(run: Any) -> None:
     """Pick a layer, compute (or load) its channels' top images, and page through the channels."""
     from explorer.inside.channels import run_channels, spatial_layers
     from explorer.inside.common import run_model
@@ -55,7 +55,7 @@ def channels_view(run: Any) -> None:
         return
     tops, _ = got
     if tops is None:
-        if not background_view("channels", {"run": str(run.path), "layer": layer},
+        if not render_background_view("channels", {"run": str(run.path), "layer": layer},
                                "This layer has not been looked at yet: one pass over the test split finds each "
                                "channel's strongest images (stored in the run folder, so the next visit is instant).",
                                "Find each channel's top images", "inside_channels_go", stamp=_stamp(run)):
@@ -94,7 +94,7 @@ def _channel_pages(run: Any, model: Any, tops: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------- embedding
-def embedding_view(run: Any) -> None:
+def render_embedding(run: Any) -> None:
     """The map (PCA at once, t-SNE on request), and the selected image or region."""
     from explorer.inside.embedding import run_embedding
 
@@ -107,7 +107,7 @@ def embedding_view(run: Any) -> None:
     if emb is None:
         intro = ("PCA of the penultimate features of every test image" if method == "pca" else
                  "t-SNE of the penultimate features of every test image") + " (stored in the run folder once computed)."
-        if not background_view("embedding", {"run": str(run.path), "method": method}, intro,
+        if not render_background_view("embedding", {"run": str(run.path), "method": method}, intro,
                                f"Compute the {'PCA' if method == 'pca' else 't-SNE'} map", f"inside_{method}_go",
                                stamp=_stamp(run), auto=method == "pca"):
             return
@@ -118,16 +118,16 @@ def embedding_view(run: Any) -> None:
     frame = emb.frame()
     left, right = st.columns([3, 2])
     with left:
-        event = show_chart(charts.embedding_chart(frame, emb.centroids(), size=480), on_select="rerun",
+        event = render_chart(charts.embedding_chart(frame, emb.centroids(), size=480), on_select="rerun",
                            selection_mode=[charts.POINT, charts.REGION], key=f"inside_map_{method}")
         wrong = int(frame["wrong"].sum())
         st.caption(md_escape(f"{len(frame):,} test images; {wrong:,} misclassified (ringed). Click a point for "
                              "its image, top-5 and Grad-CAM; drag to select a region."))
     with right:
-        _selection_panel(run, emb, frame, getattr(event, "selection", None) or {})
+        _render_selection(run, emb, frame, getattr(event, "selection", None) or {})
 
 
-def _selection_panel(run: Any, emb: Any, frame: pd.DataFrame, selection: Any) -> None:
+def _render_selection(run: Any, emb: Any, frame: pd.DataFrame, selection: Any) -> None:
     """The selected point (image, top-5, Grad-CAM) or the images in the selected region."""
     from explorer.inside.common import test_split
 
@@ -155,7 +155,7 @@ def _selection_panel(run: Any, emb: Any, frame: pd.DataFrame, selection: Any) ->
 
 def _point_detail(run: Any, emb: Any, images: np.ndarray, idx: int) -> None:
     """One test image: the picture, its top-5 classes and its Grad-CAM."""
-    from explorer.ui.explain import explanation_panel, weights_stamp
+    from explorer.ui.explain import render_explanation, weights_stamp
 
     names = emb.classes
     st.markdown(md_escape(f"Test image {idx}: true {names[emb.y_true[idx]]}, predicted {names[emb.y_pred[idx]]}"))
@@ -164,7 +164,7 @@ def _point_detail(run: Any, emb: Any, images: np.ndarray, idx: int) -> None:
     with c1:
         st.image(images[idx].repeat(5, 0).repeat(5, 1), caption="the image", width=140)
     with c2:
-        explanation_panel(run, weights_stamp(run), x, "gradcam", classes=names, scale=5)
+        render_explanation(run, weights_stamp(run), x, "gradcam", classes=names, scale=5)
     st.dataframe(pd.DataFrame({"class": [names[i] for i in emb.top5[idx]], "probability": emb.top5_prob[idx]}),
                  hide_index=True, key="inside_top5", width="stretch",
                  column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0,
@@ -172,7 +172,7 @@ def _point_detail(run: Any, emb: Any, images: np.ndarray, idx: int) -> None:
 
 
 # ------------------------------------------------------------------------------------- Results tabs
-def epochs_tab(run: Any, key: str = "results_epochs") -> None:
+def render_epochs_tab(run: Any, key: str = "results_epochs") -> None:
     """Confusion matrix by epoch (slider and play) and per-class accuracy by epoch."""
     from explorer.charts.evaluate import confusion_heatmap
     from explorer.evaluate import confusion
@@ -191,7 +191,7 @@ def epochs_tab(run: Any, key: str = "results_epochs") -> None:
     def draw(epoch: int) -> None:
         cm = confusion(ep.y_true[epoch], ep.pred[epoch], ep.classes)
         acc = float(np.trace(cm.counts) / max(1, cm.counts.sum()))
-        show_chart(confusion_heatmap(cm, normalized=True, size=460, selectable=False,
+        render_chart(confusion_heatmap(cm, normalized=True, size=460, selectable=False,
                                      title=f"Validation confusion, epoch {epoch} (accuracy {acc:.1%})"), where=holder)
 
     if len(ep.epochs) > 1:
@@ -204,13 +204,13 @@ def epochs_tab(run: Any, key: str = "results_epochs") -> None:
     else:
         epoch = ep.epochs[0]
     draw(int(epoch))
-    show_chart(charts.class_accuracy_chart(ep.per_class_accuracy()), key=f"{key}_classes")
+    render_chart(charts.class_accuracy_chart(ep.per_class_accuracy()), key=f"{key}_classes")
     st.dataframe(ep.learned_at(), hide_index=True, key=f"{key}_learned",
                  column_config={"final accuracy": st.column_config.NumberColumn(format="%.3f")})
     st.caption("Learned at: the first epoch from which the class's validation accuracy stayed at 90 % or more.")
 
 
-def robustness_tab(run: Any, key: str = "results_robust") -> None:
+def render_robustness_tab(run: Any, key: str = "results_robust") -> None:
     """Robustness curves of one run (computed on request, then stored)."""
     from explorer.inside.robustness import run_robustness
 
@@ -219,7 +219,7 @@ def robustness_tab(run: Any, key: str = "results_robust") -> None:
         return
     table = got[0]
     if table is None:
-        if not background_view("robustness", {"run": str(run.path)},
+        if not render_background_view("robustness", {"run": str(run.path)},
                                "Accuracy on the test split under 8 growing perturbations, 6 severities each "
                                "(stored in the run folder).", "Compute robustness curves", f"{key}_go",
                                stamp=_stamp(run)):
@@ -228,7 +228,7 @@ def robustness_tab(run: Any, key: str = "results_robust") -> None:
         if got is None or got[0] is None:
             return
         table = got[0]
-    wrapping_charts(charts.robustness_panels(table), key=f"{key}_chart", width=190, legend_below=False)
+    render_wrapping_charts(charts.robustness_panels(table), key=f"{key}_chart", width=190, legend_below=False)
     wide = table.pivot_table(index=["label", "unit"], columns="severity", values="accuracy", sort=False)
     wide = wide.rename(columns=lambda s: f"severity {s}").reset_index()
     st.dataframe(wide, hide_index=True, key=f"{key}_table",
@@ -245,7 +245,7 @@ def _quiet(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
         return None, str(exc)
 
 
-def compare_overlays(run_paths: Sequence[str], labels: Sequence[str], key: str = "cmp_inside") -> None:
+def render_compare_overlays(run_paths: Sequence[str], labels: Sequence[str], key: str = "cmp_inside") -> None:
     """Robustness curves of several runs on the same axes and the first two runs' PCA maps side by side
     (stored results; a button computes the missing ones)."""
     from explorer.inside.embedding import run_embedding
@@ -259,17 +259,17 @@ def compare_overlays(run_paths: Sequence[str], labels: Sequence[str], key: str =
             frames.append(table.assign(run=label))
         else:
             notes.append(f"{label}: {why or start_job_quietly('robustness', {'run': str(path)}, go)}")
-    follow_jobs([(kind, {"run": str(p), **extra}) for p in run_paths
+    render_followed_jobs([(kind, {"run": str(p), **extra}) for p in run_paths
                  for kind, extra in (("robustness", {}), ("embedding", {"method": "pca"}))], f"{key}_follow")
     st.markdown("**Robustness** (accuracy on the test split under growing perturbations)")
     if frames:
-        wrapping_charts(charts.robustness_panels(pd.concat(frames)), key=f"{key}_robust", width=190, legend_below=False)
+        render_wrapping_charts(charts.robustness_panels(pd.concat(frames)), key=f"{key}_robust", width=190, legend_below=False)
     for i, (col, path, label) in enumerate(zip(st.columns(2), run_paths[:2], labels[:2], strict=False)):
         emb, why = _quiet(run_embedding, path, "pca", compute=False)
         why = why or (start_job_quietly("embedding", {"run": str(path), "method": "pca"}, go) if emb is None else None)
         with col:
             if emb is not None:
-                show_chart(charts.embedding_chart(emb.frame(), emb.centroids(), title=f"{label} (PCA)",
+                render_chart(charts.embedding_chart(emb.frame(), emb.centroids(), title=f"{label} (PCA)",
                                                        size=320, selectable=False), key=f"{key}_map_{i}")
             else:
                 notes.append(f"{label}: {why or 'no embedding map stored yet'}")

@@ -1,4 +1,5 @@
-"""Streamlit pieces of the Inspect and Compare-architectures pages (cached summaries, renderers)."""
+"""The Inspect page (app_pages/inspect.py): model and input pickers, cached summaries, the renderers of each tab
+(card, totals, layers, charts, diagram, arithmetic, measured time per layer)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import streamlit as st
 import torch
 
 from explorer.charts.inspect import cost_by_stage_chart, shape_evolution_chart, stage_table
+from explorer.charts.profile import gflops_chart, time_vs_macs_chart
 from explorer.inspect import InspectError, Summary, human, mb, summarize
 from explorer.inspect.arithmetic import (
     arithmetic_layers,
@@ -15,15 +17,10 @@ from explorer.inspect.arithmetic import (
     separable_examples,
 )
 from explorer.inspect.graph import block_diagram
+from explorer.inspect.notes import model_content, rf_note
+from explorer.inspect.profile import profile_model, save_profile
 from explorer.models import ModelCard, build_letters_model, get_card, list_cards
-from explorer.ui.layout import wrapping_charts
-
-FLOPS_NOTE = (
-    "**MACs vs FLOPs.** One multiply-accumulate (MAC) is one multiplication and one addition; here "
-    "FLOPs = 2 × MACs. Papers' \"FLOPs\" are usually MACs (ResNet-50's \"3.8×10⁹ FLOPs\" are multiply-adds). "
-    "Counted: convolutions, linear layers and matrix products (torch.utils.flop_counter, as torchvision's "
-    "`_ops`); batch norm, activations, pooling and additions are not counted."
-)
+from explorer.ui.layout import render_chart, render_wrapping_charts
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -134,9 +131,9 @@ def render_layers(s: Summary) -> None:
 
 def render_charts(s: Summary) -> None:
     """Where parameters and compute sit; how spatial size and channels evolve."""
-    wrapping_charts(cost_by_stage_chart(s), key="inspect_cost")  # one panel per row on a narrow window
+    render_wrapping_charts(cost_by_stage_chart(s), key="inspect_cost")  # one panel per row on a narrow window
     st.dataframe(stage_table(s).drop(columns=["order"]), hide_index=True, width="stretch")
-    wrapping_charts(shape_evolution_chart(s), key="inspect_shapes")
+    render_wrapping_charts(shape_evolution_chart(s), key="inspect_shapes")
 
 
 def render_diagram(s: Summary) -> None:
@@ -198,35 +195,31 @@ def summary_or_error(name: str, letters: bool, size: tuple[int, int, int], class
         return None
 
 
-def model_content(name: str) -> str:
-    """A cache key for what a model name builds: "" for a built-in network, a design's JSON for design:NAME."""
-    import json
-
-    from explorer.models import model_spec
-
+def render_measured(name: str, letters: bool, size: tuple[int, int, int], classes: int, key: str = "measured") -> None:
+    """Inspect page tab: profile on demand (device, backward, repeats) and show time vs MACs."""
+    c1, c2, c3 = st.columns(3)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    device = c1.selectbox("Device", devices, key=f"{key}_device",
+                          help=None if len(devices) > 1 else "CUDA is not available on this machine")
+    repeats = c2.number_input("Repeats", 3, 200, 10, key=f"{key}_repeats")
+    backward = c3.checkbox("Time backward too", key=f"{key}_backward")
+    if not st.button("Measure", key=f"{key}_run", icon=":material/timer:"):
+        st.caption("Measures real forward time per layer (warm-up, then repeats; median and quartiles) "
+                   "on this machine. MACs mislead: a depthwise convolution is cheap in MACs and slow in practice.")
+        return
     try:
-        spec = model_spec(name)
-    except KeyError:
-        return ""
-    return json.dumps(spec, sort_keys=True) if spec else ""
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
-def cached_architecture_row(name: str, content: str = "") -> dict:
-    """One comparison row, computed once per model (and per content of a design)."""
-    from explorer.inspect.lineage import architecture_row
-
-    return architecture_row(name)
-
-
-def rf_note(s: Summary) -> str:
-    """Where the receptive field first grows past the input: from there each unit sees the whole image."""
-    size = max(s.input_size[1:])
-    for r in s.layers:
-        rf = r.receptive_field
-        if rf and r.called and r.is_leaf and max(rf) > size:
-            if r.rf_label() == "global":
-                return f"From **{r.name}** on, each output sees the whole {size}-pixel input (global receptive field)."
-            return (f"From **{r.name}** on, the receptive field ({r.rf_label()} px) is larger than the {size}-pixel "
-                    "input: each output there sees the whole image (the part beyond the edge is padding).")
-    return ""
+        with st.spinner("Timing every layer..."):
+            prof = profile_model(name, size, device=device, repeats=int(repeats), backward=backward,
+                                 num_classes=classes, letters=letters)
+    except (InspectError, RuntimeError, KeyError, ValueError) as exc:
+        st.error(f"Cannot profile {name}: {exc}")
+        return
+    save_profile(prof)
+    st.markdown(f"Whole forward **{prof.whole_forward_s * 1e3:.2f} ms** (median of {prof.repeats}, no hooks) on "
+                f"{prof.device_name}, {prof.threads} threads; per-layer times add up to "
+                f"{100 * prof.sum_ratio:.0f}% of it. Profiled in {prof.elapsed_s:.1f} s.")
+    render_chart(time_vs_macs_chart(prof))
+    render_chart(gflops_chart(prof))
+    st.dataframe(prof.to_dataframe(), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in ("Forward ms", "p25 ms", "p75 ms", "Backward ms", "Time %", "GFLOP/s")})

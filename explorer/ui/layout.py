@@ -1,11 +1,11 @@
 """Layout helpers that keep every page within the window and every chart readable.
 
-`show_chart` is the one way a page shows an altair chart. Streamlit's default autosize ("fit") makes a
+`render_chart` is the one way a page shows an altair chart. Streamlit's default autosize ("fit") makes a
 chart's width and height the size of the WHOLE figure, so its title, axes and legend eat the plot area
 (a 110 px deletion curve drew a flat line, a 320 px scatter with its legend below drew a 15 px strip).
 Here width and height are always the PLOT's: a chart whose width is "container" (or unset) fills its
 column (autosize fit-x, the figure grows downwards for axes and legend); a chart of a fixed width keeps
-it (autosize pad). `wrapping_charts` shows side-by-side panels that wrap on a narrow screen."""
+it (autosize pad). `render_wrapping_charts` shows side-by-side panels that wrap on a narrow screen."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def sized(chart: Any) -> tuple[Any, str]:
     return chart.properties(autosize=PAD), "content"
 
 
-def show_chart(chart: Any, key: str | None = None, where: Any = None, **kwargs: Any) -> Any:
+def render_chart(chart: Any, key: str | None = None, where: Any = None, **kwargs: Any) -> Any:
     """Show an altair chart with its plot area at the size it asks for (never squashed by its axes or legend).
 
     `where` is a column, container or placeholder (default: the current one); kwargs go to st.altair_chart
@@ -61,8 +61,8 @@ def show_chart(chart: Any, key: str | None = None, where: Any = None, **kwargs: 
     return (where or st).altair_chart(chart, width=width, key=key, **kwargs)
 
 
-def show_spec(spec: dict[str, Any], key: str | None = None) -> Any:
-    """Show a cached Vega-Lite spec (a chart's to_dict(), e.g. from st.cache_data) the way show_chart shows a chart of
+def render_spec(spec: dict[str, Any], key: str | None = None) -> Any:
+    """Show a cached Vega-Lite spec (a chart's to_dict(), e.g. from st.cache_data) the way render_chart shows a chart of
     a fixed size: its width and height are the plot area's (autosize pad), never squashed."""
     return st.vega_lite_chart(spec={**spec, "autosize": {"type": "pad"}}, width="content", key=key)
 
@@ -83,7 +83,7 @@ def panels(chart: Any) -> list[Any]:
     return [p.properties(data=data) if data is not alt.Undefined and p.data is alt.Undefined else p for p in subs]
 
 
-def wrapping_charts(chart: Any, key: str | None = None, width: int = PANEL_WIDTH, legend_below: bool = True) -> None:
+def render_wrapping_charts(chart: Any, key: str | None = None, width: int = PANEL_WIDTH, legend_below: bool = True) -> None:
     """Show an (hconcat) altair chart, or a list of charts, as panels of `width` px in a row that wraps;
     legends below, never clipped."""
     with st.container(horizontal=True, gap="medium"):
@@ -91,4 +91,4 @@ def wrapping_charts(chart: Any, key: str | None = None, width: int = PANEL_WIDTH
             p = p.properties(width=width)
             if legend_below:
                 p = p.configure_legend(orient="bottom", labelLimit=0, titleLimit=0, columns=1)
-            show_chart(p, key=f"{key}_{i}" if key else None)
+            render_chart(p, key=f"{key}_{i}" if key else None)

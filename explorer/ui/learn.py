@@ -26,9 +26,9 @@ from explorer.learn.linear import LinearCell
 from explorer.learn.ops import fmt
 from explorer.learn.pooling import PoolCell
 from explorer.learn.text import check_text, unit_text
-from explorer.ui.layout import show_chart
-from explorer.ui.run_picker import page_link_if_exists
-from explorer.ui.text import md_escape
+from explorer.ui.layout import render_chart
+from explorer.ui.run_picker import render_page_link
+from explorer.untrusted import md_escape
 
 NETWORKS = ("A trained run", "An untrained architecture")
 INPUTS = ("Your drawing", "Example letter", "Test image")
@@ -75,7 +75,7 @@ def pick_input(net: Network) -> tuple[np.ndarray, str] | None:
             drawing = st.session_state.get("last_drawing")
             if drawing is None:
                 st.info("No drawing yet: draw a letter on the Draw page, then come back (or pick an example letter).")
-                page_link_if_exists("draw", "Go to the Draw page", ":material/draw:")
+                render_page_link("draw", "Go to the Draw page", ":material/draw:")
                 return None
             return as_input(drawing)[0].numpy(), "your drawing"
         if source == INPUTS[1]:
@@ -135,7 +135,7 @@ def first_filters(net: Network | None) -> np.ndarray | None:
     return w.detach().float().cpu().numpy()[:16, 0]
 
 
-def show_input(x: np.ndarray, described: str) -> None:
+def render_input(x: np.ndarray, described: str) -> None:
     """The 28x28 input as the model sees it, enlarged."""
     img = (np.clip(x[0], 0, 1) * 255).round().astype(np.uint8).repeat(4, 0).repeat(4, 1)
     st.image(img, caption=md_escape(described), width=112)
@@ -176,15 +176,15 @@ def open_layer(layer: str) -> None:
 
 
 @st.fragment
-def follow_section(net: Network, tr: Trace, default_layer: str) -> None:
+def render_follow_and_overview(net: Network, tr: Trace, default_layer: str) -> None:
     """The follow panel and the overview under it, as one fragment: a click on a unit or an overview row
     reruns only this part of the page."""
-    follow_panel(net, tr, default_layer)
+    render_follow(net, tr, default_layer)
     st.subheader("The whole network at a glance")
-    overview_panel(tr)
+    render_overview(tr)
 
 
-def follow_panel(net: Network, tr: Trace, default_layer: str) -> Breakdown | None:
+def render_follow(net: Network, tr: Trace, default_layer: str) -> Breakdown | None:
     """Pick a layer and a unit (click the map or type it), then show how that number came about."""
     layer = _layer_choice(tr, default_layer)
     lay = tr.layers[layer]
@@ -205,9 +205,9 @@ def follow_panel(net: Network, tr: Trace, default_layer: str) -> Breakdown | Non
         right.error(md_escape(exc))
         return None
     with right:
-        show_breakdown(b)
+        render_breakdown(b)
     if tr.layers[layer].node == tr.output_node:
-        softmax_panel(tr, net, int(unit[0]))
+        render_softmax(tr, net, int(unit[0]))
     return b
 
 
@@ -226,7 +226,7 @@ def _unit_picker(tr: Trace, lay: Any, values: np.ndarray, net: Network) -> tuple
         x = int(b.number_input(f"Column (0 to {w - 1})", 0, w - 1, key="learn_x"))
         with st.container(key="learn-activation"):
             st.markdown(f"Activation at channel {c}, row {y}, column {x}: **{fmt(float(values[c, y, x]))}**")
-        show_chart(map_heatmap(values[c], (y, x), f"{lay.name}, channel {c}: click a unit"), on_select="rerun",
+        render_chart(map_heatmap(values[c], (y, x), f"{lay.name}, channel {c}: click a unit"), on_select="rerun",
                selection_mode=UNIT_SELECTION, key=chart_key)
         return (c, y, x)
     n = values.shape[0]
@@ -239,12 +239,12 @@ def _unit_picker(tr: Trace, lay: Any, values: np.ndarray, net: Network) -> tuple
     labels = net.classes if tr.layers[lay.name].node == tr.output_node else None
     with st.container(key="learn-activation"):
         st.markdown(f"Activation of unit {k}: **{fmt(float(values[k]))}**")
-    show_chart(vector_chart(values, labels, k, f"{lay.name}: click a unit"), on_select="rerun",
+    render_chart(vector_chart(values, labels, k, f"{lay.name}: click a unit"), on_select="rerun",
                     selection_mode=UNIT_SELECTION, key=chart_key)
     return (k,)
 
 
-def show_breakdown(b: Breakdown) -> None:
+def render_breakdown(b: Breakdown) -> None:
     """Each step with its numbers, then the check against the model's activation."""
     st.markdown(f"**How {md_escape(unit_text(b))} of {md_escape(b.layer)} comes about**")
     for i, s in enumerate(b.steps, 1):
@@ -278,15 +278,15 @@ def _conv_detail(d: ConvCell, key: str) -> None:
     kh, kw = d.kernel.shape[1:]
     size = min(200, 40 * max(kh, kw)) if small else 150
     with st.container(horizontal=True, gap="small"):
-        show_chart(grid_chart(_mark_pad(d.patch[j], pad), title="input patch", size=size))
-        show_chart(grid_chart(d.kernel[j], title="× kernel", size=size))
-        show_chart(grid_chart(d.products[j], title="= products", size=size))
+        render_chart(grid_chart(_mark_pad(d.patch[j], pad), title="input patch", size=size))
+        render_chart(grid_chart(d.kernel[j], title="× kernel", size=size))
+        render_chart(grid_chart(d.products[j], title="= products", size=size))
     st.caption(f"Input channel {d.in_channels[j]} under the {kh}×{kw} kernel (rows {_span(d.rows)}, columns "
                f"{_span(d.cols)}): its products add up to {fmt(float(d.channel_sums[j]))}"
                + (". Empty cells: zero padding" if pad else ""))
     if len(order) > 1:
         top = order[:12]
-        show_chart(bars_chart(d.channel_sums[top], [f"ch {d.in_channels[t]}" for t in top],
+        render_chart(bars_chart(d.channel_sums[top], [f"ch {d.in_channels[t]}" for t in top],
                                    f"per-channel sums (top {len(top)} of {len(order)})", width=240,
                                    highlight=top.index(j) if j in top else None))
 
@@ -306,7 +306,7 @@ def _mark_pad(patch: np.ndarray, pad: list[tuple[int, int]]) -> np.ndarray:
 def _pool_detail(d: PoolCell) -> None:
     """The pooling window, the winner outlined."""
     win = [] if d.winner is None else [d.winner]
-    show_chart(grid_chart(d.values, window=win, title=f"window ({d.values.shape[0]}×{d.values.shape[1]})",
+    render_chart(grid_chart(d.values, window=win, title=f"window ({d.values.shape[0]}×{d.values.shape[1]})",
                                size=min(200, 36 * max(d.values.shape))))
 
 
@@ -318,7 +318,7 @@ def _linear_detail(d: LinearCell) -> None:
                                "x_j·w_kj": d.contributions[d.top]}), hide_index=True, width="stretch")
 
 
-def softmax_panel(tr: Trace, net: Network, k: int) -> None:
+def render_softmax(tr: Trace, net: Network, k: int) -> None:
     """The output layer: the real logits, e^(z - max z), their sum and probabilities summing to 1."""
     import pandas as pd
 
@@ -329,7 +329,7 @@ def softmax_panel(tr: Trace, net: Network, k: int) -> None:
     st.markdown(md_escape(s.formula(k)))  # class names come from the run: escaped text, never markup
     row = st.container(horizontal=True, gap="large")
     with row.container(width=340):
-        show_chart(softmax_chart(s.probs, s.classes))
+        render_chart(softmax_chart(s.probs, s.classes))
     with row.container(width="stretch"):
         st.dataframe(pd.DataFrame({"class": s.classes, "logit z": s.logits, "e^(z − max z)": s.exps,
                                    "p": s.probs}).iloc[s.order], hide_index=True, height=260)
@@ -339,7 +339,7 @@ def softmax_panel(tr: Trace, net: Network, k: int) -> None:
 
 
 # ------------------------------------------------------------------------------ the network at a glance
-def overview_panel(tr: Trace) -> None:
+def render_overview(tr: Trace) -> None:
     """Every layer's output for this input, in order; repeated blocks folded (unfold on demand)."""
     rows = overview_rows(tr)
     total = sum(r.count for r in rows)

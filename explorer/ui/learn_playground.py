@@ -26,8 +26,8 @@ from explorer.learn import (
     volume_1x1,
 )
 from explorer.learn.playground import pool_window
-from explorer.ui.layout import show_chart, show_spec
-from explorer.ui.text import md_escape
+from explorer.ui.layout import render_chart, render_spec
+from explorer.untrusted import md_escape
 
 DRAWING_SIDES = {"the drawing, 7×7 (each cell the mean of 4×4 pixels)": 7,
                  "the drawing, 14×14 (each cell the mean of 2×2 pixels)": 14, "the drawing, 28×28 pixels": 28}
@@ -95,7 +95,7 @@ def _kernel(filters: np.ndarray | None) -> np.ndarray | None:
 
 
 @st.fragment
-def playground(x: np.ndarray | None, filters: np.ndarray | None = None) -> None:
+def render_playground(x: np.ndarray | None, filters: np.ndarray | None = None) -> None:
     """Input, kernel and hyper-parameters; the output with W_out worked out; the kernel slide; pooling.
     `filters` (K, kh, kw): the current network's first-layer kernels (its first input channel), offered as kernels."""
     with st.container(horizontal=True, gap="medium"):
@@ -129,10 +129,10 @@ def _slide(m: np.ndarray, k: np.ndarray, s: int, p: int, d: int) -> None:
     st.session_state["pg_step"] = min(max(1, int(st.session_state.get("pg_step", 1))), n)
     playing = st.toggle("Play (one position every 0.7 s)", key="pg_play")
     # the timer runs only while playing: a fragment made with run_every then, without it otherwise
-    st.fragment(run_every=PLAY_SECONDS if playing else None)(_slide_view)(sl, n)
+    st.fragment(run_every=PLAY_SECONDS if playing else None)(_render_slide)(sl, n)
 
 
-def _slide_view(sl: Any, n: int) -> None:
+def _render_slide(sl: Any, n: int) -> None:
     """The slide's current step; while Play is on, the fragment advances one position each run."""
     if st.session_state.get("pg_play") and n > 1:
         st.session_state["pg_step"] = st.session_state.get("pg_step", 1) % n + 1
@@ -141,9 +141,9 @@ def _slide_view(sl: Any, n: int) -> None:
     step = sl.at(min(i, n - 1))
     h, w = sl.result.shape
     with st.container(horizontal=True, gap="medium"):
-        show_chart(grid_chart(sl.padded(), step.cells, None, sl.padding,
+        render_chart(grid_chart(sl.padded(), step.cells, None, sl.padding,
                                    f"input{' with padding' if sl.padding else ''}: the kernel at step {i + 1}"))
-        show_chart(grid_chart(step.filled, (), (step.y, step.x), 0, f"output {h}×{w}: cell ({step.y}, {step.x})",
+        render_chart(grid_chart(step.filled, (), (step.y, step.x), 0, f"output {h}×{w}: cell ({step.y}, {step.x})",
                                    size=min(300, 40 * max(h, w))))
     st.code(f"cell ({step.y}, {step.x}) = {step.cell.sum_text(limit=49)}", language=None, wrap_lines=True)
 
@@ -174,9 +174,9 @@ def _pooling(m: np.ndarray) -> None:
     cols = [int(c) + (0 if adaptive else padding) for c in cell.cols]
     win = [(r, c) for r in rows for c in cols]
     with st.container(horizontal=True, gap="medium"):
-        show_chart(grid_chart(np.pad(m, 0 if adaptive else padding), win, None, 0 if adaptive else padding,
+        render_chart(grid_chart(np.pad(m, 0 if adaptive else padding), win, None, 0 if adaptive else padding,
                                    f"input: the window of output ({y}, {x})"))
-        show_chart(grid_chart(res.output, (), (y, x), 0, f"{mode} pooled {res.output.shape[0]}×"
+        render_chart(grid_chart(res.output, (), (y, x), 0, f"{mode} pooled {res.output.shape[0]}×"
                                    f"{res.output.shape[1]}: click a cell", size=min(300, 44 * max(res.output.shape)),
                                    selectable=True), on_select="rerun", selection_mode=UNIT_SELECTION, key=key)
     st.code(f"output ({y}, {x}) = {cell.text()}", language=None, wrap_lines=True)
@@ -194,7 +194,7 @@ def _preset_specs(key: str) -> list[dict]:
             grid_chart(res.output, (), (0, 0), title=f"output {res.shape[0]}×{res.shape[1]}", size=160).to_dict()]
 
 
-def course_examples(x: np.ndarray | None) -> None:
+def render_course_examples(x: np.ndarray | None) -> None:
     """Each worked example of the course with the document's numbers beside the computed ones."""
     for p in CONV_PRESETS.values():
         with st.container(border=True):
@@ -203,7 +203,7 @@ def course_examples(x: np.ndarray | None) -> None:
             res = p.run()
             with st.container(horizontal=True, gap="medium"):
                 for spec in _preset_specs(p.key):
-                    show_spec(spec)
+                    render_spec(spec)
             st.code(f"{res.fit_w.formula('W')}\nfirst cell = {kernel_cell_text(p)}", language=None, wrap_lines=True)
             doc = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in p.document.items())
             st.caption(f"The document: {doc}. Computed: output {res.shape[0]}×{res.shape[1]}, "
@@ -238,7 +238,7 @@ def _one_by_one() -> None:
         nums, filt, dot, relu = v.position(0, 0)
         st.code("position (0, 0): " + " + ".join(f"{a:g}×{b:g}" for a, b in zip(nums, filt, strict=True))
                 + f" = {dot:g}; ReLU → {relu:g}", language=None, wrap_lines=True)
-        show_spec(_volume_spec())
+        render_spec(_volume_spec())
         st.dataframe(pd.DataFrame({
             "computation": ["5×5 conv, 28×28×192 → 32", "1×1 conv 192 → 16", "5×5 conv 16 → 32", "bottleneck total"],
             "multiplies": [b.direct, b.reduce, b.conv, b.bottleneck],

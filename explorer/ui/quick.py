@@ -77,7 +77,7 @@ def _device() -> str:
     return str(resolve_device("auto"))
 
 
-def estimate_caption(cfg: TrainConfig, root: str) -> None:
+def render_estimate_caption(cfg: TrainConfig, root: str) -> None:
     """Under the Train form: the recorded time of a finished run with the same settings on this device, if any
     (the form's "Estimate time per epoch" button times a few steps for any other settings)."""
     from explorer.train.estimate import recorded_estimate

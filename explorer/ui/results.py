@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,8 @@ from explorer.charts import evaluate as charts
 from explorer.evaluate import Evaluation, evaluate_all, mistakes, seed_result_table
 from explorer.names import format_duration, plural, run_title
 from explorer.runs import Run
-from explorer.ui.run_picker import file_stamp, page_link_if_exists
-from explorer.ui.text import md_code, md_escape
+from explorer.ui.run_picker import file_stamp, render_page_link
+from explorer.untrusted import md_code, md_escape
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -81,7 +82,7 @@ def evaluation_or_offer(run: Any) -> Evaluation | None:
         if status == "running":
             st.info(f"Run **{run_title(run)}** is still training; its test predictions and every metric appear "
                     "here when it completes. Watch it live on the Train page.")
-            page_link_if_exists("train", "Watch it on the Train page", ":material/model_training:")
+            render_page_link("train", "Watch it on the Train page", ":material/model_training:")
             return None
         if not has_weights(run):
             st.info(f"Run **{run_title(run)}** ({status}) has no saved weights (it ended before its first epoch "
@@ -130,7 +131,7 @@ def evaluate_now(run: Any, label: str = "Evaluate now") -> bool:
     return True
 
 
-def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
+def render_summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
     """Two rows of st.metric: accuracy and macro/weighted P/R/F1; top-k, test size, training time, device."""
     r, m = ev.report, metrics or {}
     rows = [
@@ -153,7 +154,7 @@ def summary_metrics(ev: Evaluation, metrics: dict[str, Any] | None) -> None:
         st.caption(md_escape(note))
 
 
-def estimate_caption(run: Any) -> None:
+def render_estimate_caption(run: Any) -> None:
     """"Time: estimated 4m 10s (3m 20s to 7m 30s), took 6m 38s" when the run recorded its estimate."""
     from explorer.train.estimate import estimate_vs_actual
 
@@ -184,7 +185,7 @@ def confusion_cell_picker(ev: Evaluation, chart_key: str, key: str) -> tuple[int
     return names.index(true), names.index(pred)
 
 
-def image_gallery(images: np.ndarray, indices: np.ndarray, captions: list[str], width: int = 84) -> None:
+def render_image_gallery(images: np.ndarray, indices: np.ndarray, captions: list[str], width: int = 84) -> None:
     """Show images[indices] with captions, `width` px each, in a row that wraps to the space it has (fixed
     columns overlapped on a narrow window and their captions collided)."""
     if len(indices) == 0:
@@ -196,7 +197,7 @@ def image_gallery(images: np.ndarray, indices: np.ndarray, captions: list[str], 
                 st.image(images[int(i)], caption=cap, width=width)
 
 
-def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,
+def render_cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,
                   true_idx: int, pred_idx: int, top: int = 16) -> None:
     """Show the misclassified images of one confusion cell, most confident first."""
     names = ev.report.classes
@@ -206,17 +207,17 @@ def cell_examples(ev: Evaluation, y_true: np.ndarray, y_prob: np.ndarray, images
     idx = mistakes(y_true, y_prob, top=top, true_class=true_idx, pred_class=pred_idx)
     st.markdown(f"**True {md_escape(names[true_idx])}, predicted {md_escape(names[pred_idx])}**: "
                 f"{plural(int(ev.confusion.counts[true_idx, pred_idx]), 'image')} (showing {len(idx)})")
-    image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx])
+    render_image_gallery(images, idx, [f"#{i} p={y_prob[i, pred_idx]:.2f}" for i in idx])
 
 
-def mistakes_gallery(names: list[str], y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,
+def render_mistakes_gallery(names: list[str], y_true: np.ndarray, y_prob: np.ndarray, images: np.ndarray,
                      top: int = 48) -> None:
     """Every misclassified test image, the most confident mistakes first."""
     idx = mistakes(y_true, y_prob, top=top)
     total = int((y_prob.argmax(axis=1) != y_true).sum())
     st.markdown(f"**{plural(total, 'misclassified test image')}**, the most confident first (showing {len(idx)}).")
     pred = y_prob.argmax(axis=1)
-    image_gallery(images, idx, [f"{md_escape(names[y_true[i]])}→{md_escape(names[pred[i]])} {y_prob[i, pred[i]]:.2f}"
+    render_image_gallery(images, idx, [f"{md_escape(names[y_true[i]])}→{md_escape(names[pred[i]])} {y_prob[i, pred[i]]:.2f}"
                                 for i in idx])
 
 
@@ -225,7 +226,7 @@ REPORT_TEXT = ("The EMNIST-letters report trained ResNet-18, DenseNet-121 and Xc
                "report gives no figure.")
 
 
-def published_results(table: pd.DataFrame) -> None:
+def render_published_results(table: pd.DataFrame) -> None:
     """The EMNIST-letters report's published figures, with the user's runs beneath them (shaded)."""
     st.caption(REPORT_TEXT + " Your saved runs with test predictions are listed beneath them; only runs on "
                "emnist-letters are directly comparable with the report's figures.")
@@ -250,3 +251,33 @@ def seed_table_from_runs(infos: list[Any], average: str = "macro") -> pd.DataFra
                      "precision": getattr(rep, f"precision_{average}"), "recall": getattr(rep, f"recall_{average}"),
                      "f1": getattr(rep, f"f1_{average}")})
     return seed_result_table(rows, average=average)
+
+
+def render_export(run: Any) -> None:
+    """Results page: export the run to ONNX (verified by onnxruntime) and push it to MLflow."""
+    from explorer.export.mlflow import INSTALL_HINT, mlflow_available
+    from explorer.export.onnx import ExportError, export_onnx
+
+    with st.expander("Export: ONNX file and MLflow", icon=":material/ios_share:"):
+        out = st.text_input("Output folder", str(Path("exports") / run.run_id), key=f"export_out_{run.run_id}")
+        if st.button("Export to ONNX", key=f"export_onnx_{run.run_id}"):
+            try:
+                with st.spinner("Exporting and checking with onnxruntime on the test split..."):
+                    r = export_onnx(run, out)
+                st.success(f"Wrote {r.path}: top-1 identical to torch on {r.top1_agree}/{r.images} test images, "
+                           f"max probability difference {r.max_prob_diff:.3g}; model card beside it.")
+            except (ExportError, FileNotFoundError, ValueError) as exc:
+                st.error(str(exc))
+        if not mlflow_available():
+            st.info(INSTALL_HINT)
+            return
+        uri = st.text_input("MLflow tracking URI or folder", "./mlruns", key=f"mlflow_uri_{run.run_id}")
+        if st.button("Push to MLflow", key=f"mlflow_push_{run.run_id}"):
+            from explorer.export.mlflow import push_run
+
+            try:
+                with st.spinner("Pushing..."):
+                    r = push_run(run, uri)
+                st.success(f"MLflow run {r.mlflow_run_id}: " + ("pushed" if r.created else "already there; not duplicated"))
+            except (ValueError, OSError) as exc:
+                st.error(f"Push failed: {exc}")

@@ -13,8 +13,7 @@ from streamlit.errors import StreamlitAPIException
 from explorer import pin as pins
 from explorer.names import plural, run_title
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
-from explorer.ui.text import md_code, md_escape
-from explorer.untrusted import parse_created
+from explorer.untrusted import md_code, md_escape, parse_created
 
 SHARED_KEY = "explorer_run_id"  # plain session key (not a widget key), so it survives page switches
 REPINNED = "explorer_run_repinned"  # set when the pin changes: the next picker opens on the new default
@@ -28,7 +27,7 @@ def run_label(info: RunInfo) -> str:
     return f"{run_title(info)}{status}{acc}"
 
 
-def page_link_if_exists(page: str, label: str, icon: str | None = None) -> None:
+def render_page_link(page: str, label: str, icon: str | None = None) -> None:
     """st.page_link to app_pages/<page>.py; where the app's navigation is not running (a page run on
     its own, as in AppTest) the text says where to go."""
     try:
@@ -37,16 +36,16 @@ def page_link_if_exists(page: str, label: str, icon: str | None = None) -> None:
         st.caption(f"{label}: open it from the sidebar.")
 
 
-def no_runs_message() -> None:
+def render_no_runs() -> None:
     """Say that there are no runs yet and point to the Train page."""
     st.info(
         f"No training runs yet (runs folder: `{runs_root()}`). Train a model on the **Train** page, "
         "or with `python -m explorer train`, then come back here."
     )
-    page_link_if_exists("train", "Go to the Train page", ":material/model_training:")
+    render_page_link("train", "Go to the Train page", ":material/model_training:")
 
 
-def unreadable_runs_note(infos: list[RunInfo]) -> None:
+def render_unreadable_runs_note(infos: list[RunInfo]) -> None:
     """A warning naming each unreadable run (file and reason), so no run is hidden; nothing when all read."""
     bad = [i for i in infos if i.error]
     if bad:
@@ -68,7 +67,7 @@ def opening_run(infos: list[RunInfo], key: str) -> str:
     return choice.run.run_id if choice.run is not None else infos[0].run_id
 
 
-def pin_note(infos: list[RunInfo]) -> None:
+def render_pin_note(infos: list[RunInfo]) -> None:
     """A caption saying what the pages open on, and a warning when a pin cannot be followed."""
     choice = pins.default_run(infos)
     if choice.note:
@@ -77,7 +76,7 @@ def pin_note(infos: list[RunInfo]) -> None:
         st.caption(f":material/push_pin: Pages open on **{md_escape(run_title(choice.run))}**: {md_escape(choice.reason)}.")
 
 
-def pin_controls(run_id: str, infos: list[RunInfo], key: str) -> None:
+def render_pin_controls(run_id: str, infos: list[RunInfo], key: str) -> None:
     """A Pin popover: pin this run, or the best run of a tag, for every page (a teacher's run for a class); clear."""
     try:
         current = pins.read_pin()
@@ -120,18 +119,18 @@ def pick_run(key: str, label: str = "Run") -> Any:
         st.error(f"Cannot read the runs folder {md_code(runs_root())}: {md_escape(exc)}")
         return None
     if not infos:
-        no_runs_message()
+        render_no_runs()
         return None
     ids = [i.run_id for i in infos]
     by_id = {i.run_id: i for i in infos}
     start = opening_run(infos, key)
     if st.session_state.get(key) != start:
         st.session_state[key] = start
-    unreadable_runs_note(infos)
+    render_unreadable_runs_note(infos)
     with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):  # Pin keeps its width at 800 px
         run_id = st.selectbox(label, ids, key=key, format_func=lambda r: run_label(by_id[r]), width="stretch")
-        pin_controls(run_id, infos, key)
-    pin_note(infos)
+        render_pin_controls(run_id, infos, key)
+    render_pin_note(infos)
     st.session_state[SHARED_KEY] = run_id
     if by_id[run_id].error:
         st.error(f"Run {run_id} cannot be read: {by_id[run_id].error}")
@@ -143,7 +142,7 @@ def pick_run(key: str, label: str = "Run") -> Any:
         return None
 
 
-def run_caption(run: Any) -> None:
+def render_run_caption(run: Any) -> None:
     """A one-line caption: model, dataset, status, created, and the error of a failed run."""
     cfg, status = run.config, run.status
     train = cfg.get("train", {})

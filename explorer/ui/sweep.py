@@ -14,6 +14,7 @@ import streamlit as st
 
 from explorer.config import TrainConfig, field_label
 from explorer.names import format_duration, plural
+from explorer.progress import clamp01
 from explorer.sweep import (
     CONFIRM_POINTS,
     Grid,
@@ -27,9 +28,8 @@ from explorer.sweep.grid import field_kind, point_text, sweepable_fields
 from explorer.sweep.optuna_search import parse_space
 from explorer.sweep.queue import DONE_STATES, Sweep, list_sweeps
 from explorer.sweep.runner import resume_orphaned, start_driver
-from explorer.ui.progress import clamp01
-from explorer.ui.sweep_shared import shared_sweep_panel
-from explorer.ui.text import md_code, md_escape
+from explorer.sweep.study import StudyError, list_studies, load_study, progress, safe_url
+from explorer.untrusted import md_code, md_escape
 
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
 SHOWN_SWEEPS = 5  # finished sweeps listed under the queue
@@ -97,7 +97,7 @@ def _confirmed(grid: Grid, seconds: float | None, texts: dict[str, str]) -> bool
     return bool(st.checkbox(f"Yes, queue all {grid.size:,} runs", key=key))
 
 
-def sweep_form(cfg: TrainConfig | None, root: str) -> None:
+def render_sweep_form(cfg: TrainConfig | None, root: str) -> None:
     """The sweep form: the settings above are the base; chosen settings take lists or ranges."""
     if cfg is None:
         st.info("Fix the settings above first: they are the base of every run of a sweep.")
@@ -187,7 +187,7 @@ def _actions(sweep: Sweep, state: str, key: str) -> None:
             sweep.move(idx, 1)
 
 
-def sweep_status(sweep: Sweep) -> None:
+def render_sweep_status(sweep: Sweep) -> None:
     """One sweep: name, state, progress bar, actions and its items (a damaged one: its file and the reason)."""
     problem = sweep.problem()
     if problem:
@@ -222,7 +222,7 @@ def resume_after_restart(root: str) -> None:
                  icon=":material/restart_alt:")
 
 
-def queue_panel(root: str) -> None:
+def render_queue(root: str) -> None:
     """Every unfinished sweep (and the last finished ones), refreshed every 3 s while one is running."""
     resume_after_restart(root)
     sweeps = list_sweeps(root)
@@ -237,19 +237,75 @@ def queue_panel(root: str) -> None:
         if not shown and not rest:
             st.caption("No sweeps yet.")
         for s in shown:
-            sweep_status(s)
+            render_sweep_status(s)
         if rest:
             with st.expander(f"Finished sweeps ({len(rest)} latest)"):
                 for s in rest:
-                    sweep_status(s)
+                    render_sweep_status(s)
 
     _queue()
 
 
-def sweep_panel(cfg: TrainConfig | None, root: str) -> None:
+def render_sweep(cfg: TrainConfig | None, root: str) -> None:
     """The Train page's sweep section: the queue, then the form (the settings above are the base)."""
     st.subheader("Sweeps")
-    queue_panel(root)
+    render_queue(root)
     with st.expander("New sweep: a grid or an Optuna search over the settings above"):
-        sweep_form(cfg, root)
-    shared_sweep_panel()
+        render_sweep_form(cfg, root)
+    render_shared_sweep()
+
+
+# ------------------------------------------------------------------------------ a shared sweep
+# The Train page's view of a shared sweep (an Optuna study that workers on other machines take trials from):
+# give the storage URL, pick the study, see trials done / running / failed / retried, the best so far and every
+# trial with its machine, device and run. Read-only: workers are started with `explorer sweep work`.
+def render_shared_sweep() -> None:
+    """An expander: storage URL -> study -> its progress and trials."""
+    with st.expander("Shared sweep: follow a study that several machines work on (`explorer sweep work`)"):
+        url = st.text_input("Study storage URL", key="shared_sweep_url", type="password",
+                            placeholder="postgresql://user:password@host:5432/db  or  journal:/shared/sweeps.journal",
+                            help="The --storage URL the sweep was started with; it stays in this browser session.")
+        if not url:
+            st.caption("Start one with `explorer sweep --grid ... --storage URL --name NAME`, then run "
+                       "`explorer sweep work NAME --storage URL` on each machine or GPU.")
+            return
+        try:
+            studies = [s for s in list_studies(url) if s["kind"]]
+        except StudyError as exc:
+            st.error(str(exc), icon=":material/cloud_off:")
+            return
+        if not studies:
+            st.info(f"No explorer sweeps in {md_code(safe_url(url))} yet.")
+            return
+        name = st.selectbox("Study", [s["name"] for s in studies], key="shared_sweep_name")
+        _render_study(url, name)
+
+
+@st.fragment(run_every=10.0)
+def _render_study(url: str, name: str) -> None:
+    """Progress of one study, refreshed every 10 s while the page is open."""
+    try:
+        study, spec = load_study(url, name)
+        p = progress(study, spec)
+    except StudyError as exc:
+        st.error(str(exc), icon=":material/cloud_off:")
+        return
+    ended = p.done + p.failed + p.pruned
+    st.markdown(f"**{md_escape(name)}** — {md_escape(p.kind)} — "
+                f"**{'finished' if p.finished else 'in progress'}**")
+    st.progress(clamp01(p.done / max(1, p.total)),
+                text=f"{p.done} of {p.total} done · {p.running} running · {p.waiting} waiting · "
+                     f"{p.failed} failed ({p.retried} retried) · {p.pruned} pruned")
+    c = st.columns(4)
+    c[0].metric("Trials ended", f"{ended} / {p.total}")
+    c[1].metric("Running", p.running)
+    c[2].metric("Failed (retried)", f"{p.failed} ({p.retried})")
+    c[3].metric("Best val acc", f"{p.best_value:.4f}" if p.best_value is not None else "—")
+    if p.best_run:
+        st.caption(f"Best run: {md_code(p.best_run)} (in the runs folder of the machine that trained it; "
+                   "`explorer runs pull` brings pushed runs here)")
+    frame = pd.DataFrame(p.rows, columns=["trial", "state", "point", "val_acc", "machine", "device", "run_id",
+                                          "retry_of", "error"])
+    st.dataframe(frame.rename(columns={"val_acc": "val acc", "run_id": "run", "retry_of": "retry of"}),
+                 hide_index=True, height=min(36 * (1 + len(frame)) + 2, 320),
+                 column_config={"val acc": st.column_config.NumberColumn(format="%.4f")})

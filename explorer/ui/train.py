@@ -17,13 +17,13 @@ from explorer.charts.curves import history_frame
 from explorer.config import CHOICE_TEXT, Stage, TrainConfig, field_label
 from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment, DataSpec
 from explorer.names import format_duration, run_title
+from explorer.progress import clamp01, epoch_fraction, epoch_text, number
 from explorer.runs import Run, list_runs, open_run
 from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES, TITLES
-from explorer.ui.curves import show_training_curves
+from explorer.ui.curves import render_training_curves
 from explorer.ui.jobs import job_manager
-from explorer.ui.progress import clamp01, epoch_fraction, epoch_text, number
-from explorer.ui.text import md_code, md_escape
+from explorer.untrusted import md_code, md_escape
 
 MAX_STAGES_TEXT = 20_000  # characters of the Stages JSON field
 
@@ -275,10 +275,10 @@ def busy_text(root: str) -> str | None:
             "or wait until it ends.")
 
 
-def estimate_hint(cfg: TrainConfig | None, pressed: bool) -> None:
+def render_estimate_hint(cfg: TrainConfig | None, pressed: bool) -> None:
     """The per-epoch estimate line under the form; every estimate made in this session is listed by model, so
     models can be compared (beside the form, never in the model list: see model_option)."""
-    from explorer.ui.doctor import estimate_line
+    from explorer.ui.train_doctor import estimate_line
 
     est = estimate_line(cfg, pressed)
     hints = st.session_state.setdefault("speed_hints", {})
@@ -316,7 +316,7 @@ def time_left_text(status: dict[str, Any]) -> str:
     return "-"
 
 
-def run_panel(run: Run) -> None:
+def render_run(run: Run) -> None:
     """Progress bars, numbers and curves of one run (live or finished)."""
     st_ = run.status
     state = st_["status"]
@@ -354,7 +354,7 @@ def run_panel(run: Run) -> None:
         metrics = run.metrics() or {}
         acc = metrics.get("test_acc")
         st.metric("test accuracy", f"{acc:.2%}" if acc is not None else "-", width=130)
-    from explorer.ui.doctor import gpu_memory_text
+    from explorer.ui.train_doctor import gpu_memory_text
 
     if gpu_memory_text(st_):
         st.caption(f"GPU memory: {gpu_memory_text(st_)}")
@@ -364,10 +364,10 @@ def run_panel(run: Run) -> None:
         st.caption(f":material/timer: {md_escape(versus)}")
     hist = run.history()
     if hist:
-        show_training_curves(history_frame(hist), metrics=("loss", "accuracy"))
+        render_training_curves(history_frame(hist), metrics=("loss", "accuracy"))
 
 
-def live_panel(root: str) -> None:
+def render_live(root: str) -> None:
     """The live job panel: polls the run folder every second (a fragment, so the page stays responsive)."""
 
     @st.fragment(run_every=1.0)
@@ -380,7 +380,7 @@ def live_panel(root: str) -> None:
             st.rerun()  # a job started or ended: Start's state and the form follow
         if active:
             run = active[0]
-            run_panel(run)
+            render_run(run)
             if st.button("Stop", key=f"stop_{run.run_id}", help="ends the job after the current step; completed epochs are kept"):
                 jobs.stop(run.run_id, root)
                 st.toast(f"Asked {run.run_id} to stop")
@@ -390,9 +390,9 @@ def live_panel(root: str) -> None:
             st.info("No runs yet: choose a recipe and press Start.")
             return
         last = open_run(runs[0].path)
-        run_panel(last)
+        render_run(last)
         if last.status["status"] == "completed":
-            next_steps()
+            render_next_steps()
         if last.status["status"] in ("interrupted", "stopped") and st.button("Resume", key=f"resume_{last.run_id}"):
             try:
                 jobs.resume(last.run_id, root)
@@ -407,15 +407,15 @@ def live_panel(root: str) -> None:
     _live()
 
 
-def next_steps() -> None:
+def render_next_steps() -> None:
     """After a completed run: where to go next (Results, Explain, Draw)."""
-    from explorer.ui.run_picker import page_link_if_exists
+    from explorer.ui.run_picker import render_page_link
 
     st.markdown("**Next:** see how it does and why, or draw a letter for it to read.")
     with st.container(horizontal=True):
-        page_link_if_exists("results", "Results", ":material/monitoring:")
-        page_link_if_exists("explain", "Explain", ":material/local_fire_department:")
-        page_link_if_exists("draw", "Draw a letter", ":material/draw:")
+        render_page_link("results", "Results", ":material/monitoring:")
+        render_page_link("explain", "Explain", ":material/local_fire_department:")
+        render_page_link("draw", "Draw a letter", ":material/draw:")
 
 
 def device_busy(root: str) -> Run | None:

@@ -18,8 +18,8 @@ import streamlit as st
 from explorer.charts.trust import deletion_chart, disagreement_chart, sanity_chart, sanity_frame
 from explorer.names import plural
 from explorer.trust.faithfulness import SANITY_LIMIT, deletion, sanity_check
-from explorer.ui.layout import show_chart
-from explorer.ui.text import md_escape
+from explorer.ui.layout import render_chart
+from explorer.untrusted import md_escape
 
 PAGE_SIZE = 25
 
@@ -35,20 +35,20 @@ def model_title(name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- faithfulness
-def deletion_figure(model: Any, x: Any, ex: Any, key: str, seed: int = 0) -> None:
+def render_deletion_figure(model: Any, x: Any, ex: Any, key: str, seed: int = 0) -> None:
     """The compact deletion figure of one explanation, with its verdict against the random order."""
     try:
         d = deletion(model, x, ex.heatmap, ex.target, seed=seed)
     except (ValueError, RuntimeError) as exc:
         st.caption(f"No deletion curve: {md_escape(exc)}")
         return
-    show_chart(deletion_chart(d, title="Deletion curve", width="container"), key=key)
+    render_chart(deletion_chart(d, title="Deletion curve", width="container"), key=key)
     verdict = "beats" if d.area < d.area_random else "does not beat"
     st.caption(f"Area {d.area:.2f} vs {d.area_random:.2f} for a random order: the map {verdict} random "
                "(lower = removing its top pixels hurts the prediction sooner).")
 
 
-def sanity_panel(model: Any, x: Any, methods: Sequence[str], target: int | None, key: str) -> None:
+def render_sanity(model: Any, x: Any, methods: Sequence[str], target: int | None, key: str) -> None:
     """On request: the cascading-randomisation sanity check of each method (Adebayo et al. 2018)."""
     from explorer.explain import method_title
 
@@ -62,7 +62,7 @@ def sanity_panel(model: Any, x: Any, methods: Sequence[str], target: int | None,
             except (ValueError, RuntimeError) as exc:
                 st.warning(f"{method_title(method)}: {md_escape(exc)}")
                 continue
-            show_chart(sanity_chart(s, SANITY_LIMIT, width="container"), key=f"{key}_{method}")
+            render_chart(sanity_chart(s, SANITY_LIMIT, width="container"), key=f"{key}_{method}")
             if s.flagged:
                 st.error(f"{method_title(method)}: rank correlation {s.final:.2f} after full randomisation: the map "
                          "hardly depends on the weights, so it does not explain this model.")
@@ -108,7 +108,7 @@ def _page_table(result: Any, pool_images: dict[str, np.ndarray], page: int) -> p
     return rows
 
 
-def label_issues_tab(spec: Any) -> None:
+def render_label_issues_tab(spec: Any) -> None:
     """Find likely label errors of the chosen dataset, page through them, mark images to exclude from a new run."""
     from explorer.trust.labels import find_issues, load_pool
 
@@ -117,9 +117,9 @@ def label_issues_tab(spec: Any) -> None:
     li = _issue_settings(spec.name, spec.size, spec.gen_seed)
     result = st.session_state.get("li_result")
     if result is None or result.spec != li:
-        from explorer.ui.view_jobs import background_view
+        from explorer.ui.view_jobs import render_background_view
 
-        if not background_view("label_issues", {"spec": asdict(li)}, "Press **Find label issues** to rank this "
+        if not render_background_view("label_issues", {"spec": asdict(li)}, "Press **Find label issues** to rank this "
                                "dataset's images: the k-fold pass trains a model per fold.", "Find label issues",
                                "li_run"):
             return
@@ -188,7 +188,7 @@ def _exclusion_actions(spec: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- disagreement (Compare runs)
-def disagreement_section(runs: Sequence[Any]) -> None:
+def render_disagreement(runs: Sequence[Any]) -> None:
     """Per-image disagreement of two of the picked runs, the counts per letter, both Grad-CAMs of one image."""
     from explorer.trust.disagree import A_ONLY, B_ONLY, disagreement
 
@@ -213,7 +213,7 @@ def disagreement_section(runs: Sequence[Any]) -> None:
         return
     st.write(f"{d.n:,} paired test images: accuracy A {d.accuracy('a'):.2%}, B {d.accuracy('b'):.2%}; "
              f"{len(d.rows(A_ONLY)):,} only A gets right, {len(d.rows(B_ONLY)):,} only B.")
-    show_chart(disagreement_chart(d.counts(), width="container"), key="dis_counts")
+    render_chart(disagreement_chart(d.counts(), width="container"), key="dis_counts")
     k1, k2 = st.columns(2)
     kind = k1.radio("Show", [A_ONLY, B_ONLY], horizontal=True, key="dis_kind")
     letter = k2.selectbox("True letter", ["(all)", *d.classes], key="dis_letter")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from explorer.names import format_duration
 from explorer.runs import runs_root
-from explorer.ui.text import md_escape
+from explorer.untrusted import md_escape
 from explorer.views import estimate_view, job_status, start_job
 from explorer.views.kinds import TITLES
 
@@ -26,7 +26,7 @@ def _estimate(kind: str, params_json: str, root: str, stamp: float) -> tuple[flo
         return None, str(exc)
 
 
-def background_view(kind: str, params: dict[str, Any], intro: str, button: str, key: str,
+def render_background_view(kind: str, params: dict[str, Any], intro: str, button: str, key: str,
                     stamp: float = 0.0, auto: bool = False) -> bool:
     """True when the job of `kind` with `params` has finished after `stamp` (the weights' time: an older one is
     stale) and the caller reads the stored result; otherwise show the intro with the measured estimate and a
@@ -75,7 +75,7 @@ def _progress(kind: str, params: dict[str, Any], root: str, key: str) -> None:
 
 def start_job_quietly(kind: str, params: dict[str, Any], go: bool) -> str:
     """For a view shown for several runs (Compare runs): start its job when `go` (unless one runs already) and
-    say in words where it stands; a page with such jobs running calls follow_jobs."""
+    say in words where it stands; a page with such jobs running calls render_followed_jobs."""
     root = str(runs_root())
     job = job_status(kind, params, root)
     if go and (job is None or not job.active):
@@ -90,7 +90,7 @@ def start_job_quietly(kind: str, params: dict[str, Any], go: bool) -> str:
     return f"no {TITLES[kind].lower()} stored yet"
 
 
-def follow_jobs(jobs: list[tuple[str, dict[str, Any]]], key: str) -> None:
+def render_followed_jobs(jobs: list[tuple[str, dict[str, Any]]], key: str) -> None:
     """While any of these view jobs runs: poll every 2 s; rerun the page once none runs."""
     root = str(runs_root())
     if not any((j := job_status(kind, params, root)) is not None and j.active for kind, params in jobs):

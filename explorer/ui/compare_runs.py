@@ -24,10 +24,10 @@ from explorer.compare import (
 from explorer.config import setting_label
 from explorer.names import short_titles, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
-from explorer.ui.curves import show_training_curves
-from explorer.ui.layout import show_chart, wrapping_charts
-from explorer.ui.run_picker import page_link_if_exists, run_label, unreadable_runs_note
-from explorer.ui.text import md_code, md_escape
+from explorer.ui.curves import render_training_curves
+from explorer.ui.layout import render_chart, render_wrapping_charts
+from explorer.ui.run_picker import render_page_link, render_unreadable_runs_note, run_label
+from explorer.untrusted import md_code, md_escape
 
 
 def _stamp(info: RunInfo) -> float:
@@ -48,12 +48,12 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
     """A multiselect over the saved runs -> their data; messages when too few. Preselected: the run every page
     opens on and the best other completed run (explorer.pin.default_pair), never a stopped or failed one."""
     all_infos = list_runs()
-    unreadable_runs_note(all_infos)
+    render_unreadable_runs_note(all_infos)
     infos = [i for i in all_infos if i.readable]
     if len(infos) < 2:
         st.info(f"Comparing needs two or more saved runs; the runs folder `{runs_root()}` has {len(infos)}. "
                 "Train some on the **Train** page (or `python -m explorer train`).")
-        page_link_if_exists("train", "Go to the Train page", ":material/model_training:")
+        render_page_link("train", "Go to the Train page", ":material/model_training:")
         return []
     by_id = {i.run_id: i for i in infos}
     if key not in st.session_state:
@@ -77,7 +77,7 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
     return out if len(out) >= 2 else []
 
 
-def offer_evaluation(runs: Sequence[RunData]) -> None:
+def render_evaluate_offer(runs: Sequence[RunData]) -> None:
     """For each picked run without test predictions but with weights: an "Evaluate now" button (then the page
     compares it like the others); one without weights is said to have nothing to evaluate."""
     from explorer.ui.results import evaluate_now, has_weights
@@ -96,7 +96,7 @@ def offer_evaluation(runs: Sequence[RunData]) -> None:
             st.rerun()  # its comparison data is read again (the cache key holds the folder's latest file time)
 
 
-def show_notes(notes: dict[str, str | None]) -> None:
+def render_notes(notes: dict[str, str | None]) -> None:
     """Say which comparisons do not apply to these runs, and why."""
     for key, why in notes.items():
         if why:
@@ -110,7 +110,7 @@ def _fmt_metrics(df: pd.DataFrame) -> pd.DataFrame:
                          (f"{v:,.0f}" if isinstance(v, int | float) else str(v))))
 
 
-def show_tables(comp: Comparison) -> None:
+def render_tables(comp: Comparison) -> None:
     """Final metrics side by side, the settings that differ (highlighted) and the equal ones collapsed."""
     st.subheader("Final metrics")
     table = _fmt_metrics(comp.metrics)
@@ -133,7 +133,7 @@ def labelled_settings(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def show_curves(runs: Sequence[RunData]) -> None:
+def render_curves(runs: Sequence[RunData]) -> None:
     """Loss and accuracy of every run against epoch and against wall time."""
     df = curves_frame(runs)
     if df.empty:
@@ -142,18 +142,18 @@ def show_curves(runs: Sequence[RunData]) -> None:
     st.subheader("Training curves")
     by_epoch, by_time = st.tabs(["against epoch", "against wall time"])
     with by_epoch:
-        show_training_curves(df, "cmp_curves_epoch", "epoch", ("loss", "accuracy"))
+        render_training_curves(df, "cmp_curves_epoch", "epoch", ("loss", "accuracy"))
     with by_time:
-        show_training_curves(df, "cmp_curves_time", "time_s", ("loss", "accuracy"))
+        render_training_curves(df, "cmp_curves_time", "time_s", ("loss", "accuracy"))
 
 
-def show_per_class(comp: Comparison) -> None:
+def render_per_class(comp: Comparison) -> None:
     """Per-class F1 of every run and the change against the reference run."""
     st.subheader("Per-class F1")
     if comp.f1.empty:
         return
-    show_chart(charts.f1_grouped_chart(comp.f1).properties(width="container"))
-    show_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]).properties(width="container"))
+    render_chart(charts.f1_grouped_chart(comp.f1).properties(width="container"))
+    render_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]).properties(width="container"))
     st.markdown(f"Against the reference run **{md_escape(comp.labels[0])}**:")
     for run, better, worse in better_worse(comp.f1_diff):
         st.markdown(f"- **{md_escape(run)}** got better on {md_escape(better) or 'no class'}; worse on {md_escape(worse) or 'no class'}")
@@ -170,7 +170,7 @@ def better_worse(f1_diff: pd.DataFrame, top: int = 5) -> list[tuple[str, str, st
     return out
 
 
-def show_confusion(comp: Comparison) -> None:
+def render_confusion(comp: Comparison) -> None:
     """Two runs' confusion matrices side by side, and their difference."""
     st.subheader("Confusion matrices")
     labels = comp.labels
@@ -185,31 +185,31 @@ def show_confusion(comp: Comparison) -> None:
             preds = r.predictions()
             cm = confusion(preds.y_true, preds.y_prob, r.classes)
             chart = charts.confusion_share_heatmap(cm.to_frame(), [lab, "row shares"], size=360)
-            show_chart(chart.configure_legend(orient="bottom"))
+            render_chart(chart.configure_legend(orient="bottom"))
     if a != b:
         diff = charts.confusion_diff_heatmap(confusion_diff(ra, rb), a, b, size=360)  # 26 letters on each axis
-        show_chart(diff.configure_legend(orient="bottom"))  # fits 800 px
+        render_chart(diff.configure_legend(orient="bottom"))  # fits 800 px
 
 
-def show_roc(runs: Sequence[RunData]) -> None:
+def render_roc(runs: Sequence[RunData]) -> None:
     """Micro/macro ROC of every run with their AUC."""
     st.subheader("ROC / AUC")
     points, areas = roc_frame(runs)
     if areas.empty:
         return
-    wrapping_charts(charts.roc_compare_chart(points, areas), key="cmp_roc", width=340)
+    render_wrapping_charts(charts.roc_compare_chart(points, areas), key="cmp_roc", width=340)
     st.dataframe(areas.pivot(index="run", columns="curve", values="auc").round(4), width="stretch")
 
 
-def show_cost(comp: Comparison) -> None:
+def render_cost(comp: Comparison) -> None:
     """Test accuracy against parameters and against MACs."""
     st.subheader("Accuracy against cost")
     with st.container(horizontal=True, gap="medium"):
-        show_chart(charts.cost_scatter(comp.metrics, "params", width=320))
-        show_chart(charts.cost_scatter(comp.metrics, "macs", width=320))
+        render_chart(charts.cost_scatter(comp.metrics, "params", width=320))
+        render_chart(charts.cost_scatter(comp.metrics, "macs", width=320))
 
 
-def export_buttons(comp: Comparison) -> None:
+def render_export_buttons(comp: Comparison) -> None:
     """Download the comparison as CSV and as Markdown."""
     row = st.container(horizontal=True, gap="small")  # buttons as wide as their labels (columns cut them to "Do...")
     row.download_button("Download CSV", to_csv(comp), "comparison.csv", "text/csv", key="cmp_csv",
@@ -218,7 +218,7 @@ def export_buttons(comp: Comparison) -> None:
                        icon=":material/download:")
 
 
-def section(name: str, notes: dict[str, str | None], render: Any, *args: Any) -> None:
+def render_section(name: str, notes: dict[str, str | None], render: Any, *args: Any) -> None:
     """Render a section unless its comparison does not apply (then the reason was shown above)."""
     why = notes.get(name)
     if why and name in ("per_class", "confusion"):

@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer.names import run_title
 from explorer.runs import RunInfo, delete_run, export_run_bytes, import_run, list_runs, rename_run, tag_run
-from explorer.ui.text import md_escape
+from explorer.untrusted import md_escape
 
 
 def _runs_table(infos: list[RunInfo]) -> list[dict]:
@@ -50,7 +50,7 @@ def _actions(pick: str, title: str, root: str) -> None:
         st.download_button(f"Download {file_name}", payload, file_name=file_name, mime="application/zip")
 
 
-def manage_runs_panel(root: str) -> None:
+def render_manage_runs(root: str) -> None:
     """An expander to rename, tag, delete, export and import the runs under ``root``."""
     with st.expander("Manage runs (rename, tag, delete, export, import)"):
         infos = list_runs(root)

@@ -12,7 +12,7 @@ from explorer.config import TrainConfig
 STATUS_ICON = {"pass": "✅ pass", "fail": "❌ fail", "unsupported": "➖ unsupported", "skipped": "⏭ skipped"}
 
 
-def system_check_panel(compile_timeout: float = 120.0) -> None:
+def render_system_check(compile_timeout: float = 120.0) -> None:
     """An expander with a "Run system check" button; results (a table) stay until the next check."""
     with st.expander("System check (versions, devices, every training path)"):
         st.caption("Runs a tiny real training run per precision mode, channels_last, torch.compile "
@@ -27,10 +27,10 @@ def system_check_panel(compile_timeout: float = 120.0) -> None:
             st.session_state["doctor_report"] = report.to_dict()
         data = st.session_state.get("doctor_report")
         if data:
-            show_report(data)
+            render_doctor_report(data)
 
 
-def show_report(data: dict[str, Any]) -> None:
+def render_doctor_report(data: dict[str, Any]) -> None:
     """Render a doctor report (its to_dict()): verdict, versions, devices, no-GPU sentence, the checks table."""
     import pandas as pd
 

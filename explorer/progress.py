@@ -1,4 +1,4 @@
-"""Progress values for st.progress, which raises StreamlitValueOutOfRangeError outside [0, 1].
+"""Progress values of a run (no streamlit): numbers for st.progress, which raises StreamlitValueOutOfRangeError outside [0, 1].
 
 A run's status.json is written by another process at any moment (epoch 0 before the first step,
 step 0 of a new epoch, an eval stage, a hand-edited or truncated file), so every value shown on a

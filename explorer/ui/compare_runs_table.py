@@ -29,7 +29,7 @@ from explorer.runs_table import (
     values_of,
     varying,
 )
-from explorer.ui.layout import show_chart
+from explorer.ui.layout import render_chart
 
 STATUSES = ("completed", "running", "stopped", "failed", "interrupted")
 
@@ -104,10 +104,10 @@ def _analyses(rows: pd.DataFrame, metric: str) -> None:
     with t1:
         axes = st.multiselect("Axes", moving, default=moving[:6], key="mr_axes", wrap=True, format_func=_short)
         lines, ticks = parallel_frame(scored, axes, metric)
-        show_chart(parallel_coordinates(lines, ticks, metric))
+        render_chart(parallel_coordinates(lines, ticks, metric))
     with t2:
         eff = effects(scored, metric, moving)
-        show_chart(effect_chart(eff, metric))
+        render_chart(effect_chart(eff, metric))
         st.dataframe(eff, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.4f")
                                                           for c in ("mean", "std")})
     with t3:
@@ -119,7 +119,7 @@ def _analyses(rows: pd.DataFrame, metric: str) -> None:
                                                                 for c in ("mean", "std", "min", "max")})
 
 
-def many_runs_panel(root: str | None = None) -> None:
+def render_many_runs(root: str | None = None) -> None:
     """The all-runs section of Compare runs."""
     root_s = str(runs_root(root))
     df = cached_frame(root_s, folder_stamp(root_s))
