@@ -6,7 +6,7 @@ from explorer.compare import build_comparison
 from explorer.ui import compare_runs as ui
 from explorer.ui import trust as trust_ui
 from explorer.ui.compare_runs_table import render_many_runs
-from explorer.ui.inside import render_compare_overlays
+from explorer.ui.inside_views import render_compare_overlays
 
 st.title("⚖️ Compare runs")
 st.caption("Pick two or more saved runs. Settings that differ are highlighted, equal ones collapsed; "

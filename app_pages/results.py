@@ -7,11 +7,12 @@ from explorer.charts import evaluate as charts
 from explorer.charts.curves import history_frame
 from explorer.evaluate import worst_classes
 from explorer.runs import list_runs
-from explorer.ui import inside as inside_ui
+from explorer.ui import inside_views
 from explorer.ui import results as ui
 from explorer.ui.curves import render_training_curves
 from explorer.ui.layout import render_chart
 from explorer.ui.run_picker import pick_run, render_run_caption
+from explorer.ui.run_state import test_set
 from explorer.untrusted import md_escape
 
 st.title("Results")
@@ -46,7 +47,7 @@ with tabs[0]:
                    on_select="rerun", selection_mode=charts.CONFUSION_SELECTION, key="results_cm")
         st.caption("Rows: true class; columns: predicted class. Click a cell to see its misclassified images.")
     with right:
-        data = ui.test_set(run)
+        data = test_set(run)
         if data is not None:
             ui.render_cell_examples(ev, preds.y_true, preds.y_prob, data[0], *cell, top=16)
 
@@ -59,7 +60,7 @@ with tabs[1]:
         st.dataframe(charts.pairs_table(ev.pairs), hide_index=True, key="results_pairs")
         pair = st.selectbox("Examples of pair", list(ev.pairs["pair"]), key="results_pair")
         row = ev.pairs[ev.pairs["pair"] == pair].iloc[0]
-        data = ui.test_set(run)
+        data = test_set(run)
         if data is not None:
             for t, p in ((row["a_index"], row["b_index"]), (row["b_index"], row["a_index"])):
                 ui.render_cell_examples(ev, preds.y_true, preds.y_prob, data[0], int(t), int(p), top=8)
@@ -101,7 +102,7 @@ with tabs[5]:
                "the top probability. Bars below the diagonal: over-confident; above: under-confident.")
 
 with tabs[6]:
-    data = ui.test_set(run)
+    data = test_set(run)
     if data is not None:
         ui.render_mistakes_gallery(names, preds.y_true, preds.y_prob, data[0], top=48)
 
@@ -112,7 +113,7 @@ with tabs[7]:
     ui.render_published_results(table)
 
 with tabs[8]:
-    inside_ui.render_epochs_tab(run)
+    inside_views.render_epochs_tab(run)
 
 with tabs[9]:
-    inside_ui.render_robustness_tab(run)
+    inside_views.render_robustness_tab(run)

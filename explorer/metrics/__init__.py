@@ -16,10 +16,11 @@ from explorer.metrics.curves import Curves, pr_curves, roc_curves
 from explorer.metrics.evaluation import Evaluation, evaluate_all
 from explorer.metrics.inputs import class_names
 from explorer.metrics.report import MetricsReport, evaluate, top_k_accuracy, worst_classes
-from explorer.metrics.seeds import REPORT, SEED_RESULTS, seed_result_table
+from explorer.metrics.seeds import REPORT, REPORT_TEXT, SEED_RESULTS, seed_result_table
 
 __all__ = [
     "REPORT",
+    "REPORT_TEXT",
     "SEED_RESULTS",
     "Calibration",
     "Confusion",

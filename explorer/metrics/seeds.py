@@ -10,11 +10,14 @@ import pandas as pd
 
 from explorer.metrics.report import MetricsReport
 
-__all__ = ['REPORT', 'SEED_RESULTS', 'seed_result_table']
+__all__ = ['REPORT', 'REPORT_TEXT', 'SEED_RESULTS', 'seed_result_table']
 
 
 # The EMNIST-letters seed report's published comparison table (percent; NaN = not published).
 REPORT = "EMNIST-letters report"  # how the app names the report of ResNet-18 / DenseNet-121 / Xception results
+REPORT_TEXT = ("The EMNIST-letters report trained ResNet-18, DenseNet-121 and Xception on EMNIST letters (the "
+               "three report recipes on the Train page) and published these test figures, in percent; — = the "
+               "report gives no figure.")
 SEED_RESULTS: list[dict[str, Any]] = [
     {"model": "Xception", "accuracy": 85.12, "precision": math.nan, "recall": math.nan, "f1": math.nan},
     {"model": "ResNet-18", "accuracy": 94.17, "precision": 95.21, "recall": 95.05, "f1": 95.06},

@@ -80,7 +80,7 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
 def render_evaluate_offer(runs: Sequence[RunData]) -> None:
     """For each picked run without test predictions but with weights: an "Evaluate now" button (then the page
     compares it like the others); one without weights is said to have nothing to evaluate."""
-    from explorer.ui.results import evaluate_now, has_weights
+    from explorer.ui.run_state import evaluate_now, has_weights
 
     for r in runs:
         if r.predictions() is not None or r.status.get("status") == "running":

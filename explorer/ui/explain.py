@@ -4,7 +4,6 @@ feature-map grids. Run models come from the one cache, explorer.run_models.load_
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,18 +13,15 @@ from explorer.data.preprocess import UPLOAD_TYPES
 from explorer.explain import (
     METHODS,
     ExplainError,
-    Explanation,
     conv_layers,
-    explain,
     feature_maps,
     first_layer_filters,
     heatmap_rgb,
-    method_title,
-    overlay,
 )
 from explorer.explain.view import feature_grid
+from explorer.ui.explanation import cached_explanation, render_explanation, weights_stamp
 from explorer.ui.layout import tiles
-from explorer.ui.run_picker import file_stamp, render_page_link
+from explorer.ui.run_picker import render_page_link
 from explorer.untrusted import md_escape
 
 SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing", "Example letter")
@@ -34,24 +30,13 @@ SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing", "
 def model_or_error(run: Any, which: str = "best") -> tuple[Any, str | None]:
     """(model, None), or (None, message naming the weights file and the reason) when it cannot be loaded."""
     from explorer.run_models import load_run_model
-    from explorer.ui.results import weights_error
+    from explorer.ui.run_state import weights_error
 
     try:
         with st.spinner("Loading the run's model..."):
             return load_run_model(run, which), None
     except Exception as exc:  # missing, truncated, not safetensors, wrong architecture: never a traceback
         return None, weights_error(run, exc, which)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_explanation(run_path: str, stamp: float, image: bytes, method: str, target: int | None,
-                       layer: str | None, contrast: int | None) -> Explanation:
-    """explain() of one (1, 28, 28) float32 image given as bytes (cached per run, weights and arguments)."""
-    from explorer.run_models import load_run_model
-
-    model = load_run_model(run_path, "best")
-    x = np.frombuffer(image, dtype=np.float32).reshape(1, 28, 28).copy()
-    return explain(model, x, method, target=target, layer=layer, contrast=contrast)
 
 
 def as_image(value: Any) -> np.ndarray:
@@ -74,7 +59,7 @@ def image_from_upload(data: bytes) -> np.ndarray:
 def pick_input(run: Any, classes: list[str]) -> tuple[np.ndarray, str] | None:
     """The input chooser: a test image by class and index, a misclassified one, an upload, the
     last canvas drawing or an example letter -> (float32 (1, 28, 28), description), or None with a message."""
-    from explorer.ui.results import test_set
+    from explorer.ui.run_state import test_set
 
     source = st.radio("Image", SOURCES, horizontal=True, key="explain_source")
     if source == "Upload":
@@ -192,30 +177,6 @@ def render_image(x: np.ndarray, caption: str, scale: int = 6) -> None:
     st.image(img.repeat(scale, axis=0).repeat(scale, axis=1), caption=md_escape(caption), width=28 * scale)
 
 
-def render_explanation(run: Any, stamp: float, x: np.ndarray, method: str, target: int | None = None,
-                      layer: str | None = None, contrast: int | None = None,
-                      classes: Sequence[str] | None = None, title: str | None = None, scale: int = 6) -> None:
-    """One overlay of one method; an ExplainError (e.g. a layer with no spatial extent) is a message, not a crash."""
-    try:
-        ex = cached_explanation(str(run.path), stamp, x.astype(np.float32).tobytes(), method, target, layer,
-                                contrast)
-    except ExplainError as exc:
-        st.warning(f"{method_title(method)}: {md_escape(exc)}")
-        return
-    names = list(classes) if classes is not None else [str(i) for i in range(len(ex.probs))]
-    what = (f"{md_escape(names[ex.target])} and not {md_escape(names[ex.contrast])}" if ex.contrast is not None
-            else md_escape(names[ex.target]))
-    where = f" at {md_escape(ex.layer)}" if ex.layer else ""
-    st.image(overlay(x, ex.heatmap, scale=scale), width="stretch",
-             caption=f"{title or method_title(method)}: {what}{where} (p={ex.probs[ex.target]:.2f})")
-    for note in ex.notes:
-        st.caption(md_escape(note))
-    from explorer.run_models import load_run_model
-    from explorer.ui.trust import render_deletion_figure
-
-    render_deletion_figure(load_run_model(run), x, ex, key=f"deletion_{title or method}_{target}_{contrast}_{run.run_id}")
-
-
 def render_methods(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] = tuple(METHODS),
                   target: int | None = None, layer: str | None = None, contrast: int | None = None,
                   classes: Sequence[str] | None = None, scale: int = 5) -> None:
@@ -258,14 +219,6 @@ def top_k_frame(ranked: Sequence[tuple[int, str, float]]) -> Any:
 
     return pd.DataFrame({"rank": range(1, len(ranked) + 1), "class": [r[1] for r in ranked],
                          "probability": [float(r[2]) for r in ranked]})
-
-
-def weights_stamp(run: Any) -> float:
-    """Modification time of the run's best (else last) weights file."""
-    try:
-        return file_stamp(Path(run.weights_path("best")))
-    except (FileNotFoundError, ValueError):
-        return 0.0
 
 
 __all__ = ["SOURCES", "as_image", "cached_explanation", "render_explanation",

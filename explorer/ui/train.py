@@ -253,8 +253,7 @@ def recipe_picker() -> str:
     if recipe != "quick":
         with st.expander("What the EMNIST-letters report got with its recipes"):
             from explorer.charts.evaluate import seed_table_style
-            from explorer.metrics import seed_result_table
-            from explorer.ui.results import REPORT_TEXT
+            from explorer.metrics import REPORT_TEXT, seed_result_table
 
             st.caption(REPORT_TEXT + " Results compares your runs with them (its Published results tab).")
             st.dataframe(seed_table_style(seed_result_table()), hide_index=True, placeholder="—")
