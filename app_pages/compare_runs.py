@@ -28,7 +28,7 @@ ui.section("confusion", comp.notes, ui.show_confusion, comp)
 ui.section("roc", comp.notes, ui.show_roc, comp.runs)
 ui.section("cost", comp.notes, ui.show_cost, comp)
 with st.expander("Robustness curves and embedding maps", expanded=False):
-    compare_overlays([r.path for r in comp.runs], [r.label for r in comp.runs])
+    compare_overlays([r.path for r in comp.runs], [r.title for r in comp.runs])
 
 trust_ui.disagreement_section(comp.runs)
 

@@ -29,13 +29,14 @@ def short_date(created: str, run_id: str = "") -> str:
 
 
 def _fields(run: Any) -> tuple[str, str, str, str, str]:
-    """(run_id, name, model, dataset, created) of a RunInfo, Run, RunData or config dict."""
+    """(run_id, name, model, dataset, created) of a RunInfo, Run (through its record), RunData or config dict."""
+    rec = getattr(run, "record", None)  # a Run's checked config.json (explorer.runs.RunRecord)
+    if rec is not None:
+        return rec.run_id, rec.name, rec.model_name, rec.dataset, rec.created
     if isinstance(run, Mapping):
         cfg: Mapping[str, Any] = run
     else:
-        cfg = getattr(run, "config", None) or {}
-        if not isinstance(cfg, Mapping):
-            cfg = {}
+        cfg = {}
     train = cfg.get("train") or {}
     train = train if isinstance(train, Mapping) else {}
     data = train.get("data") or {}

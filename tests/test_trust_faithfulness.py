@@ -58,9 +58,9 @@ def test_figures_are_deterministic_and_cached(trained) -> None:
     s1, s2 = sanity_check(model, image, "saliency", seed=2), sanity_check(model, image, "saliency", seed=2)
     assert s1.rank_corr == s2.rank_corr
     key = {"k": 1}
-    assert trained.read_cached("trust-test", key) is None
-    trained.write_cached("trust-test", key, {"v": [1, 2]})
-    assert trained.read_cached("trust-test", key) == {"v": [1, 2]} and trained.read_cached("trust-test", {"k": 2}) is None
+    assert trained.derived.read("trust-test", key) is None
+    trained.derived.write("trust-test", key, {"v": [1, 2]})
+    assert trained.derived.read("trust-test", key) == {"v": [1, 2]} and trained.derived.read("trust-test", {"k": 2}) is None
 
 
 def test_cli_trust_writes_the_json_and_refuses_a_running_run(trained, tmp_path, capsys) -> None:

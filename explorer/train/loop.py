@@ -232,7 +232,7 @@ def _load_data(s: Session) -> None:
 def _data_progress(s: Session, t0: float) -> Callable[[int, int], None]:
     """The data build's progress into status.json: images done of total, the time left for them (from the
     rate so far) and for the whole run (plus the rest of the estimate recorded when the run started)."""
-    est = (s.run.config if s.run is not None else {}).get("estimate")  # RunEstimate.to_dict(), untrusted
+    est = s.run.record.estimate if s.run is not None else None  # RunEstimate.to_dict(), untrusted
     try:
         rest: float | None = max(0.0, float(est["seconds"]) - float(est["data_seconds"]))
         rest = rest if math.isfinite(rest) else None
@@ -297,7 +297,7 @@ def _run_stage(s: Session, si: int, stage: Stage, ckpt: Checkpoint | None) -> No
         if len(val_y):
             val_loss, val_acc, pred, prob = _validate_split(s, model)
             if s.run is not None and s.dist.is_main:  # compact: predicted class and its probability
-                s.run.write_val_epoch(epoch, val_y.cpu().numpy(), pred.numpy(), prob.numpy())
+                s.run.derived.write_val_epoch(epoch, val_y.cpu().numpy(), pred.numpy(), prob.numpy())
         else:
             val_loss, val_acc = train_loss, train_acc
         row = {"epoch": epoch, "stage": si, "stage_name": stage.name, "train_loss": train_loss,
@@ -439,7 +439,7 @@ def _startup_seconds(run: Run, t_start: float) -> float | None:
     from explorer.untrusted import CREATED_FORMAT
 
     try:
-        took = t_start - time.mktime(time.strptime(str(run.config.get("created")), CREATED_FORMAT))
+        took = t_start - time.mktime(time.strptime(run.record.created, CREATED_FORMAT))
     except (TypeError, ValueError, OverflowError):
         return None
     return took if 0 <= took < 600 else None  # a resumed run restarts much later: not a start-up time
