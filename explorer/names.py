@@ -62,6 +62,15 @@ def run_title(run: Any) -> str:
     return " - ".join(p for p in (model, dataset, date) if p)
 
 
+def title_line(run: Any) -> str:
+    """One line of a run picker: run_title, the status unless completed, the test accuracy when known
+    ("quick - letters-builtin - 29 Nov 12:53 · stopped · test 91.20%"). `run` is a RunInfo."""
+    acc = getattr(run, "test_acc", None)
+    status = getattr(run, "status", "completed")
+    return (f"{run_title(run)}{'' if status == 'completed' else f' · {status}'}"
+            f"{f' · test {acc:.2%}' if acc is not None else ''}")
+
+
 def unique_titles(runs: list[Any]) -> list[str]:
     """run_title of each run; a title used twice gets the end of its run id appended (legends need distinct names)."""
     titles = [run_title(r) for r in runs]

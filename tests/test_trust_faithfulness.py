@@ -14,7 +14,7 @@ from explorer.config import TrainConfig
 from explorer.data import DataSpec
 from explorer.run_models import load_run_model
 from explorer.runs import Run
-from explorer.train.loop import train
+from explorer.train.job import train
 from explorer.trust.faithfulness import SANITY_LIMIT, deletion, deletion_images, rank_corr, sanity_check
 from explorer.trust.report import pick_images, trust_report
 

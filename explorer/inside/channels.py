@@ -16,12 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.devices import resolve_device
 from explorer.inside.common import (
     InsideError,
     Progress,
     no_progress,
     on_device,
-    pick_device,
     run_model,
     test_split,
     usable_run,
@@ -131,7 +131,7 @@ def top_units(model: nn.Module, images: np.ndarray, layer: str, k: int = 9, batc
     from explorer.models.inference import eval_mode, to_batch
 
     geo = geometry(model, layer)
-    dev = pick_device(device)
+    dev = resolve_device(device)
     net = on_device(model, dev)
     module = dict(net.named_modules())[layer]
     k = max(1, min(int(k), len(images)))

@@ -49,14 +49,6 @@ def run_model(run: Run) -> torch.nn.Module:
         raise InsideError(str(exc)) from None
 
 
-def pick_device(device: str | None = None) -> torch.device:
-    """`device` through explorer.devices.resolve_device (one ValueError for "foo" or "cuda" without a GPU),
-    else cuda when available, else cpu."""
-    from explorer.devices import resolve_device
-
-    return resolve_device(device or "auto")
-
-
 def on_device(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """The model itself on its own device, else an eval-mode copy on `device` (the cached model stays put)."""
     import copy

@@ -12,12 +12,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from explorer.devices import resolve_device
 from explorer.inside.common import (
     InsideError,
     Progress,
     no_progress,
     on_device,
-    pick_device,
     run_model,
     test_split,
     usable_run,
@@ -45,7 +45,7 @@ def features(model: nn.Module, images: np.ndarray, batch_size: int = 512, device
     """(penultimate features float32 (N, D), softmax probabilities float32 (N, K)) in one batched pass."""
     from explorer.models.inference import eval_mode, softmax_output, to_batch
 
-    dev = pick_device(device)
+    dev = resolve_device(device)
     net = on_device(model, dev)
     feats: list[torch.Tensor] = []
     handle = classifier_module(net).register_forward_pre_hook(lambda _m, i: feats.append(i[0].flatten(1).float().cpu()))

@@ -13,11 +13,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from explorer.devices import resolve_device
 from explorer.inside.common import (
     Progress,
     no_progress,
     on_device,
-    pick_device,
     run_model,
     test_split,
     usable_run,
@@ -90,7 +90,7 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, transf
     from explorer.models.inference import eval_mode, softmax_output, to_batch
 
     names = tuple(transforms or TRANSFORMS)
-    dev = pick_device(device)
+    dev = resolve_device(device)
     net = on_device(model, dev)
     y = torch.as_tensor(labels, device=dev)
     correct = torch.zeros(len(names), SEVERITIES, device=dev)

@@ -99,7 +99,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model (or continue the run in --run-dir); prints the run id and the test accuracy."""
-    from explorer.train.loop import train
+    from explorer.train.job import train
 
     cb = _progress_callback(not args.no_progress)
     outcome: dict[str, Any] = {}

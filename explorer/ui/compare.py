@@ -22,11 +22,11 @@ from explorer.compare import (
     to_markdown,
 )
 from explorer.config import setting_label
-from explorer.names import short_titles, unique_titles
+from explorer.names import short_titles, title_line, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.curves import show_training_curves
 from explorer.ui.layout import show_chart, wrapping_charts
-from explorer.ui.run_picker import page_link_if_exists, run_label, unreadable_runs_note
+from explorer.ui.run_picker import page_link_if_exists, unreadable_runs_note
 from explorer.ui.text import md_code, md_escape
 
 
@@ -62,7 +62,7 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
         st.session_state[key] = default_pair(infos)
     st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
     ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key, wrap=True,
-                         format_func=lambda r: run_label(by_id[r]))
+                         format_func=lambda r: title_line(by_id[r]))
     if len(ids) < 2:
         st.info("Pick two or more runs.")
         return []

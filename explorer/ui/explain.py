@@ -4,7 +4,6 @@ feature-map grids. Run models come from the one cache, explorer.run_models.load_
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ from explorer.explain import (
 )
 from explorer.explain.view import feature_grid
 from explorer.ui.layout import tiles
-from explorer.ui.run_picker import file_stamp, page_link_if_exists
+from explorer.ui.run_picker import page_link_if_exists
 from explorer.ui.text import md_escape
 
 SOURCES = ("Test image", "Misclassified test image", "Upload", "Last drawing", "Example letter")
@@ -44,7 +43,7 @@ def model_or_error(run: Any, which: str = "best") -> tuple[Any, str | None]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_explanation(run_path: str, stamp: float, image: bytes, method: str, target: int | None,
+def cached_explanation(run_path: str, stamp: tuple[int, int], image: bytes, method: str, target: int | None,
                        layer: str | None, contrast: int | None) -> Explanation:
     """explain() of one (1, 28, 28) float32 image given as bytes (cached per run, weights and arguments)."""
     from explorer.run_models import load_run_model
@@ -192,7 +191,7 @@ def show_image(x: np.ndarray, caption: str, scale: int = 6) -> None:
     st.image(img.repeat(scale, axis=0).repeat(scale, axis=1), caption=md_escape(caption), width=28 * scale)
 
 
-def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target: int | None = None,
+def explanation_panel(run: Any, stamp: tuple[int, int], x: np.ndarray, method: str, target: int | None = None,
                       layer: str | None = None, contrast: int | None = None,
                       classes: Sequence[str] | None = None, title: str | None = None, scale: int = 6) -> None:
     """One overlay of one method; an ExplainError (e.g. a layer with no spatial extent) is a message, not a crash."""
@@ -216,7 +215,7 @@ def explanation_panel(run: Any, stamp: float, x: np.ndarray, method: str, target
     deletion_figure(load_run_model(run), x, ex, key=f"deletion_{title or method}_{target}_{contrast}_{run.run_id}")
 
 
-def method_panels(run: Any, stamp: float, x: np.ndarray, methods: Sequence[str] = tuple(METHODS),
+def method_panels(run: Any, stamp: tuple[int, int], x: np.ndarray, methods: Sequence[str] = tuple(METHODS),
                   target: int | None = None, layer: str | None = None, contrast: int | None = None,
                   classes: Sequence[str] | None = None, scale: int = 5) -> None:
     """One overlay per attribution method side by side, for the same image and class."""
@@ -260,12 +259,12 @@ def top_k_frame(ranked: Sequence[tuple[int, str, float]]) -> Any:
                          "probability": [float(r[2]) for r in ranked]})
 
 
-def weights_stamp(run: Any) -> float:
-    """Modification time of the run's best (else last) weights file."""
+def weights_stamp(run: Any) -> tuple[int, int]:
+    """Run.weights_stamp of the run's best (else last) weights, (0, 0) when it has none: a cache-key part."""
     try:
-        return file_stamp(Path(run.weights_path("best")))
+        return run.weights_stamp()
     except (FileNotFoundError, ValueError):
-        return 0.0
+        return (0, 0)
 
 
 __all__ = ["SOURCES", "as_image", "cached_explanation", "explanation_panel",

@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from explorer import pin as pins
-from explorer.names import plural, run_title
+from explorer.names import plural, run_title, title_line
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
 from explorer.ui.text import md_code, md_escape
 from explorer.untrusted import parse_created
@@ -19,13 +19,6 @@ from explorer.untrusted import parse_created
 SHARED_KEY = "explorer_run_id"  # plain session key (not a widget key), so it survives page switches
 REPINNED = "explorer_run_repinned"  # set when the pin changes: the next picker opens on the new default
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_label(info: RunInfo) -> str:
-    """One line per run: its readable name (explorer.names.run_title), status unless completed, test accuracy."""
-    acc = f" · test {info.test_acc:.2%}" if info.test_acc is not None else ""
-    status = "" if info.status == "completed" else f" · {info.status}"
-    return f"{run_title(info)}{status}{acc}"
 
 
 def page_link_if_exists(page: str, label: str, icon: str | None = None) -> None:
@@ -129,7 +122,7 @@ def pick_run(key: str, label: str = "Run") -> Any:
         st.session_state[key] = start
     unreadable_runs_note(infos)
     with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):  # Pin keeps its width at 800 px
-        run_id = st.selectbox(label, ids, key=key, format_func=lambda r: run_label(by_id[r]), width="stretch")
+        run_id = st.selectbox(label, ids, key=key, format_func=lambda r: title_line(by_id[r]), width="stretch")
         pin_controls(run_id, infos, key)
     pin_note(infos)
     st.session_state[SHARED_KEY] = run_id

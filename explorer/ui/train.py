@@ -16,9 +16,9 @@ from explorer import locks
 from explorer.charts.curves import history_frame
 from explorer.config import CHOICE_TEXT, Stage, TrainConfig, field_label
 from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment, DataSpec
+from explorer.devices import device_label, lock_key, resolve_device
 from explorer.names import format_duration, run_title
 from explorer.runs import Run, list_runs, open_run
-from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES, TITLES
 from explorer.ui.curves import show_training_curves
 from explorer.ui.jobs import job_manager
@@ -65,8 +65,7 @@ def device_text() -> str:
 
 def device_key() -> str:
     """The device a new job would lock: "cpu" or "cuda:N"."""
-    d = resolve_device("auto")
-    return f"cuda:{d.index or 0}" if d.type == "cuda" else "cpu"
+    return lock_key("auto")
 
 
 # The basic form is recipe (above the form), model, dataset and epochs; every other TrainConfig field sits under
@@ -425,4 +424,4 @@ def next_steps() -> None:
 
 def device_busy(root: str) -> Run | None:
     """The run training now on the device a new job would use, if any."""
-    return job_manager().busy_on(str(resolve_device("auto")), root)
+    return job_manager().busy_on(device_key(), root)
