@@ -399,10 +399,12 @@ def resolve_devices(devices: list[str] | None) -> list[torch.device]:
     if not devices:
         n = torch.cuda.device_count() if why_no_gpu() is None else 0
         return [torch.device("cpu")] + [torch.device("cuda", i) for i in range(n)]
-    from explorer.devices import resolve_device  # the one owner: its ValueError names the device and the fix
+    from explorer.devices import is_device_name, resolve_device  # the one owner: its ValueError names the fix
 
     out = []
     for name in devices:
+        if is_device_name(name) and name.strip().lower().startswith("cuda") and (note := why_no_gpu()):
+            raise ValueError(f"device {name!r} was asked for. {note}")  # the system check says why in full
         dev = resolve_device(name)
         dev = torch.device("cuda", dev.index or 0) if dev.type == "cuda" else dev
         out.append(dev)
