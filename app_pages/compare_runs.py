@@ -28,7 +28,7 @@ ui.render_section("confusion", comp.notes, ui.render_confusion, comp)
 ui.render_section("roc", comp.notes, ui.render_roc, comp.runs)
 ui.render_section("cost", comp.notes, ui.render_cost, comp)
 with st.expander("Robustness curves and embedding maps", expanded=False):
-    render_compare_overlays([r.path for r in comp.runs], [r.label for r in comp.runs])
+    render_compare_overlays([r.path for r in comp.runs], [r.title for r in comp.runs])
 
 trust_ui.render_disagreement(comp.runs)
 

@@ -50,7 +50,7 @@ with right:
         if source == "Draw":
             st.info(ui.HINT)
         st.stop()
-    classes = open_run(main.path).config.get("classes")
+    classes = open_run(main.path).classes
     out = ui.to_prediction(model, image, classes)
     if out is None:
         st.session_state.pop("last_drawing", None)

@@ -15,7 +15,7 @@ run = pick_run("explain_run")
 if run is None:
     st.stop()
 render_run_caption(run)
-classes = list(run.config.get("classes") or [])
+classes = run.classes
 model, problem = ui.model_or_error(run)
 if problem:
     st.error(md_escape(problem))

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from explorer.devices import device_label
 from explorer.runs import runs_root
 from explorer.train.jobs import JobBusyError
 from explorer.ui import train as ui
@@ -14,7 +15,7 @@ from explorer.untrusted import md_escape
 
 st.title("Train")
 root = str(runs_root())
-st.caption(f"Device: **{ui.device_text()}** · runs are saved under `{root}` (set EXPLORER_RUNS to change)")
+st.caption(f"Device: **{device_label()}** · runs are saved under `{root}` (set EXPLORER_RUNS to change)")
 
 st.subheader("Job", anchor="job")
 ui.render_live(root)

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from explorer.config import TrainConfig
 from explorer.data import Augment, DataSpec, DeviceLoader, make_splits
 from explorer.models import build_letters_model
-from explorer.train.loop import device_label, train
+from explorer.train.job import train
+from explorer.train.loop import device_label
 from explorer.train.recipes import get_recipe
 
 

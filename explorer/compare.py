@@ -56,29 +56,24 @@ MISSING = "—"
 
 
 class RunData(Run):
-    """A run as compared: the Run itself, read once (config, status, history, metrics and predictions kept,
-    so every table of one comparison sees one state), with the label it is shown by and its model's cost."""
+    """A run as compared: a Run whose results are read once (status, history, metrics and predictions kept, so
+    every table of one comparison sees one state; its settings come from the record, read once per change of
+    config.json), with the title it is shown by (explorer.names) and its model's cost."""
 
-    def __init__(self, path: str | os.PathLike, label: str | None = None, with_cost: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, title: str | None = None, with_cost: bool = True) -> None:
         super().__init__(path)
-        self._config = Run.config.fget(self)  # type: ignore[attr-defined]
-        self._status = Run.status.fget(self)  # type: ignore[attr-defined]
-        self._history, self._metrics, self._predictions = Run.history(self), Run.metrics(self), Run.predictions(self)
-        self.label = label or str(self._config.get("name") or self.run_id)
+        self.title = title or self.record.name
+        self._status, self._history = Run.status.fget(self), Run.history(self)  # type: ignore[attr-defined]
+        self._metrics, self._predictions = Run.metrics(self), Run.predictions(self)
         self.params: int | None = None
         self.macs: int | None = None
         if with_cost:
             try:
-                spec = Run.model_spec(self)
-                self.params, self.macs = model_cost(json.dumps(self._config["train"], sort_keys=True), self.num_classes,
-                                                    json.dumps(spec, sort_keys=True) if spec else "")
+                spec = self.model_spec()
+                self.params, self.macs = model_cost(json.dumps(self.record.train_record, sort_keys=True),
+                                                    self.num_classes, json.dumps(spec, sort_keys=True) if spec else "")
             except Exception:  # an unknown/removed model: the cost columns stay empty
-                self.params = (self._config.get("model") or {}).get("params")
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """config.json as read when the comparison loaded the run."""
-        return self._config
+                self.params = self.record.model.get("params")
 
     @property
     def status(self) -> dict[str, Any]:
@@ -96,11 +91,6 @@ class RunData(Run):
     def predictions(self) -> Predictions | None:
         """Test predictions as read when the comparison loaded the run."""
         return self._predictions
-
-    @property
-    def classes(self) -> list[str]:
-        """Class names (config.json; for a run that never recorded them, its predictions' names)."""
-        return super().classes or (list(self._predictions.classes) if self._predictions else [])
 
     @property
     def test_size(self) -> int | None:
@@ -127,16 +117,16 @@ def model_cost(train_json: str, num_classes: int, spec_json: str = "") -> tuple[
     return int(s.params), int(s.macs)
 
 
-def load_run_data(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None, label: str | None = None,
+def load_run_data(ref: str | os.PathLike | Run, root: str | os.PathLike | None = None, title: str | None = None,
                   with_cost: bool = True) -> RunData:
-    """Read one run's config, history, metrics and predictions (and its model's params/MACs)."""
-    return RunData(open_run(ref, root).path, label=label, with_cost=with_cost)
+    """Read one run's history, metrics and predictions once (and its model's params/MACs)."""
+    return RunData(open_run(ref, root).path, title=title, with_cost=with_cost)
 
 
-def unique_labels(runs: Sequence[RunData]) -> list[str]:
-    """Run labels made unique (a name used twice gets its run id appended)."""
-    labels = [r.label for r in runs]
-    return [f"{r.label} ({r.run_id})" if labels.count(r.label) > 1 else r.label for r in runs]
+def distinct_titles(runs: Sequence[RunData]) -> list[str]:
+    """Run titles made unique (a title used twice gets its run id appended): the column and legend names."""
+    titles = [r.title for r in runs]
+    return [f"{r.title} ({r.run_id})" if titles.count(r.title) > 1 else r.title for r in runs]
 
 
 # ------------------------------------------------------------------------------ config diff
@@ -220,7 +210,7 @@ def applicability(runs: Sequence[RunData]) -> dict[str, str | None]:
     out: dict[str, str | None] = dict.fromkeys(COMPARISONS)
     datasets = {r.dataset for r in runs}
     class_sets = {tuple(r.classes) for r in runs}
-    labels = unique_labels(runs)
+    labels = distinct_titles(runs)
     no_preds = [lab for lab, r in zip(labels, runs, strict=True) if r.predictions() is None]
     no_hist = [lab for lab, r in zip(labels, runs, strict=True) if not r.history()]
     if len(class_sets) > 1:
@@ -250,7 +240,7 @@ def metrics_table(runs: Sequence[RunData]) -> pd.DataFrame:
     from explorer.evaluate import evaluate, roc_curves
 
     rows = []
-    for label, r in zip(unique_labels(runs), runs, strict=True):
+    for label, r in zip(distinct_titles(runs), runs, strict=True):
         m, history, preds = r.metrics() or {}, r.history(), r.predictions()
         vals = [h.get("val_acc") for h in history if h.get("val_acc") is not None]
         row: dict[str, Any] = {"run": label, "run_id": r.run_id, "model": r.model_name, "dataset": r.dataset,
@@ -274,7 +264,7 @@ def per_class_f1(runs: Sequence[RunData]) -> pd.DataFrame:
 
     cols = {}
     index: list[str] = []
-    for label, r in zip(unique_labels(runs), runs, strict=True):
+    for label, r in zip(distinct_titles(runs), runs, strict=True):
         preds = r.predictions()
         if preds is None:
             continue
@@ -325,7 +315,7 @@ def roc_frame(runs: Sequence[RunData], averages: Sequence[str] = ("micro", "macr
     from explorer.evaluate import roc_curves
 
     pts, areas = [], []
-    for label, r in zip(unique_labels(runs), runs, strict=True):
+    for label, r in zip(distinct_titles(runs), runs, strict=True):
         preds = r.predictions()
         if preds is None:
             continue
@@ -339,10 +329,10 @@ def roc_frame(runs: Sequence[RunData], averages: Sequence[str] = ("micro", "macr
 
 
 def curves_frame(runs: Sequence[RunData]) -> pd.DataFrame:
-    """Training history of every run in one long table (explorer.charts.curves.runs_frame, run = its label)."""
-    from explorer.charts.curves import runs_frame
+    """Training history of every run in one long table (explorer.charts.curves.histories_frame, run = its title)."""
+    from explorer.charts.curves import histories_frame
 
-    return runs_frame({label: r.history() for label, r in zip(unique_labels(runs), runs, strict=True)})
+    return histories_frame({label: r.history() for label, r in zip(distinct_titles(runs), runs, strict=True)})
 
 
 # ------------------------------------------------------------------------------ everything + export
@@ -351,7 +341,7 @@ class Comparison:
     """Everything the page shows, ready to export."""
 
     runs: list[RunData]
-    labels: list[str]
+    titles: list[str]  # the runs' titles, made distinct (distinct_titles): column and legend names
     config: ConfigDiff
     metrics: pd.DataFrame
     f1: pd.DataFrame
@@ -363,7 +353,7 @@ def build_comparison(runs: Sequence[RunData]) -> Comparison:
     """Compute the config diff, metrics table, per-class F1 (+ diff) and applicability notes of 2+ runs."""
     if len(runs) < 2:
         raise ValueError(f"pick two or more runs to compare (got {len(runs)})")
-    labels = unique_labels(runs)
+    labels = distinct_titles(runs)
     notes = applicability(runs)
     f1 = per_class_f1(runs) if notes["per_class"] is None else pd.DataFrame()
     return Comparison(list(runs), labels, config_diff({lab: r.config for lab, r in zip(labels, runs, strict=True)}),
@@ -376,18 +366,18 @@ METRIC_ROWS = [("model", "model"), ("dataset", "dataset"), ("classes", "classes"
                 ("params", "parameters"), ("macs", "MACs (1x28x28)"), ("test_images", "test images")]  # fmt: skip
 
 
-def render_side_by_side(comp: Comparison) -> pd.DataFrame:
+def side_by_side(comp: Comparison) -> pd.DataFrame:
     """One table: rows (section, item), one column per run: metrics, differing settings, per-class F1."""
     rows: list[dict[str, Any]] = []
     m = comp.metrics.set_index("run")
     for key, title in METRIC_ROWS:
-        rows.append({"section": "metric", "item": title, **{lab: _cell(m.at[lab, key]) for lab in comp.labels}})
+        rows.append({"section": "metric", "item": title, **{lab: _cell(m.at[lab, key]) for lab in comp.titles}})
     for setting, vals in comp.config.differ.iterrows():
-        rows.append({"section": "config (differs)", "item": setting, **{lab: vals[lab] for lab in comp.labels}})
+        rows.append({"section": "config (differs)", "item": setting, **{lab: vals[lab] for lab in comp.titles}})
     for cls, vals in comp.f1.iterrows():
         rows.append({"section": "per-class F1", "item": cls,
-                     **{lab: _cell(vals[lab]) if lab in vals else "" for lab in comp.labels}})
-    return pd.DataFrame(rows, columns=["section", "item", *comp.labels])
+                     **{lab: _cell(vals[lab]) if lab in vals else "" for lab in comp.titles}})
+    return pd.DataFrame(rows, columns=["section", "item", *comp.titles])
 
 
 def _cell(v: Any) -> Any:
@@ -404,7 +394,7 @@ def to_csv(comp: Comparison) -> str:
     """The comparison as CSV text: section, item, one column per run (metrics, differing settings, per-class F1);
     text cells that a spreadsheet would run as a formula (= + - @ tab CR) start with a quote."""
     buf = io.StringIO()
-    csv_safe_frame(render_side_by_side(comp)).to_csv(buf, index=False)
+    csv_safe_frame(side_by_side(comp)).to_csv(buf, index=False)
     return buf.getvalue()
 
 
@@ -426,8 +416,8 @@ def _md(v: Any) -> str:
 def to_markdown(comp: Comparison) -> str:
     """The comparison as a Markdown report: metrics, differing settings, equal settings, F1 changes, notes."""
     parts = [f"# Comparison of {len(comp.runs)} runs", ""]
-    parts += [f"- **{md_text(lab)}**: {md_code(r.run_id)} ({md_text(r.model_name)} on {md_text(r.dataset)})" for lab, r in zip(comp.labels, comp.runs, strict=True)]
-    table = render_side_by_side(comp)
+    parts += [f"- **{md_text(lab)}**: {md_code(r.run_id)} ({md_text(r.model_name)} on {md_text(r.dataset)})" for lab, r in zip(comp.titles, comp.runs, strict=True)]
+    table = side_by_side(comp)
     parts += ["", "## Final metrics", "", _md_table(table[table.section == "metric"].drop(columns="section"))]
     diff = table[table.section == "config (differs)"].drop(columns="section")
     parts += ["", "## Settings that differ", ""]
@@ -436,10 +426,10 @@ def to_markdown(comp: Comparison) -> str:
     parts += ["", f"## Settings equal in every run ({len(eq)})", ""]
     parts += [", ".join(f"{md_code(k)}={md_text(v)}" for k, v in eq["value"].items()) if len(eq) else "none"]
     if len(comp.f1_diff):
-        parts += ["", f"## Per-class F1 change against {md_text(comp.labels[0])}", ""]
+        parts += ["", f"## Per-class F1 change against {md_text(comp.titles[0])}", ""]
         d = comp.f1_diff.sort_values("diff")
         shown = pd.concat([d.head(5), d.tail(5)]).drop_duplicates()
-        parts += [_md_table(shown.rename(columns={"base_f1": f"F1 {comp.labels[0]}"}))]
+        parts += [_md_table(shown.rename(columns={"base_f1": f"F1 {comp.titles[0]}"}))]
     skipped = {COMPARISONS[k]: why for k, why in comp.notes.items() if why}
     if skipped:
         parts += ["", "## Comparisons that do not apply", ""]

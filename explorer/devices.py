@@ -1,5 +1,6 @@
 """Devices: the one owner of turning a user's device text ("auto", "cpu", "cuda", "cuda:1") into a
-torch.device, of the words a device is shown with, and of the device a model sits on.
+torch.device (resolve_device), of the words a device is shown with (device_label), of the name a device is
+locked by (lock_key: "cpu" or "cuda:N", explorer.locks) and of the device a model sits on (model_device).
 
 Every command and page that takes a device goes through `resolve_device`, so "--device foo" or
 "--device cuda" on a machine without a GPU gives the same one-line ValueError everywhere.
@@ -14,7 +15,7 @@ if TYPE_CHECKING:  # torch loads when a device is resolved, so options that show
     import torch
     from torch import nn
 
-__all__ = ["DEVICE_HELP", "device_label", "model_device", "resolve_device"]
+__all__ = ["DEVICE_HELP", "device_label", "is_device_name", "lock_key", "model_device", "resolve_device"]
 
 DEVICE_HELP = "auto (a GPU when there is one, else the CPU), cpu, cuda or cuda:N"
 _PATTERN = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
@@ -53,11 +54,27 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     return dev
 
 
-def device_label(device: torch.device | str) -> str:
-    """Human label: "cpu (N threads)" or "cuda:0 (GPU name)"."""
+def is_device_name(name: object) -> bool:
+    """True for text resolve_device understands (auto, cpu, cuda, cuda:N), whether or not the device is here."""
+    return isinstance(name, str) and bool(_PATTERN.match(name.strip().lower()))
+
+
+def lock_key(device: str | torch.device, check: bool = True) -> str:
+    """The name a device is locked by (explorer.locks): "cpu" or "cuda:N". With check (the default) the device is
+    resolved first ("auto" becomes this machine's device; a GPU that is not here is resolve_device's ValueError);
+    without, a name is only normalised ("cuda" is "cuda:0"), e.g. to ask whether a lock key is busy."""
+    if check:
+        d = resolve_device(device)
+        return f"cuda:{d.index or 0}" if d.type == "cuda" else "cpu"
+    text = str(device).strip().lower()
+    return "cuda:0" if text == "cuda" else text
+
+
+def device_label(device: torch.device | str = "auto") -> str:
+    """Human label: "cpu (N threads)" or "cuda:0 (GPU name)"; a name ("auto", "cuda:1") is resolved first."""
     import torch
 
-    device = torch.device(device)
+    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     if device.type == "cuda":
         idx = device.index or 0
         return f"cuda:{idx} ({torch.cuda.get_device_name(idx)})"

@@ -29,13 +29,14 @@ def short_date(created: str, run_id: str = "") -> str:
 
 
 def _fields(run: Any) -> tuple[str, str, str, str, str]:
-    """(run_id, name, model, dataset, created) of a RunInfo, Run, RunData or config dict."""
+    """(run_id, name, model, dataset, created) of a RunInfo, Run (through its record), RunData or config dict."""
+    rec = getattr(run, "record", None)  # a Run's checked config.json (explorer.runs.RunRecord)
+    if rec is not None:
+        return rec.run_id, rec.name, rec.model_name, rec.dataset, rec.created
     if isinstance(run, Mapping):
         cfg: Mapping[str, Any] = run
     else:
-        cfg = getattr(run, "config", None) or {}
-        if not isinstance(cfg, Mapping):
-            cfg = {}
+        cfg = {}
     train = cfg.get("train") or {}
     train = train if isinstance(train, Mapping) else {}
     data = train.get("data") or {}
@@ -59,6 +60,15 @@ def run_title(run: Any) -> str:
         return name
     date = short_date(created, run_id)
     return " - ".join(p for p in (model, dataset, date) if p)
+
+
+def title_line(run: Any) -> str:
+    """One line of a run picker: run_title, the status unless completed, the test accuracy when known
+    ("quick - letters-builtin - 29 Nov 12:53 · stopped · test 91.20%"). `run` is a RunInfo."""
+    acc = getattr(run, "test_acc", None)
+    status = getattr(run, "status", "completed")
+    return (f"{run_title(run)}{'' if status == 'completed' else f' · {status}'}"
+            f"{f' · test {acc:.2%}' if acc is not None else ''}")
 
 
 def unique_titles(runs: list[Any]) -> list[str]:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from explorer.runs import Run, open_run
+from explorer.runs import Run, open_run, weights_stamp
 
 __all__ = [
     "CACHE_SIZE",
@@ -100,12 +100,6 @@ def check_weights(path: str | os.PathLike) -> None:
 # ------------------------------------------------------------------------------ the cache
 _CACHE: OrderedDict[tuple[str, str, str, int, int], nn.Module] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-
-
-def weights_stamp(path: str | os.PathLike) -> tuple[int, int]:
-    """(modification time in ns, size) of a weights file: the cache-key part that changes on retraining."""
-    st = Path(path).stat()
-    return st.st_mtime_ns, st.st_size
 
 
 def clear_model_cache() -> None:

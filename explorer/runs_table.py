@@ -87,9 +87,9 @@ def _cell(v: Any) -> Any:
 
 def run_row(run: Run) -> dict[str, Any]:
     """One run as a flat row: its summary, sweep, tags and settings (cfg.<field>, cfg.data.size)."""
-    info, cfg = run.info(), run.config
-    train = used_settings(cfg.get("train"))
-    sweep = cfg.get("sweep") if isinstance(cfg.get("sweep"), dict) else {}
+    info, rec = run.info(), run.record
+    train = used_settings(rec.train_record)
+    sweep = rec.sweep or {}
     row: dict[str, Any] = {k: v for k, v in info.to_dict().items() if k in INFO_COLUMNS}
     row["tags"] = ", ".join(str(t) for t in info.tags)
     row["sweep"] = str(sweep.get("id") or "")

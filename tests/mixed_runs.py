@@ -2,7 +2,7 @@
 leaves the images per class to the default), a LeNet-5 run on another data size, a stopped run, a failed
 run, a finished grid sweep of three runs on yet another data size (with its .sweeps queue), and a run
 that came in through Import. Every file is written by the runs store's own writers (create_run,
-save_checkpoint, append_history, write_val_epoch, write_predictions, write_metrics, write_status,
+save_checkpoint, append_history, derived.write_val_epoch, write_predictions, write_metrics, write_status,
 create_sweep, export_run_bytes + import_run); the weights are untrained, the predictions planted on the
 real test labels (the built-in test split's image i has class i % 26), so no training is needed and
 every page has something to show. The newest runs are the sweep's, with low accuracies: a page that
@@ -66,7 +66,7 @@ def _write(run: Run, cfg: TrainConfig, minute: int, epochs_done: int, status: st
                             "epoch_time": 12.0 + seed, "wall": 1_763_629_200.0 + 60 * minute + 12 * e,
                             "images_per_s": 450.0})
         y_val, p_val = planted(52, val_acc * frac, seed + e)
-        run.write_val_epoch(e, y_val, p_val.argmax(1), p_val.max(1))
+        run.derived.write_val_epoch(e, y_val, p_val.argmax(1), p_val.max(1))
     if status == "completed" and acc is not None:
         y_true, y_prob = planted(test_n, acc, seed)
         preds = run.write_predictions(y_true, y_prob, np.arange(test_n))

@@ -158,7 +158,7 @@ def test_a_compared_run_is_the_run_read_once():
     a = make_run(name="a", classes=list("ABC"), y_true=Y, y_prob=onehot([0, 1, 1, 1, 2, 0]))
     data = load_run_data(a, with_cost=False)
     run = open_run(a)
-    assert isinstance(data, Run) and data.path == run.path and data.label == "a"
+    assert isinstance(data, Run) and data.path == run.path and data.title == "a"
     assert (data.classes, data.num_classes, data.model_name, data.dataset) == \
         (run.classes, run.num_classes, run.model_name, run.dataset) == (list("ABC"), 3, "small_cnn", run.dataset)
     before = len(data.history())

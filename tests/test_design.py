@@ -33,7 +33,7 @@ from explorer.design import (
 from explorer.inspect import summarize
 from explorer.models import UnknownModelError, build_letters_model, get_card, list_models
 from explorer.runs import export_run, import_run
-from explorer.train.loop import train
+from explorer.train.job import train
 
 TINY = {"name": "letters-builtin", "size": 10, "val_fraction": 0.1}
 

@@ -11,7 +11,7 @@ from explorer.config import TrainConfig
 from explorer.runs import create_run, open_run
 from explorer.sweep.estimate import grid_seconds, sweep_seconds
 from explorer.train.estimate import MEASURED, RECORDED, RunEstimate, estimate_run, estimate_vs_actual
-from explorer.train.loop import train
+from explorer.train.job import train
 from explorer.ui.train import phase_text, time_left_text
 
 

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.cli import main
 from explorer.config import TrainConfig
-from explorer.train.loop import train
+from explorer.train.job import train
 from tests.conftest import page_path
 from tests.run_fixtures import DATA, make_page_run
 

@@ -23,7 +23,7 @@ from explorer.data import Augment, DeviceLoader
 from explorer.doctor.core import why_no_gpu
 from explorer.models import build_letters_model
 from explorer.runs import STOP_FILE, create_run, list_runs, open_run
-from explorer.train.loop import train
+from explorer.train.job import train
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason=why_no_gpu() or "no CUDA GPU")]

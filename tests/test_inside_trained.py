@@ -13,7 +13,8 @@ from explorer.inside.embedding import pca_2d, run_embedding, tsne_2d
 from explorer.inside.epochs import epoch_predictions
 from explorer.inside.robustness import SEVERITIES, TRANSFORMS, perturb, run_robustness
 from explorer.runs import Run
-from explorer.train.loop import train, validate
+from explorer.train.job import train
+from explorer.train.loop import validate
 from tests.run_fixtures import make_page_run
 
 

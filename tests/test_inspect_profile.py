@@ -67,7 +67,7 @@ def test_backward_times_every_parametrised_layer_and_restores_model(one_thread):
 def test_cuda_absent_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("CUDA present: the error path cannot be reached")
-    with pytest.raises(DeviceUnavailableError, match="CUDA is not available.*use --device cpu"):
+    with pytest.raises(DeviceUnavailableError, match="there is no GPU here.*use 'auto' or 'cpu'"):
         measure(small_net(), (3, 16, 16), device="cuda")
 
 

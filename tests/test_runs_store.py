@@ -13,7 +13,7 @@ import pytest
 from explorer import runs
 from explorer.cli import main
 from explorer.config import TrainConfig
-from explorer.train.loop import train
+from explorer.train.job import train
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from explorer.cli import main
 from explorer.config import TrainConfig
-from explorer.train.estimate import estimate_epoch_seconds, fmt_duration
+from explorer.train.estimate import estimate_epoch_seconds
 
 
 def tiny(size: int, **kw) -> TrainConfig:
@@ -40,12 +40,13 @@ def test_stages_amp_and_compile_notes():
     assert any("float32" in n for n in e.notes) and any("compile" in n for n in e.notes)
 
 
-def test_fmt_duration_is_the_one_duration_format():
+def test_format_duration_is_the_one_duration_format():
+    import explorer.train.estimate as estimate
     from explorer.names import format_duration
 
-    assert fmt_duration is format_duration
-    assert fmt_duration(3.24) == "3s" and fmt_duration(42) == "42s"
-    assert fmt_duration(250) == "4m 10s" and fmt_duration(3960) == "1h 06m"
+    assert not hasattr(estimate, "fmt_duration")  # no alias: one name everywhere
+    assert format_duration(3.24) == "3s" and format_duration(42) == "42s"
+    assert format_duration(250) == "4m 10s" and format_duration(3960) == "1h 06m"
 
 
 def test_train_cli_prints_estimate_before_start(tmp_path, capsys):

@@ -10,7 +10,8 @@ import torch
 
 from explorer.config import Stage, TrainConfig
 from explorer.runs import open_run
-from explorer.train.loop import sync_history, train, validate
+from explorer.train.job import sync_history, train
+from explorer.train.loop import validate
 
 TINY = {"name": "letters-builtin", "size": 20, "val_fraction": 0.1}
 

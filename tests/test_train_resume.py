@@ -11,7 +11,7 @@ from pathlib import Path
 
 from explorer.config import TrainConfig
 from explorer.runs import create_run, list_runs, open_run
-from explorer.train.loop import train
+from explorer.train.job import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

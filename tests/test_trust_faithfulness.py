@@ -14,7 +14,7 @@ from explorer.config import TrainConfig
 from explorer.data import DataSpec
 from explorer.run_models import load_run_model
 from explorer.runs import Run
-from explorer.train.loop import train
+from explorer.train.job import train
 from explorer.trust.faithfulness import SANITY_LIMIT, deletion, deletion_images, rank_corr, sanity_check
 from explorer.trust.report import pick_images, trust_report
 
@@ -58,9 +58,9 @@ def test_figures_are_deterministic_and_cached(trained) -> None:
     s1, s2 = sanity_check(model, image, "saliency", seed=2), sanity_check(model, image, "saliency", seed=2)
     assert s1.rank_corr == s2.rank_corr
     key = {"k": 1}
-    assert trained.read_cached("trust-test", key) is None
-    trained.write_cached("trust-test", key, {"v": [1, 2]})
-    assert trained.read_cached("trust-test", key) == {"v": [1, 2]} and trained.read_cached("trust-test", {"k": 2}) is None
+    assert trained.derived.read("trust-test", key) is None
+    trained.derived.write("trust-test", key, {"v": [1, 2]})
+    assert trained.derived.read("trust-test", key) == {"v": [1, 2]} and trained.derived.read("trust-test", {"k": 2}) is None
 
 
 def test_cli_trust_writes_the_json_and_refuses_a_running_run(trained, tmp_path, capsys) -> None:

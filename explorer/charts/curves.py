@@ -95,10 +95,6 @@ def histories_frame(histories: Mapping[str, Iterable[Mapping[str, Any]]]) -> pd.
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 
 
-# explorer/compare.py (being restructured beside this change) still imports the former name; drop this
-# line when it imports histories_frame.
-runs_frame = histories_frame
-
 
 def stage_starts(frame: pd.DataFrame) -> pd.DataFrame:
     """Where a one-run frame changes stage: (epoch - 0.5, stage_name) of every stage after the first."""

@@ -88,12 +88,12 @@ class DoctorReport:
 
 
 def versions() -> dict[str, Any]:
-    """torch, torchvision, CUDA (build), cuDNN, Python and platform versions."""
-    import torchvision
+    """The versions a run records (explorer.runs.versions: torch, torchvision, timm, explorer, Python) plus the
+    CUDA build, cuDNN and the platform."""
+    from explorer.runs import versions as run_versions
 
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
-    return {"torch": torch.__version__, "torchvision": torchvision.__version__, "cuda_build": torch.version.cuda,
-            "cudnn": cudnn, "python": platform.python_version(), "platform": platform.platform()}
+    return {**run_versions(), "cuda_build": torch.version.cuda, "cudnn": cudnn, "platform": platform.platform()}
 
 
 def why_no_gpu() -> str | None:
@@ -399,21 +399,14 @@ def resolve_devices(devices: list[str] | None) -> list[torch.device]:
     if not devices:
         n = torch.cuda.device_count() if why_no_gpu() is None else 0
         return [torch.device("cpu")] + [torch.device("cuda", i) for i in range(n)]
+    from explorer.devices import is_device_name, resolve_device  # the one owner: its ValueError names the fix
+
     out = []
     for name in devices:
-        try:
-            dev = torch.device(name)
-        except RuntimeError:
-            raise ValueError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
-        if dev.type not in ("cpu", "cuda"):
-            raise ValueError(f"unknown device {name!r}; use cpu, cuda or cuda:N")
-        if dev.type == "cuda":
-            note = why_no_gpu()
-            if note:
-                raise ValueError(f"device {name!r} was asked for. {note}")
-            dev = torch.device("cuda", dev.index or 0)
-            if dev.index >= torch.cuda.device_count():
-                raise ValueError(f"device {name!r} does not exist: {torch.cuda.device_count()} GPU(s) are visible")
+        if is_device_name(name) and name.strip().lower().startswith("cuda") and (note := why_no_gpu()):
+            raise ValueError(f"device {name!r} was asked for. {note}")  # the system check says why in full
+        dev = resolve_device(name)
+        dev = torch.device("cuda", dev.index or 0) if dev.type == "cuda" else dev
         out.append(dev)
     return out
 

@@ -235,12 +235,12 @@ def _push(run: Any, uri: str | None, experiment: str) -> PushResult:
     existing = find_pushed(client, exp_id, run.run_id)
     if existing:
         return PushResult(run.run_id, existing, False, 0, 0)
-    cfg = run.config
-    params = flatten({k: v for k, v in cfg.items() if k not in ("run_id", "classes")})
+    rec = run.record
+    params = flatten({k: v for k, v in rec.config().items() if k not in ("run_id", "classes")})
     points = _metrics(run)
     status = run.status.get("status", "")
-    tags = {RUN_ID_TAG: run.run_id, "mlflow.runName": cfg.get("name") or run.run_id, "explorer.status": status,
-            **{f"explorer.tag.{t}": "1" for t in cfg.get("tags") or []}}
+    tags = {RUN_ID_TAG: run.run_id, "mlflow.runName": rec.name, "explorer.status": status,
+            **{f"explorer.tag.{t}": "1" for t in rec.tags}}
     mrun = client.create_run(exp_id, tags=tags)
     mid = mrun.info.run_id
     keep = _dedupe(client, exp_id, run.run_id, mid)  # a push of another machine got there first

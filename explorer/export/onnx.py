@@ -172,19 +172,17 @@ def export_onnx(ref: Any, out: str | os.PathLike, fmt: str = "onnx", which: str 
 
 def model_card(run: Any, report: ExportReport) -> str:
     """Markdown model card: data, classes, preprocessing, metrics, verification and usage."""
-    cfg = run.config
-    classes = list(cfg.get("classes") or [])
-    train = cfg.get("train") or {}
-    data = train.get("data") or {}
+    rec = run.record
+    classes = list(rec.classes)
     metrics = run.metrics() or {}
     metric_lines = "\n".join(f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}"
                              for k, v in metrics.items() if isinstance(v, (int, float, str)))
-    return f"""# {cfg.get('name') or run.run_id} ({report.model}) — ONNX export
+    return f"""# {rec.name} ({report.model}) — ONNX export
 
 Run `{run.run_id}`, exported from CNN Explorer with torch {torch.__version__}, ONNX opset {report.opset}.
 
 ## Data
-- dataset: {data.get('name', '?')} (split record: {json_short(cfg.get('data'))})
+- dataset: {rec.dataset} (split record: {json_short(rec.split)})
 - classes ({len(classes)}, output index order): {' '.join(classes)}
 
 ## Input and preprocessing

@@ -3,7 +3,7 @@ for every channel, the k test images whose strongest unit in that channel fires 
 unit is. The patch shown is the crop of the input under that unit's receptive field: size and jump
 (input pixels between neighbouring units) come from the inspector (explorer.inspect.collect); the
 unit grid is taken as centred on the 28x28 input, exact for same-padded convolutions and pooling on
-even sizes, otherwise within half a jump. The result is stored in the run folder (Run.write_view)."""
+even sizes, otherwise within half a jump. The result is stored in the run folder (Run.derived.write_arrays)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.devices import resolve_device
 from explorer.inside.common import (
     InsideError,
     Progress,
     no_progress,
     on_device,
-    pick_device,
     run_model,
     test_split,
     usable_run,
-    weights_stamp,
 )
 
 IMAGE = 28
@@ -132,7 +131,7 @@ def top_units(model: nn.Module, images: np.ndarray, layer: str, k: int = 9, batc
     from explorer.models.inference import eval_mode, to_batch
 
     geo = geometry(model, layer)
-    dev = pick_device(device)
+    dev = resolve_device(device)
     net = on_device(model, dev)
     module = dict(net.named_modules())[layer]
     k = max(1, min(int(k), len(images)))
@@ -208,14 +207,12 @@ def _view_name(layer: str, k: int) -> str:
     return f"channels-{re.sub(r'[^a-z0-9_.-]', '_', layer.lower())[:80]}-k{k}"
 
 
-def _from_store(stored: Any, stamp: list[int], layer: str, n_images: int) -> ChannelTops | None:
-    """The stored result when it is for these weights and layer and its arrays are consistent, else None."""
+def _from_store(stored: Any, layer: str, n_images: int) -> ChannelTops | None:
+    """The stored result (read under this version, weights stamp and layer) when its arrays are consistent."""
     if stored is None:
         return None
     arrays, meta = stored
     try:
-        if meta.get("version") != VERSION or meta.get("stamp") != stamp or meta.get("layer") != layer:
-            return None
         geo = Geometry(layer, int(meta["channels"]), int(meta["height"]), int(meta["width"]),
                        tuple(float(v) for v in meta["rf"]), tuple(float(v) for v in meta["jump"]))
         v, n, i, j, mean = (arrays[key] for key in ("values", "index", "unit_i", "unit_j", "mean"))
@@ -237,18 +234,18 @@ def run_channels(ref: Any, layer: str, k: int = 9, device: str | None = None, pr
     """A run's channel view for `layer` (stored result when valid, else computed and stored unless
     compute=False, then None) -> (tops, was_stored)."""
     run = usable_run(ref)
-    stamp, name = weights_stamp(run), _view_name(layer, k)
+    key, name = {"version": VERSION, "stamp": run.weights_stamp(), "layer": layer}, _view_name(layer, k)
     split = test_split(run)
-    tops = _from_store(run.read_view(name), stamp, layer, len(split.images))
+    tops = _from_store(run.derived.read_arrays(name, key), layer, len(split.images))
     if tops is not None or not compute:
         return tops, tops is not None
     model = run_model(run)
     tops = top_units(model, split.images, layer, k=k, device=device, progress=progress)
     g = tops.geometry
-    run.write_view(name, {"values": tops.values, "index": tops.index, "unit_i": tops.unit_i,
-                          "unit_j": tops.unit_j, "mean": tops.mean},
-                   {"version": VERSION, "stamp": stamp, "layer": layer, "channels": g.channels, "height": g.height,
-                    "width": g.width, "rf": list(g.rf), "jump": list(g.jump)})
+    run.derived.write_arrays(name, key, {"values": tops.values, "index": tops.index, "unit_i": tops.unit_i,
+                                         "unit_j": tops.unit_j, "mean": tops.mean},
+                             {"channels": g.channels, "height": g.height, "width": g.width, "rf": list(g.rf),
+                              "jump": list(g.jump)})
     return tops, False
 
 

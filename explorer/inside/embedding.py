@@ -1,6 +1,6 @@
 """The embedding map: penultimate features (the input of the model card's classifier) of the test
 split, projected to 2-D by PCA (numpy SVD) or t-SNE (scikit-learn, seeded), with each image's true
-and predicted class. Stored in the run folder (Run.write_view) keyed by method, seed and weights."""
+and predicted class. Stored in the run folder (Run.derived.write_arrays) keyed by method, seed and weights."""
 
 from __future__ import annotations
 
@@ -12,16 +12,15 @@ import pandas as pd
 import torch
 from torch import nn
 
+from explorer.devices import resolve_device
 from explorer.inside.common import (
     InsideError,
     Progress,
     no_progress,
     on_device,
-    pick_device,
     run_model,
     test_split,
     usable_run,
-    weights_stamp,
 )
 
 METHODS = ("pca", "tsne")
@@ -46,7 +45,7 @@ def features(model: nn.Module, images: np.ndarray, batch_size: int = 512, device
     """(penultimate features float32 (N, D), softmax probabilities float32 (N, K)) in one batched pass."""
     from explorer.models.inference import eval_mode, softmax_output, to_batch
 
-    dev = pick_device(device)
+    dev = resolve_device(device)
     net = on_device(model, dev)
     feats: list[torch.Tensor] = []
     handle = classifier_module(net).register_forward_pre_hook(lambda _m, i: feats.append(i[0].flatten(1).float().cpu()))
@@ -112,13 +111,11 @@ class EmbeddingMap:
         return f.groupby("true", as_index=False)[["x", "y"]].mean()
 
 
-def _store_ok(stored: Any, key: dict[str, Any], n: int, k: int) -> dict[str, np.ndarray] | None:
-    """The stored arrays when they are for this key and consistent with n images and k classes."""
+def _store_ok(stored: Any, n: int, k: int) -> dict[str, np.ndarray] | None:
+    """The stored arrays (read under this run's key) when they are consistent with n images and k classes."""
     if stored is None:
         return None
-    arrays, meta = stored
-    if any(meta.get(name) != value for name, value in key.items()):
-        return None
+    arrays, _meta = stored
     try:
         xy, t5, p5 = arrays["xy"], arrays["top5"], arrays["top5_prob"]
         ok = (xy.shape == (n, 2) and np.isfinite(xy).all() and t5.shape[0] == n and t5.ndim == 2
@@ -138,9 +135,9 @@ def run_embedding(ref: Any, method: str = "pca", seed: int = 0, device: str | No
     split = test_split(run)
     if len(split.images) == 0:
         raise InsideError(f"run {run.run_id} has an empty test split: no map to draw")
-    key = {"version": VERSION, "stamp": weights_stamp(run), "method": method, "seed": int(seed)}
+    key = {"version": VERSION, "stamp": run.weights_stamp(), "method": method, "seed": int(seed)}
     name = f"embedding-{method}-s{int(seed)}"
-    arrays = _store_ok(run.read_view(name), key, len(split.images), len(split.classes))
+    arrays = _store_ok(run.derived.read_arrays(name, key), len(split.images), len(split.classes))
     stored = arrays is not None
     if arrays is None and not compute:
         return None, False
@@ -151,7 +148,7 @@ def run_embedding(ref: Any, method: str = "pca", seed: int = 0, device: str | No
         kk = min(5, probs.shape[1])
         top5 = np.argsort(-probs, axis=1, kind="stable")[:, :kk]
         arrays = {"xy": xy, "top5": top5, "top5_prob": np.take_along_axis(probs, top5, 1).astype(np.float32)}
-        run.write_view(name, arrays, key)
+        run.derived.write_arrays(name, key, arrays)
     progress(1.0, "done")
     top5 = arrays["top5"].astype(np.int64)
     classes = split.classes if len(split.classes) > int(top5.max(initial=0)) else [str(i) for i in range(top5.max() + 1)]

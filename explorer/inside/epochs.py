@@ -1,5 +1,5 @@
 """Confusion over epochs: the validation predictions the training loop stores every epoch (predicted
-class and its probability, Run.write_val_epoch) turned into a confusion matrix per epoch and the
+class and its probability, Run.derived.write_val_epoch) turned into a confusion matrix per epoch and the
 per-class accuracy by epoch ("which letters were learned when")."""
 
 from __future__ import annotations
@@ -56,14 +56,14 @@ class EpochPredictions:
 def epoch_predictions(ref: Any) -> EpochPredictions | None:
     """The run's per-epoch validation predictions, or None when it has none (trained before they were kept)."""
     run = open_run(ref)
-    stored = run.val_epochs()
+    stored = run.derived.val_epochs(int(r["epoch"]) for r in run.history())
     if not stored:
         return None
     k = run.num_classes
     classes = run.classes if len(run.classes) == k else [str(i) for i in range(k)]
     epochs = sorted(stored)
     return EpochPredictions(epochs, {e: stored[e]["y_true"] for e in epochs}, {e: stored[e]["pred"] for e in epochs},
-                            {e: stored[e]["prob"] for e in epochs}, classes, run.val_epochs_bytes())
+                            {e: stored[e]["prob"] for e in epochs}, classes, run.derived.val_epochs_bytes())
 
 
 def bytes_per_epoch(ep: EpochPredictions) -> float:

@@ -1,7 +1,7 @@
 """Robustness curves: accuracy on the test split under growing rotation, shift, scale, Gaussian
 noise, blur, thicker and thinner strokes and an occluding patch, six severities each (0 = the
 untouched image, so severity 0 is the plain test accuracy). Transforms run in batch on the device
-(affine_grid/grid_sample, convolutions, max-pooling); stored in the run folder (Run.write_view)."""
+(affine_grid/grid_sample, convolutions, max-pooling); stored in the run folder (Run.derived.write_arrays)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from explorer.devices import resolve_device
 from explorer.inside.common import (
     Progress,
     no_progress,
     on_device,
-    pick_device,
     run_model,
     test_split,
     usable_run,
-    weights_stamp,
 )
 
 SEVERITIES = 6  # 0 .. 5
@@ -91,7 +90,7 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, transf
     from explorer.models.inference import eval_mode, softmax_output, to_batch
 
     names = tuple(transforms or TRANSFORMS)
-    dev = pick_device(device)
+    dev = resolve_device(device)
     net = on_device(model, dev)
     y = torch.as_tensor(labels, device=dev)
     correct = torch.zeros(len(names), SEVERITIES, device=dev)
@@ -122,9 +121,9 @@ def run_robustness(ref: Any, device: str | None = None, progress: Progress = no_
     """A run's robustness table (stored when valid, else computed and stored unless compute=False, then
     None) -> (table, was_stored)."""
     run = usable_run(ref)
-    key = {"version": VERSION, "stamp": weights_stamp(run), "transforms": list(TRANSFORMS)}
-    stored = run.read_view("robustness")
-    if stored is not None and all(stored[1].get(k) == v for k, v in key.items()):
+    key = {"version": VERSION, "stamp": run.weights_stamp(), "transforms": list(TRANSFORMS)}
+    stored = run.derived.read_arrays("robustness", key)
+    if stored is not None:
         acc = stored[0].get("accuracy")
         if acc is not None and acc.shape == (len(TRANSFORMS), SEVERITIES) and np.isfinite(acc).all() \
                 and (acc >= 0).all() and (acc <= 1).all():
@@ -134,7 +133,7 @@ def run_robustness(ref: Any, device: str | None = None, progress: Progress = no_
     split = test_split(run)
     table = sweep(run_model(run), split.images, split.labels, device=device, progress=progress)
     acc = table.pivot(index="transform", columns="severity", values="accuracy").loc[list(TRANSFORMS)].to_numpy()
-    run.write_view("robustness", {"accuracy": acc.astype(np.float64)}, key)
+    run.derived.write_arrays("robustness", key, {"accuracy": acc.astype(np.float64)})
     return table, False
 
 

@@ -156,20 +156,14 @@ class Profile:
 
 
 def resolve_device(device: str) -> torch.device:
-    """'cpu' or 'cuda[:i]' as a torch.device; a clear error when CUDA is absent."""
-    d = str(device).strip().lower()
-    if d == "cpu":
-        return torch.device("cpu")
-    if d.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise DeviceUnavailableError(
-                "--device cuda asked for a GPU but CUDA is not available on this machine "
-                f"(torch {torch.__version__}, cuda build: {torch.version.cuda or 'none'}); use --device cpu")
-        dev = torch.device(d)
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceUnavailableError(f"{d}: only {torch.cuda.device_count()} GPU(s) present")
-        return dev
-    raise InspectError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
+    """explorer.devices.resolve_device (the one owner), its ValueError as a DeviceUnavailableError for a device
+    name that is not here (cuda without a GPU, a GPU index past the last) and an InspectError for any other text."""
+    from explorer import devices
+
+    try:
+        return devices.resolve_device(device)
+    except ValueError as exc:
+        raise (DeviceUnavailableError if devices.is_device_name(device) else InspectError)(str(exc)) from None
 
 
 class _Clock:

@@ -60,9 +60,9 @@ def _start(sweep: Sweep, manager: JobManager, item: dict[str, Any], cfg: TrainCo
 
 
 def _busy_pid(manager: JobManager, cfg: TrainConfig, root: Path) -> int | None:
-    from explorer.train.jobs import resolved_device
+    from explorer.devices import lock_key
 
-    run = manager.busy_on(resolved_device(cfg.device), root)
+    run = manager.busy_on(lock_key(cfg.device), root)
     return int(run.raw_status.get("pid") or 0) if run is not None else None
 
 
@@ -178,9 +178,9 @@ def grid_loop(sweep: Sweep, manager: JobManager, on_event: Event) -> None:
 
 def sweep_device(sweep: Sweep) -> str:
     """The device key ("cpu", "cuda:0") a sweep's runs train on (its base config's device)."""
-    from explorer.train.jobs import resolved_device
+    from explorer.devices import lock_key
 
-    return resolved_device(str(sweep.spec["base"].get("device") or "auto"))
+    return lock_key(str(sweep.spec["base"].get("device") or "auto"))
 
 
 def driver_lock_name(device: str) -> str:

@@ -354,7 +354,8 @@ def _objective(study: Any, spec: dict[str, Any], name: str, url: str, root: str 
 
     from explorer.devices import device_label, resolve_device
     from explorer.locks import DeviceBusyError
-    from explorer.train.loop import StopRequested, precheck, train
+    from explorer.train.job import train
+    from explorer.train.loop import StopRequested, precheck
 
     base = TrainConfig.from_dict(spec["base"])
 

@@ -8,7 +8,7 @@ from explorer.lazy import lazy_names
 
 _LAZY = {
     "Stage": "explorer.config", "TrainConfig": "explorer.config", "JobBusyError": "jobs", "JobManager": "jobs",
-    "fit": "loop", "precheck": "loop", "resolve_device": "loop", "train": "loop",
+    "fit": "loop", "precheck": "loop", "resolve_device": "loop", "train": "job",
     "DESCRIPTIONS": "recipes", "RECIPES": "recipes", "get_recipe": "recipes",
 }
 __getattr__, __dir__ = lazy_names(__name__, _LAZY)

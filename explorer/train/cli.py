@@ -99,7 +99,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model (or continue the run in --run-dir); prints the run id and the test accuracy."""
-    from explorer.train.loop import train
+    from explorer.train.job import train
 
     cb = _progress_callback(not args.no_progress)
     outcome: dict[str, Any] = {}
@@ -179,11 +179,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     if act == "rename":
         run = runs.rename_run(args.run, args.new_name, root)
-        print(f"run {run.run_id} is now named {run.config['name']!r}")
+        print(f"run {run.run_id} is now named {run.record.name!r}")
         return 0
     if act == "tag":
         run = runs.tag_run(args.run, add=args.add, remove=args.remove, root=root)
-        print(f"run {run.run_id} tags: {', '.join(run.config['tags']) or '(none)'}")
+        print(f"run {run.run_id} tags: {', '.join(run.record.tags) or '(none)'}")
         return 0
     if act == "delete":
         runs.delete_run(args.run, root, confirm=args.yes)

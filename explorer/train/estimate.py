@@ -49,12 +49,11 @@ class Estimate:
 
     def text(self) -> str:
         """One line, e.g. "estimated 4m 10s per epoch on cpu (2 threads) (+ 3s validation); all 3 epochs ≈ 12m 40s"."""
-        val = f" (+ {fmt_duration(self.val_seconds)} validation)" if self.val_seconds >= 0.5 else ""
-        return (f"estimated {fmt_duration(self.seconds_per_epoch)} per epoch on {self.device}{val}; "
-                f"the whole run ≈ {fmt_duration(self.total_seconds)}")
+        val = f" (+ {format_duration(self.val_seconds)} validation)" if self.val_seconds >= 0.5 else ""
+        return (f"estimated {format_duration(self.seconds_per_epoch)} per epoch on {self.device}{val}; "
+                f"the whole run ≈ {format_duration(self.total_seconds)}")
 
 
-fmt_duration = format_duration  # the one duration format (explorer.names)
 
 
 def _sync(device: torch.device) -> None:
@@ -259,18 +258,20 @@ def earlier_speed(cfg: TrainConfig, device_label: str, root: str | os.PathLike |
             continue
         try:
             run = open_run(info.path)
-            train, metrics, hist = run.config.get("train") or {}, run.metrics() or {}, run.history()
+            record, metrics, hist = run.record, run.metrics() or {}, run.history()
         except (OSError, ValueError):
             continue
         device = metrics.get("device") or run.status.get("device_label")
-        if not isinstance(train, dict) or not same_speed(cfg, device_label, train, device):
+        train = record.train_record
+        if not same_speed(cfg, device_label, train, device):
             continue
         speeds = [v for v in (_finite(h.get("images_per_s")) for h in hist) if v]
         ips = statistics.median(speeds) if speeds else _finite(metrics.get("images_per_s"))
         if ips is None:
             continue
-        n_train = _finite((run.config.get("data") or {}).get("counts", {}).get("train")) or _finite(
-            train_images(TrainConfig.from_dict(train)) if train.get("data") else None)
+        counts = record.split.get("counts")
+        n_train = _finite(counts.get("train") if isinstance(counts, dict) else None) or _finite(
+            train_images(record.train) if train.get("data") else None)
         vals = [v for v in (_finite(h.get("val_time")) for h in hist) if v]
         return {"title": run_title(run), "images_per_s": ips, "train_images": n_train,
                 "val_seconds": statistics.median(vals) if vals else None, "epochs": len(hist) or None,
@@ -435,7 +436,7 @@ def print_estimate(cfg: TrainConfig, enabled: bool = True, root: str | os.PathLi
 def estimate_vs_actual(run: Any) -> str | None:
     """"estimated 4m 10s (3m 20s to 7m 30s), took 6m 38s" for a finished run whose config records the estimate
     shown before it started; None when it has no estimate or no measured time."""
-    est = RunEstimate.from_dict((run.config or {}).get("estimate"))
+    est = RunEstimate.from_dict(run.record.estimate)
     metrics = run.metrics() or {}
     took = _finite(metrics.get("wall_time_s"))
     took = took + (_finite(metrics.get("startup_s")) or 0.0) if took is not None else None

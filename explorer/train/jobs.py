@@ -15,6 +15,7 @@ from pathlib import Path
 
 from explorer import locks
 from explorer.config import TrainConfig
+from explorer.devices import lock_key
 from explorer.io import process_start
 from explorer.runs import Run, create_run, list_runs, open_run, runs_root
 
@@ -51,7 +52,7 @@ class JobManager:
     def busy_on(self, device: str, root: str | os.PathLike | None = None) -> Run | None:
         """The run training on `device` ("cpu" or "cuda:N") by the device's lock, if any (the lock's holder
         record names it; a Run of the root's runs when that record is missing)."""
-        device = _same_device_key(device)
+        device = lock_key(device, check=False)
         if not locks.is_busy(device):
             return None
         who = locks.holder(device)
@@ -77,7 +78,7 @@ class JobManager:
         from explorer.train.loop import precheck
 
         precheck(config)
-        device = resolved_device(config.device)
+        device = lock_key(config.device)
         with self._lock:
             lock = self._device_lock(device)
             try:
@@ -92,7 +93,7 @@ class JobManager:
         run = open_run(ref, root)
         if run.status["status"] == "running":
             raise JobBusyError(f"run {run.run_id} is already running")
-        device = resolved_device(run.train_config().device)
+        device = lock_key(run.record.train.device)
         with self._lock:
             lock = self._device_lock(device)
             try:
@@ -155,18 +156,6 @@ def worker_env() -> dict[str, str]:
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
     return env
-
-
-def resolved_device(device: str) -> str:
-    from explorer.train.loop import resolve_device
-
-    d = resolve_device(device)
-    return f"cuda:{d.index or 0}" if d.type == "cuda" else "cpu"
-
-
-def _same_device_key(device: str) -> str:
-    """"cuda" -> "cuda:0"; other device names as given."""
-    return {"cuda": "cuda:0"}.get(device, device)
 
 
 __all__ = ["JobBusyError", "JobManager", "runs_root"]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from explorer.data.spec import DataSpec
 from explorer.runs import Run
 
 A_ONLY, B_ONLY = "A right, B wrong", "B right, A wrong"
@@ -56,7 +55,7 @@ class Disagreement:
 
 def _test_identity(run: Run) -> tuple[str, dict]:
     """What defines a run's test split: dataset name and its load options (root excluded)."""
-    spec = DataSpec.from_dict(run.config["train"]["data"])
+    spec = run.record.train.data
     return spec.name, spec.load_options()
 
 

@@ -1,6 +1,6 @@
 """Trust figures of a saved run: mean deletion areas (vs random order) and sanity-check correlations per method.
 
-Cached in the run folder (Run.read_cached / write_cached "trust"), keyed by the settings and the weights
+Cached in the run folder (Run.derived, result "trust"), keyed by the settings and the weights
 file's size and mtime, so a retrained run is scored again.
 """
 
@@ -18,20 +18,11 @@ MAX_IMAGES = 500
 Progress = Callable[[int, int, str], None]
 
 
-def usable_run(run: Run) -> None:
-    """ValueError when a run cannot be scored: still training, or no saved weights."""
-    state = run.status.get("status")
-    if state == "running":
-        raise ValueError(f"run {run.run_id} is still training: its weights change every epoch; wait for it to "
-                         "finish (or stop it) and try again")
-    run.weights_path("best")  # FileNotFoundError naming the run when there are no weights
-
-
 def pick_images(run: Run, n: int, seed: int) -> np.ndarray:
     """`n` seeded test images of the run (uint8 (n, 28, 28))."""
     if not 1 <= int(n) <= MAX_IMAGES:
         raise ValueError(f"images must be in [1, {MAX_IMAGES}], got {n!r}")
-    images = run.splits().test.images.numpy()
+    images = run.test_split().images
     idx = np.sort(np.random.default_rng(seed).choice(len(images), size=min(int(n), len(images)), replace=False))
     return images[idx]
 
@@ -73,11 +64,11 @@ def trust_report(run: Run, methods: Sequence[str] = ("gradcam",), images: int = 
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
-    usable_run(run)
+    run.check_usable()  # ValueError while it is still training, FileNotFoundError without weights
     wp = run.weights_path("best")
     key = {"methods": list(methods), "images": int(images), "seed": int(seed), "steps": int(steps),
-           "sanity_images": int(sanity_images), "weights": [wp.name, wp.stat().st_size, wp.stat().st_mtime_ns]}
-    if use_cache and (hit := run.read_cached("trust", key)) is not None:
+           "sanity_images": int(sanity_images), "weights": [wp.name, *run.weights_stamp()]}
+    if use_cache and (hit := run.derived.read("trust", key)) is not None:
         return hit
     model = load_run_model(run)
     picked = pick_images(run, images, seed)
@@ -90,5 +81,5 @@ def trust_report(run: Run, methods: Sequence[str] = ("gradcam",), images: int = 
 
     out = {m: method_figures(model, picked, m, seed, steps, min(sanity_images, len(picked)),
                              lambda m=m: tick(m)) for m in methods}
-    run.write_cached("trust", key, out)
+    run.derived.write("trust", key, out)
     return out

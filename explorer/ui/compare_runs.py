@@ -22,11 +22,11 @@ from explorer.compare import (
     to_markdown,
 )
 from explorer.config import setting_label
-from explorer.names import short_titles, unique_titles
+from explorer.names import short_titles, title_line, unique_titles
 from explorer.runs import RunInfo, list_runs, runs_root
 from explorer.ui.curves import render_training_curves
 from explorer.ui.layout import render_chart, render_wrapping_charts
-from explorer.ui.run_picker import render_page_link, render_unreadable_runs_note, run_label
+from explorer.ui.run_picker import render_page_link, render_unreadable_runs_note
 from explorer.untrusted import md_code, md_escape
 
 
@@ -39,9 +39,9 @@ def _stamp(info: RunInfo) -> float:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_run_data(path: str, stamp: float, label: str) -> RunData:
-    """One run's comparison data under its readable label (cached by folder, latest file change and label)."""
-    return load_run_data(path, label=label)
+def cached_run_data(path: str, stamp: float, title: str) -> RunData:
+    """One run's comparison data under its readable title (cached by folder, latest file change and title)."""
+    return load_run_data(path, title=title)
 
 
 def pick_runs(key: str = "cmp_runs") -> list[RunData]:
@@ -62,7 +62,7 @@ def pick_runs(key: str = "cmp_runs") -> list[RunData]:
         st.session_state[key] = default_pair(infos)
     st.session_state[key] = [r for r in st.session_state[key] if r in by_id]
     ids = st.multiselect("Runs to compare (the first is the reference)", list(by_id), key=key, wrap=True,
-                         format_func=lambda r: run_label(by_id[r]))
+                         format_func=lambda r: title_line(by_id[r]))
     if len(ids) < 2:
         st.info("Pick two or more runs.")
         return []
@@ -86,13 +86,13 @@ def render_evaluate_offer(runs: Sequence[RunData]) -> None:
         if r.predictions() is not None or r.status.get("status") == "running":
             continue
         if not has_weights(r):
-            st.info(f"**{md_escape(r.label)}** ({md_escape(r.status.get('status'))}) has no saved weights: no test "
+            st.info(f"**{md_escape(r.title)}** ({md_escape(r.status.get('status'))}) has no saved weights: no test "
                     "predictions to compare; only its settings and curves are shown.")
             continue
-        st.warning(f"**{md_escape(r.label)}** ({md_escape(r.status.get('status'))}) has no test predictions, so "
+        st.warning(f"**{md_escape(r.title)}** ({md_escape(r.status.get('status'))}) has no test predictions, so "
                    "per-class, confusion, ROC and image-by-image comparisons leave it out. Evaluate it now with its "
                    "saved weights:")
-        if evaluate_now(r, f"Evaluate {r.label} now"):
+        if evaluate_now(r, f"Evaluate {r.title} now"):
             st.rerun()  # its comparison data is read again (the cache key holds the folder's latest file time)
 
 
@@ -153,8 +153,8 @@ def render_per_class(comp: Comparison) -> None:
     if comp.f1.empty:
         return
     render_chart(charts.f1_grouped_chart(comp.f1).properties(width="container"))
-    render_chart(charts.f1_diff_chart(comp.f1_diff, comp.labels[0]).properties(width="container"))
-    st.markdown(f"Against the reference run **{md_escape(comp.labels[0])}**:")
+    render_chart(charts.f1_diff_chart(comp.f1_diff, comp.titles[0]).properties(width="container"))
+    st.markdown(f"Against the reference run **{md_escape(comp.titles[0])}**:")
     for run, better, worse in better_worse(comp.f1_diff):
         st.markdown(f"- **{md_escape(run)}** got better on {md_escape(better) or 'no class'}; worse on {md_escape(worse) or 'no class'}")
 
@@ -173,7 +173,7 @@ def better_worse(f1_diff: pd.DataFrame, top: int = 5) -> list[tuple[str, str, st
 def render_confusion(comp: Comparison) -> None:
     """Two runs' confusion matrices side by side, and their difference."""
     st.subheader("Confusion matrices")
-    labels = comp.labels
+    labels = comp.titles
     c1, c2 = st.columns(2)
     a = c1.selectbox("Left", labels, index=0, key="cmp_conf_a")
     b = c2.selectbox("Right", labels, index=1, key="cmp_conf_b")

@@ -15,7 +15,7 @@ import torch
 from explorer.charts.compare import topk_chart
 from explorer.data import BlankImageError, ImageError, load_image_bytes
 from explorer.data.preprocess import UPLOAD_TYPES
-from explorer.names import format_duration, plural, run_title
+from explorer.names import format_duration, plural, run_title, title_line
 from explorer.predict import (
     Prediction,
     WeightsError,
@@ -32,13 +32,6 @@ from explorer.untrusted import md_code, md_escape
 
 CANVAS_SIZE = 280
 HINT = "✍️ Draw a letter on the canvas — the prediction appears after every stroke."
-
-
-def run_label(info: RunInfo) -> str:
-    """One line per run: its readable name, test accuracy when known, status unless completed."""
-    acc = f" · test {info.test_acc:.1%}" if info.test_acc is not None else ""
-    status = "" if info.status == "completed" else f" · {info.status}"
-    return f"{run_title(info)}{acc}{status}"
 
 
 def clear_canvas() -> None:
@@ -107,10 +100,10 @@ def pick_runs(runs: Sequence[RunInfo]) -> list[RunInfo]:
     if st.session_state.get("draw_run") != start:
         st.session_state["draw_run"] = start
     c1, c2 = st.columns([1, 1])
-    main = c1.selectbox("Run", ids, key="draw_run", format_func=lambda r: run_label(by_id[r]))
+    main = c1.selectbox("Run", ids, key="draw_run", format_func=lambda r: title_line(by_id[r]))
     st.session_state[SHARED_KEY] = main
     others = c2.multiselect("Also ask these runs (answers side by side)", [i for i in ids if i != main],
-                            key="draw_others", format_func=lambda r: run_label(by_id[r]))
+                            key="draw_others", format_func=lambda r: title_line(by_id[r]))
     return [by_id[main], *(by_id[o] for o in others)]
 
 

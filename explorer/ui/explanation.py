@@ -4,19 +4,17 @@ arguments, with its deletion curve; weights_stamp is the cache's key of the run'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
 from explorer.explain import ExplainError, Explanation, explain, method_title, overlay
-from explorer.ui.run_picker import file_stamp
 from explorer.untrusted import md_escape
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_explanation(run_path: str, stamp: float, image: bytes, method: str, target: int | None,
+def cached_explanation(run_path: str, stamp: tuple[int, int], image: bytes, method: str, target: int | None,
                        layer: str | None, contrast: int | None) -> Explanation:
     """explain() of one (1, 28, 28) float32 image given as bytes (cached per run, weights and arguments)."""
     from explorer.run_models import load_run_model
@@ -26,7 +24,7 @@ def cached_explanation(run_path: str, stamp: float, image: bytes, method: str, t
     return explain(model, x, method, target=target, layer=layer, contrast=contrast)
 
 
-def render_explanation(run: Any, stamp: float, x: np.ndarray, method: str, target: int | None = None,
+def render_explanation(run: Any, stamp: tuple[int, int], x: np.ndarray, method: str, target: int | None = None,
                       layer: str | None = None, contrast: int | None = None,
                       classes: Sequence[str] | None = None, title: str | None = None, scale: int = 6) -> None:
     """One overlay of one method; an ExplainError (e.g. a layer with no spatial extent) is a message, not a crash."""
@@ -50,9 +48,9 @@ def render_explanation(run: Any, stamp: float, x: np.ndarray, method: str, targe
     render_deletion_figure(load_run_model(run), x, ex, key=f"deletion_{title or method}_{target}_{contrast}_{run.run_id}")
 
 
-def weights_stamp(run: Any) -> float:
-    """Modification time of the run's best (else last) weights file."""
+def weights_stamp(run: Any) -> tuple[int, int]:
+    """Run.weights_stamp of the run's best (else last) weights, (0, 0) when it has none: a cache-key part."""
     try:
-        return file_stamp(Path(run.weights_path("best")))
+        return run.weights_stamp()
     except (FileNotFoundError, ValueError):
-        return 0.0
+        return (0, 0)

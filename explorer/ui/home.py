@@ -30,8 +30,8 @@ def saved_runs() -> list[RunInfo]:
 
 def render_state(runs: list[RunInfo]) -> None:
     """Runs saved, the job running now (with its progress) and the device, as metrics that wrap."""
+    from explorer.devices import device_label
     from explorer.ui.sweep import resume_after_restart
-    from explorer.ui.train import device_text
 
     resume_after_restart(str(runs_root()))  # a sweep queue cut by a restart or reboot goes on
     completed = [r for r in runs if r.status == "completed"]
@@ -39,7 +39,7 @@ def render_state(runs: list[RunInfo]) -> None:
         st.metric("Runs saved", len(runs), help=f"{len(completed)} completed · folder `{runs_root()}`", width=160)
         active = [r for r in runs if r.status == "running"]
         st.metric("Job running", run_title(active[0]) if active else "none", width=260)
-        st.metric("Device", device_text().split(" (")[0], help=device_text(), width=160)
+        st.metric("Device", device_label().split(" (")[0], help=device_label(), width=160)
 
 
 @st.fragment(run_every=1.0)

@@ -8,13 +8,13 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from explorer.config import TrainConfig
+from explorer.devices import device_label
 from explorer.names import format_duration
 from explorer.runs import list_runs, runs_root
 from explorer.train.estimate import RunEstimate, estimate_run
 from explorer.train.jobs import JobBusyError
 from explorer.train.recipes import get_recipe
 from explorer.ui.jobs import job_manager
-from explorer.ui.train import device_text
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=8)
@@ -29,7 +29,7 @@ def quick_estimate() -> RunEstimate | None:
     completed = sum(1 for r in list_runs(root) if r.status == "completed")
     try:
         with st.spinner("Timing a few training steps on this machine…"):
-            return _cached_estimate(root, device_text(), completed)
+            return _cached_estimate(root, device_label(), completed)
     except (RuntimeError, ValueError, OSError) as exc:
         st.caption(f"No time estimate: {exc}")
         return None
@@ -82,7 +82,7 @@ def render_estimate_caption(cfg: TrainConfig, root: str) -> None:
     (the form's "Estimate time per epoch" button times a few steps for any other settings)."""
     from explorer.train.estimate import recorded_estimate
 
-    est = recorded_estimate(cfg, root, device_text())
+    est = recorded_estimate(cfg, root, device_label())
     if est is not None:
         st.caption(f"Estimated time: **{estimate_text(est)}** ({format_duration(est.low)} to "
                    f"{format_duration(est.high)}; {est.how}).")

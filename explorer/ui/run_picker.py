@@ -11,20 +11,13 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from explorer import pin as pins
-from explorer.names import plural, run_title
+from explorer.names import plural, run_title, title_line
 from explorer.runs import RunInfo, list_runs, open_run, runs_root
 from explorer.untrusted import md_code, md_escape, parse_created
 
 SHARED_KEY = "explorer_run_id"  # plain session key (not a widget key), so it survives page switches
 REPINNED = "explorer_run_repinned"  # set when the pin changes: the next picker opens on the new default
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_label(info: RunInfo) -> str:
-    """One line per run: its readable name (explorer.names.run_title), status unless completed, test accuracy."""
-    acc = f" · test {info.test_acc:.2%}" if info.test_acc is not None else ""
-    status = "" if info.status == "completed" else f" · {info.status}"
-    return f"{run_title(info)}{status}{acc}"
 
 
 def render_page_link(page: str, label: str, icon: str | None = None) -> None:
@@ -128,7 +121,7 @@ def pick_run(key: str, label: str = "Run") -> Any:
         st.session_state[key] = start
     render_unreadable_runs_note(infos)
     with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):  # Pin keeps its width at 800 px
-        run_id = st.selectbox(label, ids, key=key, format_func=lambda r: run_label(by_id[r]), width="stretch")
+        run_id = st.selectbox(label, ids, key=key, format_func=lambda r: title_line(by_id[r]), width="stretch")
         render_pin_controls(run_id, infos, key)
     render_pin_note(infos)
     st.session_state[SHARED_KEY] = run_id

@@ -16,10 +16,10 @@ from explorer import locks
 from explorer.charts.curves import history_frame
 from explorer.config import CHOICE_TEXT, Stage, TrainConfig, field_label
 from explorer.data.spec import BUILTIN_DEFAULT_SIZE, MAX_BUILTIN_SIZE, Augment, DataSpec
+from explorer.devices import lock_key
 from explorer.names import format_duration, run_title
 from explorer.progress import clamp01, epoch_fraction, epoch_text, number
 from explorer.runs import Run, list_runs, open_run
-from explorer.train.loop import device_label, resolve_device
 from explorer.train.recipes import DESCRIPTIONS, RECIPES, TITLES
 from explorer.ui.curves import render_training_curves
 from explorer.ui.jobs import job_manager
@@ -56,17 +56,6 @@ def dataset_titles() -> dict[str, str]:
     from explorer.data import get_dataset_card
 
     return {n: get_dataset_card(n).title for n in dataset_names()}
-
-
-def device_text() -> str:
-    """Which device a new job would use, e.g. "cpu (2 threads)"."""
-    return device_label(resolve_device("auto"))
-
-
-def device_key() -> str:
-    """The device a new job would lock: "cpu" or "cuda:N"."""
-    d = resolve_device("auto")
-    return f"cuda:{d.index or 0}" if d.type == "cuda" else "cpu"
 
 
 # The basic form is recipe (above the form), model, dataset and epochs; every other TrainConfig field sits under
@@ -262,7 +251,7 @@ def recipe_picker() -> str:
 
 def busy_text(root: str) -> str | None:
     """Why Start is off (this device's lock is held, and by which run), or None when the device is free."""
-    device = device_key()
+    device = lock_key("auto")
     if not locks.lock_path(device).exists() or not locks.is_busy(device):
         return None  # (no lock file: never held; the page does not create one)
     run = job_manager().busy_on(device, root)
@@ -419,4 +408,4 @@ def render_next_steps() -> None:
 
 def device_busy(root: str) -> Run | None:
     """The run training now on the device a new job would use, if any."""
-    return job_manager().busy_on(str(resolve_device("auto")), root)
+    return job_manager().busy_on(lock_key("auto"), root)

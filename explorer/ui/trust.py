@@ -193,7 +193,7 @@ def render_disagreement(runs: Sequence[Any]) -> None:
     from explorer.trust.disagree import A_ONLY, B_ONLY, disagreement
 
     st.subheader("Where two runs disagree, image by image")
-    labels = [r.label for r in runs]
+    labels = [r.title for r in runs]
     c1, c2 = st.columns(2)
     ia = c1.selectbox("Run A", range(len(runs)), format_func=lambda i: labels[i], key="dis_a")
     ib = c2.selectbox("Run B", range(len(runs)), index=min(1, len(runs) - 1), format_func=lambda i: labels[i],
@@ -203,7 +203,7 @@ def render_disagreement(runs: Sequence[Any]) -> None:
         return
     missing = [r for r in (runs[ia], runs[ib]) if not r.has_predictions()]
     if missing:
-        st.info(f"{md_escape(missing[0].label)} has no saved test predictions yet: evaluate it with its "
+        st.info(f"{md_escape(missing[0].title)} has no saved test predictions yet: evaluate it with its "
                 "**Evaluate now** button above the comparison, then its images pair with the other run's.")
         return
     try:
@@ -242,4 +242,4 @@ def _both_gradcams(a: Any, b: Any, index: int) -> None:
                 continue
             classes = rd.classes
             st.image(overlay(image, ex.heatmap, scale=6), width=170,
-                     caption=f"Run {tag} ({rd.label}): predicts {classes[ex.predicted]} (p={ex.probs[ex.predicted]:.2f})")
+                     caption=f"Run {tag} ({rd.title}): predicts {classes[ex.predicted]} (p={ex.probs[ex.predicted]:.2f})")

@@ -4,7 +4,7 @@ issues run in a worker process of their own, like training, so they survive page
 jobs.py is the one job mechanism (a job folder `<runs root>/.jobs/<kind>-<hash>/job.json` that the worker
 keeps up to date: state, fraction, what it is doing, estimate, error); kinds.py says what each kind runs and
 how long it should take (measured on the run's model). Results are stored where the views store them
-(Run.write_view, the label-issue cache); a page reads them once the job is done."""
+(Run.derived.write_arrays, the label-issue cache); a page reads them once the job is done."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What each heavy view job runs and how long it should take here.
 
 run_view(kind, params, progress) computes and stores the view (explorer.inside's run_* functions store through
-Run.write_view; label issues through their probability cache). estimate_view(kind, params) measures: one timed
+Run.derived.write_arrays; label issues through their probability cache). estimate_view(kind, params) measures: one timed
 batch of the run's model on this machine, times the images the view pushes through it (robustness: the test
 split under 8 transforms x 5 severities plus the plain pass; channels and embedding: one pass), plus building
 the test split when the letters' cache is cold and starting a worker; label issues: explorer.train.estimate's
@@ -91,12 +91,11 @@ def perturb_seconds_per_image(batch: int = 256) -> float:
 
 def _run_parts(params: dict[str, Any]) -> tuple[Any, int, float, str, Any]:
     """(run, test images, seconds to build its data now, how, the run's model) of a run view's parameters."""
-    from explorer.config import TrainConfig
     from explorer.inside.common import run_model, usable_run
     from explorer.train.estimate import data_build_seconds, test_images
 
     run = usable_run(params["run"])
-    cfg = TrainConfig.from_dict(run.config.get("train") or {})
+    cfg = run.record.train
     data_s, data_how = data_build_seconds(cfg)
     return run, test_images(cfg), data_s, data_how, run_model(run)
 
