@@ -8,6 +8,8 @@ pushed to that experiment is found by that tag and not pushed again.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,9 +182,7 @@ def push_run(ref: Any, uri: str | None = None, experiment: str = DEFAULT_EXPERIM
     from explorer.runs import open_run
 
     run = open_run(ref, root)
-    for key, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT_S), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-                                                                             REQUEST_RETRIES)):
-        os.environ.setdefault(key, str(value))  # bounded requests (a user's own setting wins)
+    bound_requests()
     check_reachable(uri)
     check_folder_store(uri)
     try:
@@ -190,21 +190,43 @@ def push_run(ref: Any, uri: str | None = None, experiment: str = DEFAULT_EXPERIM
     except locks.DeviceBusyError:
         raise ValueError(f"another push to {uri or DEFAULT_URI} has held it for {PUSH_LOCK_WAIT_S:g} s; "
                          "try again when it ends") from None
-    import logging
-
-    quiet = logging.getLogger("mlflow")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # its retry warnings: the failure is said once, below
     try:
-        return _push(run, uri, experiment)
+        with quiet_mlflow():
+            return _push(run, uri, experiment)
     except (MlflowMissingError, ValueError):
         raise
     except Exception as exc:  # mlflow, sqlalchemy, requests, OS: the store failed; one line, not a traceback
         raise ValueError(f"MLflow push of {run.run_id} to {uri or DEFAULT_URI} failed: {type(exc).__name__}: "
                          f"{_first_line(exc)}") from None
     finally:
-        quiet.setLevel(level)
         lock.release()
+
+
+def bound_requests() -> None:
+    """Bounded HTTP requests (REQUEST_TIMEOUT_S, REQUEST_RETRIES) and no progress bars; a user's own setting wins."""
+    for key, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT_S),
+                       ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", REQUEST_RETRIES),
+                       ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")):
+        os.environ.setdefault(key, str(value))
+
+
+@contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """MLflow's (and its store's migrations') log lines and warnings held back: a failure is said once, by us."""
+    import logging
+    import warnings
+
+    loggers = [logging.getLogger(n) for n in ("mlflow", "alembic")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def tracking_uri_key(uri: str | None) -> str:
