@@ -1117,7 +1117,8 @@ def _verify_file(path: Path) -> None:
         elif name.endswith(".pt"):
             torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"refused: {name} is not a valid {path.suffix} file ({type(exc).__name__}: {exc})") from exc
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")[:200]  # one line (torch's are long)
+        raise ValueError(f"refused: {name} is not a valid {path.suffix} file ({type(exc).__name__}: {first})") from exc
 
 
 def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.PathLike | None = None) -> Run:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,9 +213,12 @@ def bound_requests() -> None:
 @contextmanager
 def quiet_mlflow() -> Iterator[None]:
     """MLflow's (and its store's migrations') log lines and warnings held back: a failure is said once, by us."""
+    import importlib
     import logging
     import warnings
 
+    with suppress(ImportError):
+        importlib.import_module("mlflow")  # its import sets its loggers' levels: set ours after it
     loggers = [logging.getLogger(n) for n in ("mlflow", "alembic")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:

@@ -173,12 +173,17 @@ def _pull_one(client: Any, mrun: Any, root_p: Path, uri: str, exp_names: dict[st
         take = portable_files(entries)
         root_p.mkdir(parents=True, exist_ok=True)
         dl = Path(tempfile.mkdtemp(prefix=temp_prefix("pull"), dir=root_p))
+        staging = dl / ARTIFACT_PATH
+        staging.mkdir()
         for name, _ in take:
-            client.download_artifacts(mid, f"{ARTIFACT_PATH}/{name}", str(dl))
+            got = Path(client.download_artifacts(mid, f"{ARTIFACT_PATH}/{name}", str(dl / "get"))).resolve()
+            if dl.resolve() not in got.parents or not got.is_file() or got.is_symlink():
+                raise ValueError(f"refused: {name} was not downloaded as a file into {dl}")
+            os.replace(got, staging / name)
         origin = {"from": "mlflow", "tracking_uri": _shown_uri(uri),
                   "experiment": _exp_name(client, mrun.info.experiment_id, exp_names), "mlflow_run_id": mid,
                   "pulled": time.strftime("%Y-%m-%d %H:%M:%S")}
-        run = admit_staged(dl / ARTIFACT_PATH, root_p, run_id, suffix="-pulled-", origin=origin)
+        run = admit_staged(staging, root_p, run_id, suffix="-pulled-", origin=origin)
         return PullResult(mid, run.run_id, "pulled", str(run.path))
     except DiskFullError:
         raise
