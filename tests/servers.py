@@ -97,7 +97,8 @@ def mlflow_server() -> Iterator[str]:
     log = open(home / "log", "wb")  # noqa: SIM115  (the server's, closed in finally)
     proc = subprocess.Popen([str(exe), "server", "--backend-store-uri", f"sqlite:///{home / 'db.sqlite'}",
                              "--artifacts-destination", str(home / "art"), "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                             "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # no job workers
     uri = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + MLFLOW_START_S

@@ -7,9 +7,10 @@ pushed to that experiment is found by that tag and not pushed again.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ def bound_requests() -> None:
 
 @contextmanager
 def quiet_mlflow() -> Iterator[None]:
-    """MLflow's (and its store's migrations') log lines and warnings held back: a failure is said once, by us."""
+    """MLflow's log lines (its store's migrations too), warnings and prints held back: a failure is said once, by us."""
     import importlib
     import logging
     import warnings
@@ -224,7 +225,7 @@ def quiet_mlflow() -> Iterator[None]:
     for lg in loggers:
         lg.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()):  # its "View run at" lines: ours say it
             warnings.simplefilter("ignore")
             yield
     finally:
