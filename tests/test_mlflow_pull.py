@@ -188,6 +188,10 @@ def test_bad_sources_are_one_line_exit_2_fast(tmp_path, capsys):
             (["--mlflow", "http://127.0.0.1:1"], "cannot reach the MLflow server http://127.0.0.1:1", 8.0),
             (["--mlflow", store, "--experiment", "nope"], "no experiment 'nope' at", 8.0),
             (["--mlflow", str(tmp_path / "nothing")], "no MLflow store at", 8.0),
+            (["--mlflow", f"sqlite:///{tmp_path / 'nothing.db'}"], "(no such database file)", 8.0),
+            (["--mlflow", "postgresql://me:s3cret@127.0.0.1:1/db"],
+             "cannot reach the database server of the MLflow store postgresql://127.0.0.1:1/db", 8.0),
+            (["--mlflow", "http://me:s3cret@127.0.0.1:1"], "cannot reach the MLflow server http://127.0.0.1:1 ", 8.0),
             (["--mlflow", "http://"], "bad MLflow URI 'http://': no host", 8.0),
             (["--mlflow", store, "--filter", "params.x === 1"], "bad --filter", 8.0),
             (["--mlflow", store, "--run", "0123456789abcdef0123456789abcdef"], "no such MLflow run", 8.0)):
@@ -195,7 +199,7 @@ def test_bad_sources_are_one_line_exit_2_fast(tmp_path, capsys):
         assert main(["runs", "--runs", str(root), "pull", *args]) == 2, args
         took = time.monotonic() - t0
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and expect in err and "Traceback" not in err, (args, err)
+        assert err.count("\n") == 1 and expect in err and "Traceback" not in err and "s3cret" not in err, (args, err)
         assert took < limit, (args, took)
     assert _tree(root) == before
-    assert not (tmp_path / "nothing").exists()  # a pull never creates a store
+    assert not (tmp_path / "nothing").exists() and not (tmp_path / "nothing.db").exists()  # never creates a store

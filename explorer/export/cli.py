@@ -76,7 +76,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     """Pull runs and print one line per MLflow run; exit 2 when any was refused."""
     import sys
 
-    from explorer.export.mlflow import MlflowMissingError
+    from explorer.export.mlflow import MlflowMissingError, shown_uri
     from explorer.export.mlflow_pull import pull_runs
 
     if args.run and (args.experiment or args.filter):
@@ -96,6 +96,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
             print(f"error: MLflow run {r.mlflow_run_id}{' (' + r.run_id + ')' if r.run_id else ''} refused: "
                   f"{r.detail}", file=sys.stderr)
     where = args.mlflow or "./mlruns"
+    where = where if "://" not in where else shown_uri(where)  # never a password
     summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pulled", "already here", "refused"))
     other = f" ({counts['not ours']} MLflow runs without the explorer.run_id tag left alone)" if counts.get("not ours") else ""
     print(f"{summary} from {where}{other}" if results else f"no runs matched at {where}")

@@ -131,20 +131,43 @@ def _experiment(client: Any, name: str, uri: str | None) -> str:
         return exp.experiment_id
 
 
+DB_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}  # database stores: their servers' default ports
+
+
+def shown_uri(uri: str) -> str:
+    """A tracking URI fit to print or record: a folder absolute, a password never."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if _is_folder(uri):
+        return str(Path(uri).expanduser().resolve())
+    parts = urlsplit(uri)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        parts = parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host)
+    return urlunsplit(parts)
+
+
 def check_reachable(uri: str | None) -> None:
-    """For an http(s) tracking URI: ValueError unless its host accepts a connection within CONNECT_TIMEOUT_S."""
+    """For an http(s) tracking URI (or a database store's server): ValueError unless its host accepts a
+    connection within CONNECT_TIMEOUT_S."""
     import socket
     from urllib.parse import urlsplit
 
     parts = urlsplit(uri or "")
-    if parts.scheme not in ("http", "https"):
+    scheme = parts.scheme.split("+")[0]
+    if scheme in ("http", "https"):
+        port, what = parts.port or (443 if scheme == "https" else 80), "the MLflow server"
+        advice = "start it (mlflow server ...) or check the URI"
+    elif scheme in DB_PORTS and parts.hostname:
+        port, what = parts.port or DB_PORTS[scheme], "the database server of the MLflow store"
+        advice = "start it or check the URI"
+    else:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         socket.create_connection((parts.hostname or "localhost", port), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
-        raise ValueError(f"cannot reach the MLflow server {uri} within {CONNECT_TIMEOUT_S:g} s "
-                         f"({exc.strerror or type(exc).__name__}); start it (mlflow server ...) or check the URI") from None
+        raise ValueError(f"cannot reach {what} {shown_uri(uri or '')} within {CONNECT_TIMEOUT_S:g} s "
+                         f"({exc.strerror or type(exc).__name__}); {advice}") from None
 
 
 def check_folder_store(uri: str | None) -> None:

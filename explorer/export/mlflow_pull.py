@@ -27,6 +27,7 @@ from explorer.export.mlflow import (
     bound_requests,
     check_reachable,
     quiet_mlflow,
+    shown_uri,
 )
 
 ARTIFACT_PATH = "run"  # where push_run logs the run folder
@@ -44,19 +45,6 @@ class PullResult:
     detail: str = ""
 
 
-def _shown_uri(uri: str) -> str:
-    """The tracking URI as recorded in a pulled run: a folder absolute, a password never."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    if _is_folder(uri):
-        return str(Path(uri).expanduser().resolve())
-    parts = urlsplit(uri)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        parts = parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host)
-    return urlunsplit(parts)
-
-
 def _check_source(uri: str) -> None:
     """ValueError (one line) for a URI that names no store: a folder without mlflow.db, an http URI without a
     host, a server that does not answer."""
@@ -68,6 +56,9 @@ def _check_source(uri: str) -> None:
             raise ValueError(f"no MLflow store at {uri} (no {db.name} there); give the --mlflow of a store that runs "
                              "were pushed to (a folder, sqlite:///..., or http://host:5000)")
         return
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise ValueError(f"no MLflow store at {uri} (no such database file); give the --mlflow of a store that runs "
+                         "were pushed to")
     parts = urlsplit(uri)
     if parts.scheme in ("http", "https") and not parts.hostname:
         raise ValueError(f"bad MLflow URI {uri!r}: no host; give http://host:port")
@@ -125,7 +116,7 @@ def pull_runs(uri: str | None = None, experiment: str | None = None, filter_stri
                         results.append(PullResult(rid, "", "refused", f"no such MLflow run ({_first_line(exc)})"))
             else:
                 name = experiment or DEFAULT_EXPERIMENT
-                runs, results = _search(client, _experiment_id(client, name, target), filter_string), []
+                runs, results = _search(client, _experiment_id(client, name, shown_uri(target)), filter_string), []
             exp_names: dict[str, str] = {}
             for mrun in runs:
                 results.append(_pull_one(client, mrun, root_p, target, exp_names, bool(run_ids)))
@@ -133,7 +124,7 @@ def pull_runs(uri: str | None = None, experiment: str | None = None, filter_stri
         except ValueError:
             raise
         except Exception as exc:  # mlflow, sqlalchemy, requests: the store failed; one line
-            raise ValueError(f"MLflow pull from {target} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+            raise ValueError(f"MLflow pull from {shown_uri(target)} failed: {type(exc).__name__}: {_first_line(exc)}") from None
 
 
 def _exp_name(client: Any, exp_id: str, cache: dict[str, str]) -> str:
@@ -180,7 +171,7 @@ def _pull_one(client: Any, mrun: Any, root_p: Path, uri: str, exp_names: dict[st
             if dl.resolve() not in got.parents or not got.is_file() or got.is_symlink():
                 raise ValueError(f"refused: {name} was not downloaded as a file into {dl}")
             os.replace(got, staging / name)
-        origin = {"from": "mlflow", "tracking_uri": _shown_uri(uri),
+        origin = {"from": "mlflow", "tracking_uri": shown_uri(uri),
                   "experiment": _exp_name(client, mrun.info.experiment_id, exp_names), "mlflow_run_id": mid,
                   "pulled": time.strftime("%Y-%m-%d %H:%M:%S")}
         run = admit_staged(staging, root_p, run_id, suffix="-pulled-", origin=origin)
