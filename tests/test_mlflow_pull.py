@@ -12,8 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from explorer.cli import main
+from explorer.compare import build_comparison, load_run_data, side_by_side
+from explorer.predict.core import predict_image
 from explorer.runs import HISTORY, METRICS, PREDICTIONS, RUN_FILES, WEIGHTS, open_run, portable_files
 from tests.fault_helpers import run_explorer
 from tests.run_fixtures import make_run
@@ -61,7 +64,9 @@ def test_push_then_pull_folder_store_is_bitwise_and_opens(tmp_path, capsys):
     assert preds is not None and preds.y_prob.shape == run.predictions().y_prob.shape
     assert back.status["status"] == "completed"
     back.check_resumable()  # weights fit the model; the optimizer state loads (weights_only)
-    back.load_model()
+    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(0))  # Draw: the same letter, the same answer
+    assert (predict_image(back.load_model(), x, back.classes).probs == predict_image(run.load_model(), x,
+                                                                                       run.classes).probs).all()
     before = _tree(root)
     assert main(["runs", "--runs", str(root), "pull", "--mlflow", store]) == 0  # again: kept, not overwritten
     out = capsys.readouterr().out
@@ -93,6 +98,8 @@ def test_real_server_push_two_and_pull_via_cli(server, tmp_path):
         _same_run(r.path, root / r.run_id)
         assert open_run(r.run_id, root).config["origin"]["tracking_uri"] == server
     assert time.monotonic() - t0 < 60
+    comp = build_comparison([load_run_data(r.run_id, root) for r in (a, b)])  # Compare opens them as any runs
+    assert list(side_by_side(comp).columns) and len(comp.runs) == 2
     # --filter picks one; a run already here is reported and kept
     one = tmp_path / "one"
     got = pull_runs(server, exp, f"tags.`{RUN_ID_TAG}` = '{b.run_id}'", root=one)
