@@ -17,7 +17,17 @@ import torch
 from explorer.cli import main
 from explorer.compare import build_comparison, load_run_data, side_by_side
 from explorer.predict.core import predict_image
-from explorer.runs import HISTORY, METRICS, PREDICTIONS, RUN_FILES, WEIGHTS, open_run, portable_files
+from explorer.runs import (
+    HISTORY,
+    METRICS,
+    PREDICTIONS,
+    RUN_FILES,
+    WEIGHTS,
+    clean_stale,
+    list_runs,
+    open_run,
+    portable_files,
+)
 from tests.fault_helpers import run_explorer
 from tests.run_fixtures import make_run
 from tests.servers import mlflow_server
@@ -210,3 +220,18 @@ def test_bad_sources_are_one_line_exit_2_fast(tmp_path, capsys):
         assert took < limit, (args, took)
     assert _tree(root) == before
     assert not (tmp_path / "nothing").exists() and not (tmp_path / "nothing.db").exists()  # never creates a store
+
+
+def test_pull_killed_before_its_rename_leaves_no_run_and_is_cleaned(tmp_path):
+    run = make_run(tmp_path / "runs", epochs=1)
+    store = str(tmp_path / "ml")
+    push_run(run, store)
+    root = tmp_path / "pulled"
+    p = run_explorer(["runs", "--runs", str(root), "pull", "--mlflow", store], timeout=120,
+                     EXPLORER_TEST_KILL_AT="create:staged")
+    assert p.returncode == -9, (p.stdout, p.stderr)
+    assert [d.name[:6] for d in root.iterdir()] == [".pull-"]  # staged, never a run
+    assert [p.name[:6] for p in clean_stale(root)] == [".pull-"] and list(root.iterdir()) == []  # it goes
+    assert list_runs(root) == []
+    assert [r.outcome for r in pull_runs(store, root=root)] == ["pulled"]
+    _same_run(run.path, root / run.run_id)

@@ -97,6 +97,7 @@ def pull_runs(uri: str | None = None, experiment: str | None = None, filter_stri
     cnn-explorer) matching `filter_string` (MLflow's search syntax), or the MLflow runs `run_ids`. One
     PullResult per MLflow run; a bad URI, an unreachable server, an unknown experiment or a bad filter is one
     ValueError line, and nothing local is touched by any failure."""
+    from explorer.io import DiskFullError
     from explorer.runs import existing_runs_root
 
     target = uri or DEFAULT_URI
@@ -121,7 +122,7 @@ def pull_runs(uri: str | None = None, experiment: str | None = None, filter_stri
             for mrun in runs:
                 results.append(_pull_one(client, mrun, root_p, target, exp_names, bool(run_ids)))
             return results
-        except ValueError:
+        except (ValueError, DiskFullError):
             raise
         except Exception as exc:  # mlflow, sqlalchemy, requests: the store failed; one line
             raise ValueError(f"MLflow pull from {shown_uri(target)} failed: {type(exc).__name__}: {_first_line(exc)}") from None
