@@ -55,9 +55,14 @@ def _same_run(a: Path, b: Path) -> None:
     assert ra.history() == rb.history() and ra.metrics() == rb.metrics()
 
 
-def test_push_then_pull_folder_store_is_bitwise_and_opens(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> str:
+    """One local folder store for the module (MLflow migrates each new store: seconds); one experiment a test."""
+    return str(tmp_path_factory.mktemp("mlstore"))
+
+
+def test_push_then_pull_folder_store_is_bitwise_and_opens(tmp_path, capsys, store):
     run = make_run(tmp_path / "runs", epochs=3)
-    store = str(tmp_path / "ml")
     pushed = push_run(run, store)
     root = tmp_path / "empty"
     results = pull_runs(store, root=root)
@@ -156,8 +161,7 @@ def _hostile_runs(tmp_path: Path, store: str) -> dict[str, str]:
     return cases
 
 
-def test_hostile_artifacts_are_refused_one_line_each_and_leave_runs_untouched(tmp_path, capsys):
-    store = str(tmp_path / "ml")
+def test_hostile_artifacts_are_refused_one_line_each_and_leave_runs_untouched(tmp_path, capsys, store):
     cases = _hostile_runs(tmp_path, store)
     root = tmp_path / "runs"
     mine = make_run(root, name="mine", epochs=2)  # a local run nothing may touch
@@ -194,12 +198,11 @@ def test_listing_leaves_local_only_files_behind():
     assert take == [("config.json", 10), ("weights_best.safetensors", 100)]
 
 
-def test_bad_sources_are_one_line_exit_2_fast(tmp_path, capsys):
+def test_bad_sources_are_one_line_exit_2_fast(tmp_path, capsys, store):
     root = tmp_path / "runs"
     mine = make_run(root, name="mine", epochs=1)
     before = _tree(root)
-    store = str(tmp_path / "ml")
-    push_run(mine, store)
+    push_run(mine, store, experiment="bad-sources")
     capsys.readouterr()
     for args, expect, limit in (
             (["--mlflow", "http://127.0.0.1:1"], "cannot reach the MLflow server http://127.0.0.1:1", 8.0),
@@ -210,7 +213,7 @@ def test_bad_sources_are_one_line_exit_2_fast(tmp_path, capsys):
              "cannot reach the database server of the MLflow store postgresql://127.0.0.1:1/db", 8.0),
             (["--mlflow", "http://me:s3cret@127.0.0.1:1"], "cannot reach the MLflow server http://127.0.0.1:1 ", 8.0),
             (["--mlflow", "http://"], "bad MLflow URI 'http://': no host", 8.0),
-            (["--mlflow", store, "--filter", "params.x === 1"], "bad --filter", 8.0),
+            (["--mlflow", store, "--experiment", "bad-sources", "--filter", "params.x === 1"], "bad --filter", 8.0),
             (["--mlflow", store, "--run", "0123456789abcdef0123456789abcdef"], "no such MLflow run", 8.0)):
         t0 = time.monotonic()
         assert main(["runs", "--runs", str(root), "pull", *args]) == 2, args
@@ -222,16 +225,15 @@ def test_bad_sources_are_one_line_exit_2_fast(tmp_path, capsys):
     assert not (tmp_path / "nothing").exists() and not (tmp_path / "nothing.db").exists()  # never creates a store
 
 
-def test_pull_killed_before_its_rename_leaves_no_run_and_is_cleaned(tmp_path):
+def test_pull_killed_before_its_rename_leaves_no_run_and_is_cleaned(tmp_path, store):
     run = make_run(tmp_path / "runs", epochs=1)
-    store = str(tmp_path / "ml")
-    push_run(run, store)
+    push_run(run, store, experiment="killed")
     root = tmp_path / "pulled"
-    p = run_explorer(["runs", "--runs", str(root), "pull", "--mlflow", store], timeout=120,
+    p = run_explorer(["runs", "--runs", str(root), "pull", "--mlflow", store, "--experiment", "killed"], timeout=120,
                      EXPLORER_TEST_KILL_AT="create:staged")
     assert p.returncode == -9, (p.stdout, p.stderr)
     assert [d.name[:6] for d in root.iterdir()] == [".pull-"]  # staged, never a run
     assert [p.name[:6] for p in clean_stale(root)] == [".pull-"] and list(root.iterdir()) == []  # it goes
     assert list_runs(root) == []
-    assert [r.outcome for r in pull_runs(store, root=root)] == ["pulled"]
+    assert [r.outcome for r in pull_runs(store, "killed", root=root)] == ["pulled"]
     _same_run(run.path, root / run.run_id)
