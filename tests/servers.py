@@ -1,7 +1,7 @@
 """Real servers for the tests past one machine, started by the tests and bound to 127.0.0.1: a throw-away
 PostgreSQL cluster (Debian's `postgresql`, initdb in a temp folder; as the `postgres` user when the tests
-run as root, which PostgreSQL refuses), skipped with the reason when it cannot start; free_port for any
-server a test starts."""
+run as root, which PostgreSQL refuses) and an `mlflow server` (sqlite backend, local artifacts), each skipped
+with the reason when it cannot start; free_port for any server a test starts."""
 
 from __future__ import annotations
 
