@@ -34,7 +34,7 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 KILL_ENV, WAIT_ENV = "EXPLORER_TEST_KILL_AT", "EXPLORER_TEST_WAIT_AT"
 _hits: dict[str, int] = {}
 TEMP_SUFFIX = ".tmp"
-_STALE = re.compile(r"^\.(?:.+\.)?(?:import|creating|deleting)?-?p(\d+)[.-]")
+_STALE = re.compile(r"^\.(?:.+\.)?(?:import|pull|creating|deleting)?-?p(\d+)[.-]")
 
 
 class DiskFullError(OSError):

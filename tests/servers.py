@@ -1,7 +1,7 @@
 """Real servers for the tests past one machine, started by the tests and bound to 127.0.0.1: a throw-away
 PostgreSQL cluster (Debian's `postgresql`, initdb in a temp folder; as the `postgres` user when the tests
-run as root, which PostgreSQL refuses), skipped with the reason when it cannot start; free_port for any
-server a test starts."""
+run as root, which PostgreSQL refuses) and an `mlflow server` (sqlite backend, local artifacts), each skipped
+with the reason when it cannot start; free_port for any server a test starts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -73,4 +73,57 @@ def postgres() -> Iterator[str]:
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True,
                        timeout=60)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+MLFLOW_START_S = 90.0  # a cold `mlflow server` on two busy cores: imports, migrations, then uvicorn
+
+
+@contextmanager
+def mlflow_server() -> Iterator[str]:
+    """A real `mlflow server` (sqlite backend, local artifacts, proxied artifact access) on 127.0.0.1; yields its
+    http URI once /health answers, skipped with the reason when it does not start; killed (its process group)
+    and its folder removed after."""
+    import signal
+    import sys
+    import time
+    import urllib.request
+
+    exe = Path(sys.executable).with_name("mlflow")
+    if not exe.is_file():
+        pytest.skip(f"mlflow server not installed ({exe} missing; optional extra: pip install mlflow)")
+    home = Path(tempfile.mkdtemp(prefix="explorer-mlflow-"))
+    port = free_port()
+    log = open(home / "log", "wb")  # noqa: SIM115  (the server's, closed in finally)
+    proc = subprocess.Popen([str(exe), "server", "--backend-store-uri", f"sqlite:///{home / 'db.sqlite'}",
+                             "--artifacts-destination", str(home / "art"), "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # no job workers
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + MLFLOW_START_S
+        while True:
+            if proc.poll() is not None:
+                pytest.skip(f"mlflow server exited with {proc.returncode}: "
+                            f"{(home / 'log').read_text(errors='replace')[-1500:]}")
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.skip(f"mlflow server did not answer /health within {MLFLOW_START_S:g} s: "
+                            f"{(home / 'log').read_text(errors='replace')[-1500:]}")
+            time.sleep(0.5)
+        yield uri
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+        log.close()
         shutil.rmtree(home, ignore_errors=True)

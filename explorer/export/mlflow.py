@@ -7,7 +7,10 @@ pushed to that experiment is found by that tag and not pushed again.
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,20 +131,43 @@ def _experiment(client: Any, name: str, uri: str | None) -> str:
         return exp.experiment_id
 
 
+DB_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}  # database stores: their servers' default ports
+
+
+def shown_uri(uri: str) -> str:
+    """A tracking URI fit to print or record: a folder absolute, a password never."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if _is_folder(uri):
+        return str(Path(uri).expanduser().resolve())
+    parts = urlsplit(uri)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        parts = parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host)
+    return urlunsplit(parts)
+
+
 def check_reachable(uri: str | None) -> None:
-    """For an http(s) tracking URI: ValueError unless its host accepts a connection within CONNECT_TIMEOUT_S."""
+    """For an http(s) tracking URI (or a database store's server): ValueError unless its host accepts a
+    connection within CONNECT_TIMEOUT_S."""
     import socket
     from urllib.parse import urlsplit
 
     parts = urlsplit(uri or "")
-    if parts.scheme not in ("http", "https"):
+    scheme = parts.scheme.split("+")[0]
+    if scheme in ("http", "https"):
+        port, what = parts.port or (443 if scheme == "https" else 80), "the MLflow server"
+        advice = "start it (mlflow server ...) or check the URI"
+    elif scheme in DB_PORTS and parts.hostname:
+        port, what = parts.port or DB_PORTS[scheme], "the database server of the MLflow store"
+        advice = "start it or check the URI"
+    else:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         socket.create_connection((parts.hostname or "localhost", port), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
-        raise ValueError(f"cannot reach the MLflow server {uri} within {CONNECT_TIMEOUT_S:g} s "
-                         f"({exc.strerror or type(exc).__name__}); start it (mlflow server ...) or check the URI") from None
+        raise ValueError(f"cannot reach {what} {shown_uri(uri or '')} within {CONNECT_TIMEOUT_S:g} s "
+                         f"({exc.strerror or type(exc).__name__}); {advice}") from None
 
 
 def check_folder_store(uri: str | None) -> None:
@@ -180,9 +206,7 @@ def push_run(ref: Any, uri: str | None = None, experiment: str = DEFAULT_EXPERIM
     from explorer.runs import open_run
 
     run = open_run(ref, root)
-    for key, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT_S), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-                                                                             REQUEST_RETRIES)):
-        os.environ.setdefault(key, str(value))  # bounded requests (a user's own setting wins)
+    bound_requests()
     check_reachable(uri)
     check_folder_store(uri)
     try:
@@ -190,21 +214,46 @@ def push_run(ref: Any, uri: str | None = None, experiment: str = DEFAULT_EXPERIM
     except locks.DeviceBusyError:
         raise ValueError(f"another push to {uri or DEFAULT_URI} has held it for {PUSH_LOCK_WAIT_S:g} s; "
                          "try again when it ends") from None
-    import logging
-
-    quiet = logging.getLogger("mlflow")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # its retry warnings: the failure is said once, below
     try:
-        return _push(run, uri, experiment)
+        with quiet_mlflow():
+            return _push(run, uri, experiment)
     except (MlflowMissingError, ValueError):
         raise
     except Exception as exc:  # mlflow, sqlalchemy, requests, OS: the store failed; one line, not a traceback
         raise ValueError(f"MLflow push of {run.run_id} to {uri or DEFAULT_URI} failed: {type(exc).__name__}: "
                          f"{_first_line(exc)}") from None
     finally:
-        quiet.setLevel(level)
         lock.release()
+
+
+def bound_requests() -> None:
+    """Bounded HTTP requests (REQUEST_TIMEOUT_S, REQUEST_RETRIES) and no progress bars; a user's own setting wins."""
+    for key, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT_S),
+                       ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", REQUEST_RETRIES),
+                       ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")):
+        os.environ.setdefault(key, str(value))
+
+
+@contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """MLflow's log lines (its store's migrations too), warnings and prints held back: a failure is said once, by us."""
+    import importlib
+    import logging
+    import warnings
+
+    with suppress(ImportError):
+        importlib.import_module("mlflow")  # its import sets its loggers' levels: set ours after it
+    loggers = [logging.getLogger(n) for n in ("mlflow", "alembic")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()):  # its "View run at" lines: ours say it
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def tracking_uri_key(uri: str | None) -> str:

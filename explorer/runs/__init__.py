@@ -13,9 +13,11 @@ from explorer.runs.archive import (
     IMPORT_CAPS,
     MAX_IMPORT_BYTES,
     MAX_RATIO,
+    admit_staged,
     export_run,
     export_run_bytes,
     import_run,
+    portable_files,
 )
 from explorer.runs.checkpoint import Checkpoint
 from explorer.runs.checks import (
@@ -26,7 +28,7 @@ from explorer.runs.checks import (
     effective_status,
 )
 from explorer.runs.derived import Derived
-from explorer.runs.layout import RUN_FILES, STATUSES, STOP_FILE
+from explorer.runs.layout import CONFIG, RUN_FILES, STATUSES, STOP_FILE
 from explorer.runs.record import RunRecord, check_config, read_record, versions
 from explorer.runs.run import Predictions, Run, RunInfo, weights_stamp
 from explorer.runs.split import TestSplit
@@ -46,10 +48,10 @@ from explorer.runs.store import (
 )
 
 __all__ = [
-    "IMPORT_CAPS", "MAX_IMPORT_BYTES", "MAX_RATIO", "RUN_FILES", "STATUSES", "STOP_FILE", "Checkpoint", "Derived",
-    "Predictions", "Run", "RunFileError", "RunInfo", "RunRecord", "TestSplit", "check_config", "check_deletable",
+    "CONFIG", "IMPORT_CAPS", "MAX_IMPORT_BYTES", "MAX_RATIO", "RUN_FILES", "STATUSES", "STOP_FILE", "Checkpoint", "Derived",
+    "Predictions", "Run", "RunFileError", "RunInfo", "RunRecord", "TestSplit", "admit_staged", "check_config", "check_deletable",
     "check_history_row", "check_metrics", "check_output", "check_status", "clean_stale", "clean_tag", "create_run",
     "delete_run", "effective_status", "existing_runs_root", "export_run", "export_run_bytes", "import_run",
-    "list_runs", "open_run", "read_record", "rename_run", "run_dirs", "runs_root", "tag_run", "versions",
+    "list_runs", "open_run", "portable_files", "read_record", "rename_run", "run_dirs", "runs_root", "tag_run", "versions",
     "weights_stamp",
 ]

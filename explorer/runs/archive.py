@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from explorer.io import DiskFullError, atomic_path, atomic_write_json, disk_full_guard, safe_name, temp_prefix
-from explorer.runs.layout import CONFIG, DESIGN, RUN_FILES, STATUS
+from explorer.runs.layout import CONFIG, DESIGN, RUN_DIRS, RUN_EXTRA, RUN_FILES, STATUS, pending
 from explorer.runs.run import Run
 from explorer.runs.store import check_output, existing_runs_root, open_run, place_run
 from explorer.untrusted import CREATED_FORMAT, run_strings_problems
@@ -113,7 +113,8 @@ def _verify_file(path: Path) -> None:
         elif name.endswith(".pt"):
             torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"refused: {name} is not a valid {path.suffix} file ({type(exc).__name__}: {exc})") from exc
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")[:200]  # one line (torch's are long)
+        raise ValueError(f"refused: {name} is not a valid {path.suffix} file ({type(exc).__name__}: {first})") from exc
 
 
 def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.PathLike | None = None) -> Run:
@@ -143,30 +144,7 @@ def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.Pa
                 for info in infos:
                     _, fname = _check_member(info)
                     _unpack_member(zf, info, staging / fname)
-                    _verify_file(staging / fname)
-                cfg = _imported_config(staging)
-                if (staging / DESIGN).is_file():
-                    from explorer.design import DesignError, read_design_file
-
-                    try:
-                        read_design_file(staging / DESIGN)
-                    except DesignError as exc:
-                        raise ValueError(f"refused: design.json is not a valid design ({exc})") from None
-                st = staging / STATUS
-                status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
-                if not isinstance(status, dict):
-                    raise ValueError("refused: status.json is not a JSON object")
-                problems = run_strings_problems(cfg, status)
-                if problems:
-                    raise ValueError("refused: names, class names, tags and messages must be short plain text: "
-                                     + "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
-                if cfg.get("created"):
-                    cfg["created"] = min(str(cfg["created"]), time.strftime(CREATED_FORMAT))  # not in the future
-                if isinstance(cfg["train"].get("data"), dict):
-                    cfg["train"]["data"]["root"] = None  # the local data root, never a path from elsewhere
-                status.pop("pid", None)  # a pid from another machine means nothing here
-                atomic_write_json(st, status)
-                path = place_run(staging, root_p, folder, cfg, suffix="-imported-")
+                path = _admit_staged(staging, root_p, folder, suffix="-imported-")
         except DiskFullError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise DiskFullError(root_p / exc.path.name, "; nothing was imported") from exc
@@ -174,6 +152,101 @@ def import_run(zip_path: str | os.PathLike | bytes | BinaryIO, root: str | os.Pa
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return Run(path)
+
+
+def portable_files(entries: list[tuple[str, bool, int]]) -> list[tuple[str, int]]:
+    """Of a run folder's listing from elsewhere [(name, is_folder, declared bytes)], the run files to bring
+    (RUN_FILES, checked against the caps of an import): what only a local run folder holds (STOP, worker.log,
+    temporary and pending files, cache/, val_epochs/, ...) is left behind; any other name is refused."""
+    take: list[tuple[str, int]] = []
+    for name, is_folder, size in entries:
+        if not name or "/" in name or "\\" in name or ":" in name or name in (".", ".."):
+            raise ValueError(f"refused: the run folder holds {name!r}, a name with a path in it")
+        if is_folder:
+            if name not in RUN_DIRS:
+                raise ValueError(f"refused: the run folder holds a folder {name!r}, which a run folder never holds")
+        elif name in RUN_FILES:
+            take.append((name, int(size or 0)))
+        elif not (name in RUN_EXTRA or name.startswith(".") or name in {pending(n) for n in RUN_FILES}):
+            raise ValueError(f"refused: the run folder holds {name!r}, which is not a run file "
+                             f"({', '.join(sorted(RUN_FILES))})")
+    _check_declared(take)
+    if CONFIG not in {n for n, _ in take}:
+        raise ValueError("refused: the run folder has no config.json")
+    return take
+
+
+def _check_declared(files: list[tuple[str, int]]) -> None:
+    """Refuse files whose (declared or actual) sizes pass a run file's cap or the whole folder's."""
+    total = 0
+    for fname, size in files:
+        cap = IMPORT_CAPS.get(fname, 1 * MiB)
+        if size > cap:
+            raise ValueError(f"refused: {fname} is {size / MiB:,.1f} MiB; a run's {fname} is at most "
+                             f"{cap / MiB:,.0f} MiB")
+        total += size
+    if total > MAX_IMPORT_BYTES:
+        raise ValueError(f"refused: the run holds {total / MiB:,.0f} MiB; a run folder is at most "
+                         f"{MAX_IMPORT_BYTES / MiB:,.0f} MiB")
+
+
+def admit_staged(staging: str | os.PathLike, root: str | os.PathLike | None, base: str, suffix: str,
+                 origin: dict[str, Any] | None = None) -> Run:
+    """Admit a folder of run files from elsewhere (staged in the runs root, e.g. by `runs pull`) through the
+    checks of an import; `origin` is recorded in its config.json. The staged folder is moved or removed."""
+    root_p = existing_runs_root(root)
+    staging_p = Path(staging)
+    if root_p.resolve() not in staging_p.resolve().parents:  # the final rename stays on one filesystem
+        raise ValueError(f"staged run folder {staging_p} must lie in the runs root {root_p}")
+    try:
+        with disk_full_guard(staging_p, "; nothing was pulled"):
+            return Run(_admit_staged(staging_p, root_p, base, suffix, origin))
+    finally:
+        shutil.rmtree(staging_p, ignore_errors=True)
+
+
+def _admit_staged(staging: Path, root_p: Path, base: str, suffix: str, origin: dict[str, Any] | None = None) -> Path:
+    """The one check of a run from elsewhere (import, pull) before it lands: only run files, within their caps,
+    each parsing as what its name says (nothing unpickled), a valid config and design, short plain display
+    strings; then the data root becomes the local one and the folder is placed under a free run id."""
+    if safe_name(base) != base or base.startswith("."):
+        raise ValueError(f"refused: run id {base!r} is not safe")
+    entries = [(f.name, f.is_dir() and not f.is_symlink(), 0) for f in staging.iterdir()]
+    if any(f.is_symlink() or not (f.is_file() or f.is_dir()) for f in staging.iterdir()):
+        raise ValueError("refused: the run folder holds a link or a special file")
+    if any(is_dir or name not in RUN_FILES for name, is_dir, _ in entries):
+        bad = sorted(n for n, d, _ in entries if d or n not in RUN_FILES)
+        raise ValueError(f"refused: {bad[0]!r} is not a run file ({', '.join(sorted(RUN_FILES))})")
+    _check_declared([(f.name, f.stat().st_size) for f in staging.iterdir()])
+    if not (staging / CONFIG).is_file():
+        raise ValueError("refused: the run has no config.json")
+    for f in sorted(staging.iterdir()):
+        _verify_file(f)
+    cfg = _imported_config(staging)
+    if (staging / DESIGN).is_file():
+        from explorer.design import DesignError, read_design_file
+
+        try:
+            read_design_file(staging / DESIGN)
+        except DesignError as exc:
+            raise ValueError(f"refused: design.json is not a valid design ({exc})") from None
+    st = staging / STATUS
+    status = json.loads(st.read_text("utf-8")) if st.is_file() else {"status": "interrupted"}
+    if not isinstance(status, dict):
+        raise ValueError("refused: status.json is not a JSON object")
+    problems = run_strings_problems(cfg, status)
+    if problems:
+        raise ValueError("refused: names, class names, tags and messages must be short plain text: "
+                         + "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
+    if cfg.get("created"):
+        cfg["created"] = min(str(cfg["created"]), time.strftime(CREATED_FORMAT))  # not in the future
+    if isinstance(cfg["train"].get("data"), dict):
+        cfg["train"]["data"]["root"] = None  # the local data root, never a path from elsewhere
+    if origin is not None:
+        cfg["origin"] = origin
+    status.pop("pid", None)  # a pid from another machine means nothing here
+    atomic_write_json(st, status)
+    return place_run(staging, root_p, base, cfg, suffix=suffix)
 
 
 def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:

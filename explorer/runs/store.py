@@ -141,7 +141,7 @@ def run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
 
 def clean_stale(root: str | os.PathLike | None = None) -> list[Path]:
     """Remove what killed processes left under the runs root: half-made run folders (.creating-*), import
-    staging (.import-*), half-deleted runs (.deleting-*) and temporary files inside run folders. Only files
+    and pull staging (.import-*, .pull-*), half-deleted runs (.deleting-*) and temporary files inside run folders. Only files
     whose writer (the pid in their name) is gone are touched; pending checkpoint files stay for load_checkpoint."""
     removed = clean_stale_temp(runs_root(root))
     for p in run_dirs(root):
