@@ -18,16 +18,13 @@ from explorer.cli import main
 from explorer.compare import build_comparison, load_run_data, side_by_side
 from explorer.predict.core import predict_image
 from explorer.runs import (
-    HISTORY,
-    METRICS,
-    PREDICTIONS,
     RUN_FILES,
-    WEIGHTS,
     clean_stale,
     list_runs,
     open_run,
     portable_files,
 )
+from explorer.runs.layout import HISTORY, METRICS, PREDICTIONS, WEIGHTS
 from tests.fault_helpers import run_explorer
 from tests.run_fixtures import make_run
 from tests.servers import mlflow_server
