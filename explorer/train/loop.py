@@ -205,9 +205,9 @@ def _train(s: Session, resume: bool) -> str:
             s.state.start_stage(si)
         _run_stage(s, si, stage, ckpt)
     ddp.barrier(s.dist)
-    if s.run is None or not s.dist.is_main:
-        return "completed"
-    _test(s)
+    if s.run is not None and s.dist.is_main:
+        _test(s)
+    ddp.barrier(s.dist)  # every rank leaves together: none tears the group down while rank 0 still tests
     return "completed"
 
 

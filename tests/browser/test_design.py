@@ -72,7 +72,7 @@ def test_design_the_course_network_train_it_and_draw_for_it(page, server):
     form = page.locator(".st-key-train_form").first
     _choose(page, form, "Model", "course (your design)")
     form.locator("[data-testid=stExpander] summary").filter(has_text="Advanced").click()
-    run_name = form.get_by_role("textbox", name="Run name (optional)")
+    run_name = form.get_by_role("textbox", name="Run name")
     run_name.fill("designed-course")
     run_name.press("Tab")
     for label, value in (("Images per class", "10"), ("Epochs", "1")):
