@@ -29,8 +29,10 @@ def _choose(pg, where, label: str, option: str) -> None:
         pg.keyboard.type(option)  # the list is long: filter it, as a person types
         try:
             pg.get_by_role("option").filter(has_text=re.compile(f"^{re.escape(option)}$")).first.click(timeout=10_000)
+            wait_idle(pg)
+            expect(box).to_contain_text(option, timeout=10_000)  # the box shows it: the choice reached the app
             break
-        except PlaywrightTimeout:
+        except (PlaywrightTimeout, AssertionError):
             if attempt == 2:
                 raise
             pg.keyboard.press("Escape")
