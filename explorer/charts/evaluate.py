@@ -12,6 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from explorer.charts.selection import first_point
 from explorer.metrics import Calibration, Confusion, Curves, Evaluation, worst_classes
 
 __all__ = [
@@ -190,15 +191,8 @@ def calibration_chart(cal: Calibration, size: int = 360) -> alt.Chart:
 # --------------------------------------------------------------------------- tables and selections
 def selected_cell(event: Any) -> tuple[int, int] | None:
     """(true index, predicted index) of the clicked confusion cell from st.altair_chart's event, or None."""
-    try:
-        selection = event["selection"] if isinstance(event, dict) else event.selection
-        points = selection[CONFUSION_SELECTION]
-    except (AttributeError, KeyError, TypeError):
-        return None
-    if not points:
-        return None
-    p = points[0]
-    if "true_index" in p and "predicted_index" in p:
+    p = first_point(event, CONFUSION_SELECTION)
+    if p is not None and "true_index" in p and "predicted_index" in p:
         return int(p["true_index"]), int(p["predicted_index"])
     return None
 

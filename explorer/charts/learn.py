@@ -11,6 +11,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from explorer.charts.selection import first_point
+
 UNIT_SELECTION = "unit"  # event.selection[UNIT_SELECTION] -> [{"y": 3, "x": 5}] (or [{"k": 12}] for a vector)
 MAP_SIZE = 300  # px: a 28x28 map gets ~11 px cells; two maps fit side by side at 800 px
 # width/height are the cells' area (Streamlit's default "fit" would squeeze a small grid under its title)
@@ -137,14 +139,9 @@ def vector_chart(values: np.ndarray, labels: Sequence[str] | None = None, select
 
 def selected_unit(event: Any) -> tuple[int, ...] | None:
     """The clicked cell (y, x) of a map, or (k,) of a vector, from st.altair_chart's event; None if none."""
-    try:
-        selection = event["selection"] if isinstance(event, dict) else event.selection
-        points = selection[UNIT_SELECTION]
-    except (AttributeError, KeyError, TypeError):
+    p = first_point(event, UNIT_SELECTION)
+    if p is None:
         return None
-    if not points:
-        return None
-    p = points[0]
     try:
         if "y" in p and "x" in p:
             return int(p["y"]), int(p["x"])

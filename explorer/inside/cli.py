@@ -116,27 +116,28 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_output_options(p: argparse.ArgumentParser, out_help: str) -> None:
+    """--out (required), --force and --device: the options every inside sub-command ends with."""
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register the inside, embed and robustness sub-commands."""
     p = sub.add_parser("inside", help="what each channel of a layer looks for (top test images, patches)")
     p.add_argument("run", help="run id or folder")
     p.add_argument("--layer", required=True, help="a layer with spatial extent, e.g. net.features.4")
     p.add_argument("--k", type=int, default=9, help="top images per channel (default 9)")
-    p.add_argument("--out", required=True, help="folder for channel_NNNN.png and channels.csv")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
+    _add_output_options(p, "folder for channel_NNNN.png and channels.csv")
     p.set_defaults(func=cmd_inside)
     p = sub.add_parser("embed", help="the embedding map of the test split (PCA or t-SNE)")
     p.add_argument("run", help="run id or folder")
     p.add_argument("--method", choices=["pca", "tsne"], default="pca")
     p.add_argument("--seed", type=int, default=0, help="t-SNE seed (default 0)")
-    p.add_argument("--out", required=True, help="map.png (matplotlib) or .html/.json (altair)")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
+    _add_output_options(p, "map.png (matplotlib) or .html/.json (altair)")
     p.set_defaults(func=cmd_embed)
     p = sub.add_parser("robustness", help="accuracy under growing perturbations, 6 severities each")
     p.add_argument("run", help="run id or folder")
-    p.add_argument("--out", required=True, help="curves.csv")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--device", default=None, help=f"{DEVICE_HELP} (default auto)")
+    _add_output_options(p, "curves.csv")
     p.set_defaults(func=cmd_robustness)

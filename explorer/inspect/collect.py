@@ -10,8 +10,10 @@ parameters and buffers, so its weights, BN running statistics and train/eval mod
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +103,8 @@ def _flat(obj: Any) -> list[Any]:
     return [obj]
 
 
-def _pair(v: Any, default: int) -> tuple[int, int]:
+def pair(v: Any, default: int) -> tuple[int, int]:
+    """An int or a 1- or 2-list as (h, w); `default` for an empty list or None (explorer.learn uses it too)."""
     if v is None or (isinstance(v, (list, tuple)) and len(v) == 0):
         return (default, default)
     if isinstance(v, int):
@@ -134,7 +137,7 @@ def _conv_out(args: tuple) -> torch.Tensor:
     """Output of a 2-D convolution by the formula (floor((W + 2P - D(K-1) - 1)/S) + 1), without the
     slow meta kernel; a size below 1 falls back to the real meta kernel for its error message."""
     x, w = args[0], args[1]
-    stride, padding, dilation = _pair(args[3], 1), _pair(args[4], 0), _pair(args[5], 1)
+    stride, padding, dilation = pair(args[3], 1), pair(args[4], 0), pair(args[5], 1)
     sizes = []
     for i in range(2):
         n = int(x.shape[2 + i]) + 2 * padding[i] - dilation[i] * (int(w.shape[2 + i]) - 1) - 1
@@ -167,23 +170,23 @@ class _Collector(TorchDispatchMode):
         if name == "convolution":
             w = args[1]
             kh, kw = int(w.shape[-2]), int(w.shape[-1])
-            sh, sw = _pair(args[3], 1)
-            dh, dw = _pair(args[5], 1)
+            sh, sw = pair(args[3], 1)
+            dh, dw = pair(args[5], 1)
             if args[6]:  # transposed
                 return (rh + (kh - 1) * jh / sh, rw + (kw - 1) * jw / sw, jh / sh, jw / sw)
             return (rh + (dh * (kh - 1)) * jh, rw + (dw * (kw - 1)) * jw, jh * sh, jw * sw)
         if name in _POOL:
-            kh, kw = _pair(args[1], 1)
-            sh, sw = _pair(args[2] if len(args) > 2 else None, 0)
+            kh, kw = pair(args[1], 1)
+            sh, sw = pair(args[2] if len(args) > 2 else None, 0)
             sh, sw = sh or kh, sw or kw
             dh, dw = (1, 1)
             if name.startswith("max_pool") and len(args) > 4:
-                dh, dw = _pair(args[4], 1)
+                dh, dw = pair(args[4], 1)
             return (rh + dh * (kh - 1) * jh, rw + dw * (kw - 1) * jw, jh * sh, jw * sw)
         if name in _ADAPTIVE:
             x = args[0]
             ih, iw = int(x.shape[-2]), int(x.shape[-1])
-            oh, ow = _pair(args[1], 1)
+            oh, ow = pair(args[1], 1)
             if oh == 1 and ow == 1:
                 return (INF, INF, INF, INF)
             kh, kw = math.ceil(ih / oh), math.ceil(iw / ow)
@@ -429,6 +432,19 @@ def _meta_state(model: nn.Module) -> dict[str, torch.Tensor] | None:
 def _meta_forward(model: nn.Module, named: list[tuple[str, nn.Module]], x: torch.Tensor, mode: _Collector,
                   pre_hook: Any, post_hook: Any, input_shape: tuple[int, ...]) -> Any:
     """One hooked forward in eval mode under `mode`; hooks and train/eval modes restored after."""
+    try:
+        with hooked(model, named, pre_hook, post_hook):
+            state = _meta_state(model)  # made before the mode counts ops
+            with torch.no_grad(), mode:
+                return model(x) if state is None else functional_call(model, state, (x,))
+    except RuntimeError as exc:
+        raise _explain_error(exc, mode.stack, mode.layers, input_shape) from None
+
+
+@contextlib.contextmanager
+def hooked(model: nn.Module, named: list[tuple[str, nn.Module]], pre_hook: Any, post_hook: Any) -> Iterator[None]:
+    """A forward pre- and post-hook on each named module and the model in eval mode; on exit the hooks
+    are removed and each named module's train/eval flag restored (explorer.learn.record uses it too)."""
     handles = []
     training = {id(m): m.training for _, m in named}
     try:
@@ -436,11 +452,7 @@ def _meta_forward(model: nn.Module, named: list[tuple[str, nn.Module]], x: torch
             handles.append(mod.register_forward_pre_hook(pre_hook))
             handles.append(mod.register_forward_hook(post_hook))
         model.eval()
-        state = _meta_state(model)  # made before the mode counts ops
-        with torch.no_grad(), mode:
-            return model(x) if state is None else functional_call(model, state, (x,))
-    except RuntimeError as exc:
-        raise _explain_error(exc, mode.stack, mode.layers, input_shape) from None
+        yield
     finally:
         for h in handles:
             h.remove()

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.learn.ops import as_float64, fmt, named_args, pair, producer_label
+from explorer.inspect.collect import pair
+from explorer.learn.ops import as_float64, fmt, named_args, producer_label
 from explorer.learn.record import Node, Ref, Trace
 from explorer.learn.route import through_movement
 from explorer.learn.step import Step

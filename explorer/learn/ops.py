@@ -88,16 +88,6 @@ def named_args(node: Node) -> dict[str, Any]:
     return out
 
 
-def pair(v: Any, default: int) -> tuple[int, int]:
-    """An int or a 1- or 2-list as (h, w); `default` for an empty list or None."""
-    if v is None or (isinstance(v, (list, tuple)) and len(v) == 0):
-        return (default, default)
-    if isinstance(v, int):
-        return (v, v)
-    v = list(v)
-    return (int(v[0]), int(v[-1]))
-
-
 def scalar(trace: Trace, a: Any, pos: tuple[int, ...], out_shape: tuple[int, ...]) -> float | None:
     """The number an operand contributes at output position `pos` (broadcasting as torch does); None if
     the operand is not a number or tensor."""

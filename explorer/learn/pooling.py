@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.inspect.collect import pair
 from explorer.learn.conv import positions
-from explorer.learn.ops import as_float64, fmt, named_args, pair, producer_label
+from explorer.learn.ops import as_float64, fmt, named_args, producer_label
 from explorer.learn.record import Node, Trace
 from explorer.learn.step import Step
 

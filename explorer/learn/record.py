@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
+from explorer.inspect.collect import hooked
 from explorer.learn.errors import LearnError
 
 MAX_TRACE_BYTES = 1 << 30  # snapshots of one forward: refuse a model/input that would need more than 1 GiB
@@ -215,33 +216,25 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
 
 def _run(model: nn.Module, x: torch.Tensor, named: list, mode: _Recorder, layers: dict[str, Layer],
          modules: dict[str, nn.Module], pre: Any, post: Any) -> Trace:
-    """The hooked forward itself (hooks removed and train/eval flags restored in `finally`)."""
-    handles = []
-    training = {id(m): m.training for _, m in named}
+    """The hooked forward itself (explorer.inspect.collect.hooked removes the hooks and restores the
+    train/eval flags; the kept tensors are let go in `finally`)."""
     try:
-        for _, m in named:
-            handles.append(m.register_forward_pre_hook(pre))
-            handles.append(m.register_forward_hook(post))
-        model.eval()
-        with torch.inference_mode():
-            x = x.detach().clone()
-            with mode:
-                mode.add("input", None, (), {}, x, 0)
-                try:
-                    out = model(x)
-                except RuntimeError as exc:  # a model that cannot take this input: say where, never a traceback
-                    where = f" in {mode.stack[-1]}" if mode.stack and mode.stack[-1] else ""
-                    raise LearnError(f"the forward pass of {type(model).__name__} failed{where}: "
-                                     f"{str(exc).splitlines()[0]}") from None
-        out = out[0] if isinstance(out, (tuple, list)) else out
-        if not isinstance(out, torch.Tensor) or id(out) not in mode.current:
-            raise LearnError(f"{type(model).__name__}'s output is not a tensor of class scores")
-        output_node = mode.current[id(out)]
+        with hooked(model, named, pre, post):
+            with torch.inference_mode():
+                x = x.detach().clone()
+                with mode:
+                    mode.add("input", None, (), {}, x, 0)
+                    try:
+                        out = model(x)
+                    except RuntimeError as exc:  # a model that cannot take this input: say where, never a traceback
+                        where = f" in {mode.stack[-1]}" if mode.stack and mode.stack[-1] else ""
+                        raise LearnError(f"the forward pass of {type(model).__name__} failed{where}: "
+                                         f"{str(exc).splitlines()[0]}") from None
+            out = out[0] if isinstance(out, (tuple, list)) else out
+            if not isinstance(out, torch.Tensor) or id(out) not in mode.current:
+                raise LearnError(f"{type(model).__name__}'s output is not a tensor of class scores")
+            output_node = mode.current[id(out)]
     finally:
-        for h in handles:
-            h.remove()
-        for _, m in named:
-            m.training = training[id(m)]
         mode.keep.clear()
     kept = {n: lay for n, lay in layers.items() if n and lay.node >= 0}
     return Trace(nodes=mode.nodes, layers=kept, input_node=0, output_node=output_node, modules=modules,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,28 +63,41 @@ def _one_vs_rest(y_true: Any, y_prob: Any, classes: Sequence[str] | int | None
     return y_true, y_prob, names, onehot, onehot.sum(axis=0)
 
 
+Curve = tuple[np.ndarray, np.ndarray]  # (x, y): (fpr, tpr) for ROC, (recall, precision) for PR
+
+
+def _per_class(names: list[str], onehot: np.ndarray, y_prob: np.ndarray, missing: list[int],
+               curve: Callable[[np.ndarray, np.ndarray], tuple[Curve, float]]
+               ) -> tuple[dict[str, Curve], dict[str, float]]:
+    """Each class's one-vs-rest curve and area by `curve(truth, scores)`, in class order; the classes in
+    `missing` (curve undefined) get no curve and a NaN area."""
+    curves: dict[str, Curve] = {}
+    area: dict[str, float] = {}
+    for c, name in enumerate(names):
+        if c in missing:
+            area[name] = math.nan
+        else:
+            curves[name], area[name] = curve(onehot[:, c], y_prob[:, c])
+    return curves, area
+
+
+def _roc(truth: np.ndarray, scores: np.ndarray) -> tuple[Curve, float]:
+    """One binary ROC curve (fpr, tpr) and its AUC."""
+    fpr, tpr, _ = roc_curve(truth, scores)
+    return (fpr, tpr), float(auc(fpr, tpr))
+
+
 def roc_curves(
     y_true: Any, y_prob: Any, classes: Sequence[str] | int | None = None, max_points: int = 400
 ) -> Curves:
     """Return one-vs-rest ROC curves per class, micro- and macro-average, with AUC (sklearn)."""
     y_true, y_prob, names, onehot, pos = _one_vs_rest(y_true, y_prob, classes)
     n_classes = len(names)
-    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    area: dict[str, float] = {}
-    missing: list[int] = []
-    for c in range(n_classes):
-        if pos[c] == 0 or pos[c] == y_true.shape[0]:
-            missing.append(c)
-            area[names[c]] = math.nan
-            continue
-        fpr, tpr, _ = roc_curve(onehot[:, c], y_prob[:, c])
-        curves[names[c]] = (fpr, tpr)
-        area[names[c]] = float(auc(fpr, tpr))
+    missing = [c for c in range(n_classes) if pos[c] == 0 or pos[c] == y_true.shape[0]]
+    curves, area = _per_class(names, onehot, y_prob, missing, _roc)
     notes = [_absent_note(names, missing, "ROC")] if missing else []
     # micro: every (sample, class) decision pooled into one binary problem
-    fpr, tpr, _ = roc_curve(onehot.ravel(), y_prob.ravel())
-    micro = (fpr, tpr)
-    area["micro"] = float(auc(fpr, tpr))
+    micro, area["micro"] = _roc(onehot.ravel(), y_prob.ravel())
     # macro: mean of the per-class curves interpolated on a shared FPR grid (sklearn docs example);
     # the macro AUC is the mean of per-class AUCs = roc_auc_score(..., multi_class="ovr", average="macro")
     defined = [names[c] for c in range(n_classes) if c not in missing]
@@ -108,32 +121,27 @@ def _average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
     return float(-np.sum(np.diff(recall) * np.asarray(precision)[:-1]))
 
 
+def _pr(truth: np.ndarray, scores: np.ndarray) -> tuple[Curve, float]:
+    """One binary precision-recall curve (recall, precision) and its average precision."""
+    precision, recall, _ = precision_recall_curve(truth, scores)
+    return (recall, precision), _average_precision(precision, recall)
+
+
 def pr_curves(
     y_true: Any, y_prob: Any, classes: Sequence[str] | int | None = None, max_points: int = 400
 ) -> Curves:
     """Return precision-recall curves per class and micro-average, with average precision (sklearn)."""
     y_true, y_prob, names, onehot, pos = _one_vs_rest(y_true, y_prob, classes)
     n_classes = len(names)
-    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    area: dict[str, float] = {}
-    missing: list[int] = []
-    for c in range(n_classes):
-        if pos[c] == 0:
-            missing.append(c)
-            area[names[c]] = math.nan
-            continue
-        precision, recall, _ = precision_recall_curve(onehot[:, c], y_prob[:, c])
-        curves[names[c]] = (recall, precision)
-        area[names[c]] = _average_precision(precision, recall)
+    missing = [c for c in range(n_classes) if pos[c] == 0]
+    curves, area = _per_class(names, onehot, y_prob, missing, _pr)
     notes = []
     if missing:
         notes.append(
             "average precision undefined (NaN) for classes with no test image: "
             + ", ".join(names[i] for i in missing)
         )
-    precision, recall, _ = precision_recall_curve(onehot.ravel(), y_prob.ravel())
-    curves["micro"] = (recall, precision)
-    area["micro"] = _average_precision(precision, recall)
+    curves["micro"], area["micro"] = _pr(onehot.ravel(), y_prob.ravel())
     defined = [area[names[c]] for c in range(n_classes) if c not in missing]
     area["macro"] = float(np.mean(defined)) if defined else math.nan
     return Curves(kind="pr", points=_points(curves, max_points), area=area, notes=notes)

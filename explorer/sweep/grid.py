@@ -112,18 +112,24 @@ def parse_values(name: str, text: str) -> tuple[str, list[Any]]:
     return f.name, list(dict.fromkeys(values))
 
 
-def parse_grid(items: list[str]) -> dict[str, list[Any]]:
-    """Parse `--grid name=values` items into {field: values}; a field given twice is an error."""
-    axes: dict[str, list[Any]] = {}
+def parse_items(items: list[str], flag: str, example: str, where: str) -> Iterator[tuple[str, str, list[Any]]]:
+    """Each `name=values` item as (field, its values text, parse_values' values), in order; ValueError
+    (naming `flag` and the `example`) for an item without '=', or for a field given twice in `where`."""
+    seen: set[str] = set()
     for item in items:
         if "=" not in item:
-            raise ValueError(f"--grid {item!r}: write name=values, e.g. lr=0.01,0.03,0.1")
+            raise ValueError(f"{flag}{item!r}: write name=values, e.g. {example}")
         key, text = item.split("=", 1)
         name, values = parse_values(key, text)
-        if name in axes:
-            raise ValueError(f"{name} is given twice in the grid")
-        axes[name] = values
-    return axes
+        if name in seen:
+            raise ValueError(f"{name} is given twice in {where}")
+        seen.add(name)
+        yield name, text, values
+
+
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    """Parse `--grid name=values` items into {field: values}; a field given twice is an error."""
+    return {name: values for name, _, values in parse_items(items, "--grid ", "lr=0.01,0.03,0.1", "the grid")}
 
 
 @dataclass(frozen=True)

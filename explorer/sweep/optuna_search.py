@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from explorer.config import TrainConfig
-from explorer.sweep.grid import parse_values, point_config
+from explorer.sweep.grid import parse_items, point_config
 from explorer.sweep.queue import Sweep
 from explorer.train.jobs import JobManager
 
@@ -19,13 +19,8 @@ MAX_TRIALS = 10_000
 def parse_space(items: list[str]) -> dict[str, dict[str, Any]]:
     """Search space from name=values items: lists are categorical, lo:hi:n[:log] ranges continuous."""
     space: dict[str, dict[str, Any]] = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"{item!r}: write name=values, e.g. lr=0.001:0.1:5:log or transfer=frozen,finetune")
-        key, text = item.split("=", 1)
-        name, values = parse_values(key, text)
-        if name in space:
-            raise ValueError(f"{name} is given twice in the search space")
+    for name, text, values in parse_items(items, "", "lr=0.001:0.1:5:log or transfer=frozen,finetune",
+                                          "the search space"):
         if ":" in text and isinstance(values[0], int | float) and not isinstance(values[0], bool):
             kind = "int" if isinstance(values[0], int) else "float"
             space[name] = {"kind": kind, "lo": min(values), "hi": max(values), "log": text.strip().endswith("log")}

@@ -79,6 +79,12 @@ def _disagree(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_output_options(p: Any, **out: Any) -> None:
+    """--out (with the given argparse settings) and --force, which every command here takes."""
+    p.add_argument("--out", **out)
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+
+
 def add_parsers(subparsers: Any) -> None:
     """Register label-issues, trust and disagree."""
     p = subparsers.add_parser("label-issues", help="rank images by how likely their label is wrong (cleanlab, k-fold)")
@@ -92,8 +98,7 @@ def add_parsers(subparsers: Any) -> None:
                    help="flip a seeded fraction F of the training labels first and add an 'injected' column")
     p.add_argument("--data-root", default=None, help="data folder (default $EXPLORER_DATA or ./data)")
     p.add_argument("--no-cache", action="store_true", help="recompute even when cached probabilities exist")
-    p.add_argument("--out", required=True, help="CSV to write (rank order)")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
+    _add_output_options(p, required=True, help="CSV to write (rank order)")
     p.set_defaults(func=_label_issues)
 
     p = subparsers.add_parser("trust", help="faithfulness (deletion) and sanity-check figures of a run's explanations")
@@ -104,14 +109,12 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--steps", type=int, default=20, help="deletion steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cache", action="store_true", help="recompute even when the run has cached figures")
-    p.add_argument("--out", default=None, help="JSON file to write")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
+    _add_output_options(p, default=None, help="JSON file to write")
     p.set_defaults(func=_trust)
 
     p = subparsers.add_parser("disagree", help="two runs image by image: where one is right and the other wrong")
     p.add_argument("run_a", help="run id or folder (A)")
     p.add_argument("run_b", help="run id or folder (B)")
-    p.add_argument("--out", default=None, metavar="CSV",
-                   help="write one row per test image: index, true, pred_a, prob_a, pred_b, prob_b")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
+    _add_output_options(p, default=None, metavar="CSV",
+                        help="write one row per test image: index, true, pred_a, prob_a, pred_b, prob_b")
     p.set_defaults(func=_disagree)

@@ -32,7 +32,7 @@ from explorer.design import (
 )
 from explorer.design.spec import INPUT_SIDES
 from explorer.inspect.design import DesignTable, design_table
-from explorer.ui.run_picker import render_page_link
+from explorer.ui.run_picker import render_page_links
 from explorer.untrusted import md_escape
 
 DRAFT, IDS, EDITING, NEXT_ID = "design_draft", "design_ids", "design_editing", "design_next_id"
@@ -281,9 +281,8 @@ def render_save(design: Design, name_problem: str, table: DesignTable) -> None:
                    + (" It is the model **design:" + md_escape(design.name) + "** on Inspect, Train and every other "
                       "page." if table.ok else " It becomes a model once every layer fits."))
     if st.session_state.get("design_saved") == design.name and table.ok:
-        with st.container(horizontal=True):
-            render_page_link("train", "Train it", ":material/model_training:")
-            render_page_link("inspect", "Inspect it", ":material/search:")
+        render_page_links([("train", "Train it", ":material/model_training:"),
+                           ("inspect", "Inspect it", ":material/search:")])
     with st.expander("Import or delete"):
         st.file_uploader("Import a design file (.json)", type=["json"], key="design_upload")
         st.button("Load the file", key="design_import", on_click=_import_upload)

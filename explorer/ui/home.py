@@ -10,7 +10,7 @@ from explorer.names import format_duration, plural, run_title
 from explorer.pin import default_run
 from explorer.progress import epoch_fraction, epoch_text, number
 from explorer.runs import RunInfo, list_runs, runs_root
-from explorer.ui.run_picker import render_page_link
+from explorer.ui.run_picker import render_page_link, render_page_links
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
@@ -91,9 +91,8 @@ def path_steps(runs: list[RunInfo]) -> DeltaGenerator:
     with st.container(border=True):
         render_step(3, "See why", False)
         st.write("Where the model goes wrong (confusion matrix, mistakes) and what it looks at (Grad-CAM).")
-        with st.container(horizontal=True):
-            render_page_link("results", "Results", ":material/monitoring:")
-            render_page_link("explain", "Explain", ":material/local_fire_department:")
+        render_page_links([("results", "Results", ":material/monitoring:"),
+                           ("explain", "Explain", ":material/local_fire_department:")])
     return slot
 
 
@@ -111,9 +110,8 @@ def render_quick_step(slot: DeltaGenerator, runs: list[RunInfo]) -> None:
 def render_explore_more() -> None:
     """Links onward: architectures, data, training your own, comparing runs."""
     st.markdown("#### Then explore")
-    with st.container(horizontal=True):
-        render_page_link("inspect", "Inspect an architecture", ":material/search:")
-        render_page_link("compare_architectures", "Compare architectures", ":material/scatter_plot:")
-        render_page_link("data", "Look at the data", ":material/text_fields:")
-        render_page_link("train", "Train other models", ":material/model_training:")
-        render_page_link("compare_runs", "Compare runs", ":material/compare:")
+    render_page_links([("inspect", "Inspect an architecture", ":material/search:"),
+                       ("compare_architectures", "Compare architectures", ":material/scatter_plot:"),
+                       ("data", "Look at the data", ":material/text_fields:"),
+                       ("train", "Train other models", ":material/model_training:"),
+                       ("compare_runs", "Compare runs", ":material/compare:")])

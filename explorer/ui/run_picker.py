@@ -29,6 +29,13 @@ def render_page_link(page: str, label: str, icon: str | None = None) -> None:
         st.caption(f"{label}: open it from the sidebar.")
 
 
+def render_page_links(links: list[tuple[str, str, str]]) -> None:
+    """A row of render_page_link links, one per (page, label, icon)."""
+    with st.container(horizontal=True):
+        for page, label, icon in links:
+            render_page_link(page, label, icon)
+
+
 def render_no_runs() -> None:
     """Say that there are no runs yet and point to the Train page."""
     st.info(

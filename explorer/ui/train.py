@@ -397,13 +397,12 @@ def render_live(root: str) -> None:
 
 def render_next_steps() -> None:
     """After a completed run: where to go next (Results, Explain, Draw)."""
-    from explorer.ui.run_picker import render_page_link
+    from explorer.ui.run_picker import render_page_links
 
     st.markdown("**Next:** see how it does and why, or draw a letter for it to read.")
-    with st.container(horizontal=True):
-        render_page_link("results", "Results", ":material/monitoring:")
-        render_page_link("explain", "Explain", ":material/local_fire_department:")
-        render_page_link("draw", "Draw a letter", ":material/draw:")
+    render_page_links([("results", "Results", ":material/monitoring:"),
+                       ("explain", "Explain", ":material/local_fire_department:"),
+                       ("draw", "Draw a letter", ":material/draw:")])
 
 
 def device_busy(root: str) -> Run | None:
