@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.browser
 COURSE = [("Conv2d", {"Kernel F": "5", "Padding P": "2"}), ("BatchNorm", {}), ("ReLU", {}), ("MaxPool", {}),
           ("Conv2d", {"Filters k": "32", "Kernel F": "5", "Padding P": "2"}), ("BatchNorm", {}), ("ReLU", {}),
           ("MaxPool", {}), ("Flatten", {})]
+MARK = {"Conv2d": "CONV", "BatchNorm": "BATCH NORM", "ReLU": "ReLU", "MaxPool": "MAX POOL", "Flatten": "FLATTEN"}
 
 
 def _choose(pg, where, label: str, option: str) -> None:
@@ -30,13 +32,29 @@ def _choose(pg, where, label: str, option: str) -> None:
         try:
             pg.get_by_role("option").filter(has_text=re.compile(f"^{re.escape(option)}$")).first.click(timeout=10_000)
             wait_idle(pg)
-            expect(box).to_contain_text(option, timeout=10_000)  # the box shows it: the choice reached the app
+            _shows(pg, box, option)  # the box shows it: the choice reached the app
             break
-        except (PlaywrightTimeout, AssertionError):
+        except PlaywrightTimeout:
             if attempt == 2:
                 raise
             pg.keyboard.press("Escape")
     wait_idle(pg)
+
+
+def _shows(pg, box, option: str, timeout: float = 10.0) -> None:
+    """Wait until a select box shows `option` (as text or as its search input's value); the box may be redrawn
+    meanwhile, so it is looked up again each time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if option in box.inner_text(timeout=2_000) or option in box.locator("input").evaluate_all(
+                    "els => els.map(e => e.value)"):
+                return
+        except PlaywrightError:
+            pass  # redrawn under us: look again
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"the select box does not show {option!r}")
+        pg.wait_for_timeout(200)
 
 
 def _fill(pg, where, label: str, value: str) -> None:
@@ -60,6 +78,7 @@ def test_design_the_course_network_train_it_and_draw_for_it(page, server):
         row = page.locator(f".st-key-design_row_{n}")
         expect(row).to_be_visible()
         wait_idle(page)
+        expect(row).to_contain_text(f"{n}. {MARK[title]}")  # the layer chosen, not the one before
         for label, value in values.items():
             _fill(page, row, label, value)
     for shape in ("28×28×16", "14×14×16", "14×14×32", "7×7×32"):
