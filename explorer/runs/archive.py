@@ -176,17 +176,18 @@ def portable_files(entries: list[tuple[str, bool, int]]) -> list[tuple[str, int]
     return take
 
 
-def _check_declared(files: list[tuple[str, int]]) -> None:
-    """Refuse files whose (declared or actual) sizes pass a run file's cap or the whole folder's."""
+def _check_declared(files: list[tuple[str, int]], verb: str = "is", whole: str = "the run holds") -> None:
+    """Refuse files whose (declared or actual) sizes pass a run file's cap or the whole folder's: the one size
+    rule of a run from elsewhere (a zip's declared sizes, an MLflow listing, the staged files)."""
     total = 0
     for fname, size in files:
         cap = IMPORT_CAPS.get(fname, 1 * MiB)
         if size > cap:
-            raise ValueError(f"refused: {fname} is {size / MiB:,.1f} MiB; a run's {fname} is at most "
+            raise ValueError(f"refused: {fname} {verb} {size / MiB:,.1f} MiB; a run's {fname} is at most "
                              f"{cap / MiB:,.0f} MiB")
         total += size
     if total > MAX_IMPORT_BYTES:
-        raise ValueError(f"refused: the run holds {total / MiB:,.0f} MiB; a run folder is at most "
+        raise ValueError(f"refused: {whole} {total / MiB:,.0f} MiB; a run folder is at most "
                          f"{MAX_IMPORT_BYTES / MiB:,.0f} MiB")
 
 
@@ -251,20 +252,13 @@ def _admit_staged(staging: Path, root_p: Path, base: str, suffix: str, origin: d
 
 def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
     """Refuse a zip from its declared sizes: per-file caps, the folder cap and the compression ratio."""
-    total = 0
+    _check_declared([(info.filename.split("/")[-1], info.file_size) for info in infos], "would unpack to",
+                    "the zip unpacks to")
     for info in infos:
-        fname = info.filename.split("/")[-1]
-        cap = IMPORT_CAPS.get(fname, 1 * MiB)
-        if info.file_size > cap:
-            raise ValueError(f"refused: {fname} would unpack to {info.file_size / MiB:,.1f} MiB; a run's "
-                             f"{fname} is at most {cap / MiB:,.0f} MiB")
         if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(1, info.compress_size):
-            raise ValueError(f"refused: {fname} is compressed {info.file_size / max(1, info.compress_size):,.0f}x "
+            raise ValueError(f"refused: {info.filename.split('/')[-1]} is compressed "
+                             f"{info.file_size / max(1, info.compress_size):,.0f}x "
                              f"(at most {MAX_RATIO:g}x for a run file): a zip bomb")
-        total += info.file_size
-    if total > MAX_IMPORT_BYTES:
-        raise ValueError(f"refused: the zip unpacks to {total / MiB:,.0f} MiB; a run folder is at most "
-                         f"{MAX_IMPORT_BYTES / MiB:,.0f} MiB")
 
 
 def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
