@@ -27,6 +27,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float, interval_s: float = 0.2) -> str | None:
+    """Poll a server's health URL until it answers 200 (None), its process exits or `timeout_s` passes (the
+    reason, for the caller's skip or failure); polling a health endpoint with a deadline, not a sleep."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            return f"it exited with {proc.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return None
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return f"it did not answer {url} within {timeout_s:g} s"
+        time.sleep(interval_s)
+
+
 def _pg_bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
@@ -86,8 +107,6 @@ def mlflow_server() -> Iterator[str]:
     and its folder removed after."""
     import signal
     import sys
-    import time
-    import urllib.request
 
     exe = Path(sys.executable).with_name("mlflow")
     if not exe.is_file():
@@ -101,21 +120,9 @@ def mlflow_server() -> Iterator[str]:
                             env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # no job workers
     uri = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + MLFLOW_START_S
-        while True:
-            if proc.poll() is not None:
-                pytest.skip(f"mlflow server exited with {proc.returncode}: "
-                            f"{(home / 'log').read_text(errors='replace')[-1500:]}")
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.skip(f"mlflow server did not answer /health within {MLFLOW_START_S:g} s: "
-                            f"{(home / 'log').read_text(errors='replace')[-1500:]}")
-            time.sleep(0.5)
+        problem = wait_healthy(f"{uri}/health", proc, MLFLOW_START_S, interval_s=0.5)
+        if problem:
+            pytest.skip(f"mlflow server: {problem}: {(home / 'log').read_text(errors='replace')[-1500:]}")
         yield uri
     finally:
         try:

@@ -8,13 +8,12 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.servers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -45,17 +44,9 @@ def streamlit_server(runs: Path, data: Path, log_name: str = "server.log") -> It
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (see {ARTIFACTS / log_name})")
-            time.sleep(0.2)  # polling the health endpoint with a deadline
+        problem = wait_healthy(f"{url}/_stcore/health", proc, 90)
+        if problem:
+            pytest.fail(f"streamlit did not start: {problem} (see {ARTIFACTS / log_name})")
         yield url
     finally:
         proc.terminate()
